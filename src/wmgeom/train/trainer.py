@@ -1,0 +1,238 @@
+"""A generic, resumable training loop shared by every study (SPEC R2, R3, R5, U4).
+
+The loop knows nothing about tasks: it is given a ``sample_fn`` that draws a batch
+from a ``numpy.random.Generator`` (the trainer owns and checkpoints that generator),
+a ``loss_fn`` and optionally an ``evaluate_fn`` that returns metric rows. It handles
+the optimiser (AdamW or Adam), the multi-step LR schedule, gradient clipping,
+periodic evaluation with early stopping, metrics to CSV and TensorBoard, and
+checkpoints from which a killed run resumes to bit-identical weights on the same
+hardware.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import nn
+from tqdm.auto import tqdm
+
+from wmgeom.io import atomic_path, content_key
+from wmgeom.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+class TrainConfig(BaseModel):
+    """Optimisation settings.
+
+    The defaults are the quick CPU profile. Seed 000 trains with AdamW at lr 3e-5,
+    batch 256 and multi-step decay (γ=0.1) for up to 14k iterations; it says "decay
+    every 100 iterations" but also that models need 4–8k iterations to converge, which
+    cannot both hold (after a few decays the learning rate is ~0). We therefore make
+    the milestones explicit; the paper profile decays at 8k and 12k iterations.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(128, ge=1)
+    iterations: int = Field(1500, ge=1)
+    milestones: list[int] = Field(default_factory=lambda: [1200])
+    gamma: float = Field(0.1, gt=0, le=1)
+    grad_clip: float | None = Field(1.0, gt=0)
+    eval_every: int = Field(250, ge=1)
+    checkpoint_every: int = Field(250, ge=1)
+    early_stop: bool = False
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _milestones_increase(self) -> TrainConfig:
+        if any(b <= a for a, b in zip(self.milestones, self.milestones[1:], strict=False)):
+            raise ValueError(f"milestones must increase, got {self.milestones}")
+        return self
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns."""
+
+    iterations: int
+    seconds: float
+    stopped_early: bool
+    metrics: pd.DataFrame = field(repr=False)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Trainer:
+    """Train ``model`` on batches from ``sample_fn``.
+
+    Args:
+        model: the network (already on ``device``).
+        loss_fn: ``loss_fn(model, batch) -> (loss, {name: float})``.
+        sample_fn: ``sample_fn(rng) -> batch``; must draw all randomness from ``rng``.
+        config: :class:`TrainConfig`.
+        run_dir: where ``metrics.csv``, ``checkpoints/`` and ``tensorboard/`` go.
+        evaluate_fn: ``evaluate_fn(model) -> list of metric rows`` (dicts of str/float),
+            called every ``eval_every`` iterations and at the end.
+        criterion_fn: ``criterion_fn(rows) -> bool``; with ``config.early_stop``, stop
+            once it holds on an evaluation.
+        fingerprint: identifies the configuration; resuming with another one is refused.
+        progress: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[nn.Module, Any], tuple[torch.Tensor, dict[str, float]]],
+        sample_fn: Callable[[np.random.Generator], Any],
+        config: TrainConfig,
+        run_dir: str | Path,
+        evaluate_fn: Callable[[nn.Module], Sequence[dict[str, Any]]] | None = None,
+        criterion_fn: Callable[[Sequence[dict[str, Any]]], bool] | None = None,
+        fingerprint: str | None = None,
+        progress: bool = True,
+    ):
+        self.model = model
+        self.loss_fn = loss_fn
+        self.sample_fn = sample_fn
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.evaluate_fn = evaluate_fn
+        self.criterion_fn = criterion_fn
+        self.fingerprint = fingerprint or content_key(config.model_dump())
+        self.progress = progress
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = opt(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, milestones=config.milestones, gamma=config.gamma
+        )
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.iteration = 0
+        self.rows: list[dict[str, Any]] = []
+        self.elapsed = 0.0
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.pt"
+
+    def _save(self) -> None:
+        save_checkpoint(
+            self.checkpoint_path,
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "iteration": self.iteration,
+                "rng": rng_state(self.rng),
+                "rows": self.rows,
+                "elapsed": self.elapsed,
+                "fingerprint": self.fingerprint,
+            },
+        )
+
+    def _restore(self) -> None:
+        payload = load_checkpoint(self.checkpoint_path, self.fingerprint)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.iteration = payload["iteration"]
+        self.rows = list(payload["rows"])
+        self.elapsed = payload.get("elapsed", 0.0)
+        set_rng_state(self.rng, payload["rng"])
+
+    def _write_metrics(self) -> None:
+        with atomic_path(self.run_dir / "metrics.csv") as tmp:
+            pd.DataFrame(self.rows).to_csv(tmp, index=False)
+
+    def _evaluate(self, writer: Any) -> bool:
+        """Log train loss rows and evaluation rows; return True when the criterion holds."""
+        if self.evaluate_fn is None:
+            return False
+        self.model.eval()
+        with torch.no_grad():
+            rows = [dict(r, iteration=self.iteration) for r in self.evaluate_fn(self.model)]
+        self.model.train()
+        self.rows.extend(rows)
+        if writer is not None:
+            for r in rows:
+                tag = "/".join(str(r[k]) for k in ("split", "task") if k in r)
+                for k, v in r.items():
+                    if k != "iteration" and isinstance(v, int | float) and not isinstance(v, bool):
+                        writer.add_scalar(f"eval/{tag}/{k}" if tag else f"eval/{k}", v,
+                                          self.iteration)
+        return bool(self.config.early_stop and self.criterion_fn and self.criterion_fn(rows))
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        """Train to ``config.iterations`` (or the criterion); resume from the last checkpoint."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        resumed = resume and self.checkpoint_path.exists()
+        if resumed:
+            self._restore()
+        writer = _summary_writer(self.run_dir / "tensorboard", self.iteration)
+        cfg = self.config
+        stopped = False
+        start = time.perf_counter() - self.elapsed
+        bar = tqdm(total=cfg.iterations, initial=self.iteration, disable=not self.progress,
+                   desc="train", unit="it", dynamic_ncols=True)
+        self.model.train()
+        try:
+            if self.iteration == 0 and self.evaluate_fn is not None and not resumed:
+                stopped = self._evaluate(writer)
+            while self.iteration < cfg.iterations and not stopped:
+                batch = self.sample_fn(self.rng)
+                loss, info = self.loss_fn(self.model, batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.iteration += 1
+                bar.update(1)
+                if writer is not None:
+                    writer.add_scalar("train/loss", float(loss), self.iteration)
+                    for k, v in info.items():
+                        writer.add_scalar(f"train/{k}", v, self.iteration)
+                if self.iteration % 10 == 0:
+                    bar.set_postfix(loss=f"{float(loss):.4f}")
+                last = self.iteration == cfg.iterations
+                if self.iteration % cfg.eval_every == 0 or last:
+                    self.rows.append({"iteration": self.iteration, "split": "train_batch",
+                                      "loss": float(loss), **info})
+                    stopped = self._evaluate(writer)
+                    self._write_metrics()
+                if self.iteration % cfg.checkpoint_every == 0 or last or stopped:
+                    self.elapsed = time.perf_counter() - start
+                    self._save()
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+        self.elapsed = time.perf_counter() - start
+        self._write_metrics()
+        return TrainResult(self.iteration, self.elapsed, stopped, pd.DataFrame(self.rows))
+
+
+def _summary_writer(path: Path, purge_step: int) -> Any:
+    """A TensorBoard writer, or None where tensorboard is not installed."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # pragma: no cover - tensorboard is a dependency
+        return None
+    return SummaryWriter(str(path), purge_step=purge_step or None)
