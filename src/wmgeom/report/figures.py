@@ -1,0 +1,695 @@
+"""One function per figure of seed 000 (Lei, Ito & Bashivan), plus training curves.
+
+Every function takes tidy tables (one row per measurement, as the analyses and
+:func:`wmgeom.analysis.pipeline.analyze_runs` return them), draws with the
+object-oriented matplotlib API on the Agg canvas (no pyplot state, no display needed),
+saves ``<path>.png`` and ``<path>.svg`` when ``path`` is given, and returns the
+:class:`~matplotlib.figure.Figure`.
+
+Columns shared by the tables:
+
+* ``model`` -- a label of the trained network, e.g. ``"GRU MTMF"`` (added by the pipeline);
+  figures facet over it when a table holds several runs.
+* ``accuracy`` -- a decoding accuracy in [0, 1]; ``chance`` -- its chance level.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from wmgeom.errors import WmgeomError
+from wmgeom.io import atomic_path
+
+FEATURES = ("location", "identity", "category")
+ACTIONS = ("no_action", "non_match", "match")
+VALIDATION_COLOR = "#7b3fa0"  # purple, as seed 000 Fig. 2c
+GENERALIZATION_COLOR = "#e6b400"  # yellow
+RELEVANT_COLOR = "#2f6db3"
+IRRELEVANT_COLOR = "#d9822b"
+ACTION_COLORS = {"no_action": "#7f7f7f", "non_match": "#d62728", "match": "#2ca02c"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> list[Path]:
+    """Save ``fig`` as ``<path>.png`` and ``<path>.svg`` (atomically); return both paths."""
+    stem = Path(path)
+    if stem.suffix in {".png", ".svg"}:
+        stem = stem.with_suffix("")
+    written = []
+    for fmt in ("png", "svg"):
+        target = stem.with_name(f"{stem.name}.{fmt}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
+        written.append(target)
+    return written
+
+
+def _finish(fig: Figure, path: str | os.PathLike | None) -> Figure:
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], figure: str) -> pd.DataFrame:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise WmgeomError(
+            f"table for figure {figure} lacks columns {missing}; pass the table returned by "
+            f"the matching analysis (see wmgeom.analysis.pipeline)"
+        )
+    if table.empty:
+        raise WmgeomError(f"table for figure {figure} is empty; the analysis produced no rows")
+    return table
+
+
+def _models(table: pd.DataFrame) -> list[str]:
+    if "model" not in table.columns:
+        return [""]
+    return list(dict.fromkeys(table["model"].astype(str)))
+
+
+def _by_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    if "model" not in table.columns:
+        return table
+    return table[table["model"].astype(str) == model]
+
+
+def _order(values, preferred: Sequence[str] = FEATURES) -> list:
+    values = list(dict.fromkeys(values))
+    head = [v for v in preferred if v in values]
+    return head + sorted((v for v in values if v not in head), key=str)
+
+
+def _chance(table: pd.DataFrame) -> float | None:
+    if "chance" in table.columns and table["chance"].notna().any():
+        return float(table["chance"].mean())
+    return None
+
+
+def _chance_line(ax, chance: float | None, horizontal: bool = True) -> None:
+    if chance is None:
+        return
+    if horizontal:
+        ax.axhline(chance, color="k", ls="--", lw=1, label="chance")
+    else:
+        ax.axvline(chance, color="k", ls="--", lw=1, label="chance")
+
+
+def _grid(n_rows: int, n_cols: int, size=(3.4, 3.0), **kwargs) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(size[0] * n_cols + 0.6, size[1] * n_rows + 0.8),
+                 layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, **kwargs)
+    return fig, axes
+
+
+def _paired_boxplots(ax, groups: list[str], a: list[np.ndarray], b: list[np.ndarray],
+                     labels: tuple[str, str], colors: tuple[str, str]) -> None:
+    positions = np.arange(len(groups), dtype=float)
+    for values, offset, color, label in ((a, -0.18, colors[0], labels[0]),
+                                         (b, 0.18, colors[1], labels[1])):
+        data = [v if len(v) else np.array([np.nan]) for v in values]
+        box = ax.boxplot(data, positions=positions + offset, widths=0.3, patch_artist=True,
+                         showfliers=False, manage_ticks=False)
+        for patch in box["boxes"]:
+            patch.set_facecolor(color)
+            patch.set_alpha(0.75)
+        for i, v in enumerate(data):
+            jitter = np.linspace(-0.06, 0.06, len(v)) if len(v) > 1 else np.zeros(len(v))
+            ax.plot(positions[i] + offset + jitter, v, ".", color="k", ms=3, alpha=0.6)
+        ax.plot([], [], "s", color=color, label=label)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(groups)
+
+
+# --------------------------------------------------------------------------- Figure 2
+
+
+def plot_cross_task_generalization(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 2a (and A2b): cross-task decoding matrices, one per decoded feature.
+
+    Args:
+        table: Rows ``feature`` (decoded property), ``train_task``, ``test_task``,
+            ``accuracy``; optional ``model`` (one row of panels per model).
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure; rows of panels are models, columns are decoded features; matrix rows
+        are the task the decoder was fitted on, columns the task it was tested on.
+    """
+    _require(table, ["feature", "train_task", "test_task", "accuracy"], "2a")
+    models, features = _models(table), _order(table["feature"])
+    fig, axes = _grid(len(models), len(features), size=(3.3, 3.1))
+    image = None
+    for r, model in enumerate(models):
+        sub = _by_model(table, model)
+        for c, feature in enumerate(features):
+            ax = axes[r, c]
+            cell = sub[sub["feature"] == feature]
+            matrix = cell.pivot_table(index="train_task", columns="test_task",
+                                      values="accuracy", aggfunc="mean")
+            tasks = _order(list(matrix.index) + list(matrix.columns), preferred=())
+            matrix = matrix.reindex(index=tasks, columns=tasks)
+            image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
+            for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
+                if np.isfinite(value):
+                    ax.text(j, i, f"{100 * value:.0f}", ha="center", va="center", fontsize=8,
+                            color="w" if value < 0.6 else "k")
+            ax.set_xticks(range(len(tasks)))
+            ax.set_xticklabels(tasks, rotation=45, ha="right", fontsize=7)
+            ax.set_yticks(range(len(tasks)))
+            ax.set_yticklabels(tasks, fontsize=7)
+            ax.set_title(f"{model} decode {feature}".strip(), fontsize=9)
+            if c == 0:
+                ax.set_ylabel("fitted on task")
+            if r == len(models) - 1:
+                ax.set_xlabel("tested on task")
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
+    fig.suptitle("Cross-task generalisation of feature decoders (seed 000 Fig. 2a)")
+    return _finish(fig, path)
+
+
+def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 2b (and A2a): decoding of task-relevant vs irrelevant features at frame 0.
+
+    Args:
+        table: Rows ``feature`` (decoded property), ``relevant`` (bool: the feature is the
+            task's feature), ``accuracy``; optional ``model``, ``task``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: one panel per model, bars of mean accuracy per decoded feature for
+        tasks where it is relevant and where it is irrelevant, dots per task.
+    """
+    _require(table, ["feature", "relevant", "accuracy"], "2b")
+    models, features = _models(table), _order(table["feature"])
+    fig, axes = _grid(1, len(models), size=(3.6, 3.2), sharey=True)
+    x = np.arange(len(features))
+    for c, model in enumerate(models):
+        ax = axes[0, c]
+        sub = _by_model(table, model)
+        for offset, relevant, color, label in ((-0.2, True, RELEVANT_COLOR, "relevant"),
+                                               (0.2, False, IRRELEVANT_COLOR, "irrelevant")):
+            part = sub[sub["relevant"].astype(bool) == relevant]
+            means = [part.loc[part["feature"] == f, "accuracy"].mean() for f in features]
+            ax.bar(x + offset, np.nan_to_num(means), width=0.38, color=color, label=label)
+            for i, f in enumerate(features):
+                values = part.loc[part["feature"] == f, "accuracy"].to_numpy()
+                ax.plot(np.full(len(values), x[i] + offset), values, ".", color="k", ms=3)
+        for i, f in enumerate(features):
+            chance = _chance(sub[sub["feature"] == f])
+            if chance is not None:
+                ax.hlines(chance, x[i] - 0.45, x[i] + 0.45, colors="k", linestyles="--", lw=1)
+        ax.set_xticks(x)
+        ax.set_xticklabels(features)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(model or "model")
+        ax.set_xlabel("decoded feature")
+        if c == 0:
+            ax.set_ylabel("decoding accuracy (frame 1)")
+    axes[0, 0].plot([], [], "k--", lw=1, label="chance")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    fig.suptitle("Task-relevant vs -irrelevant features at the first frame (seed 000 Fig. 2b)")
+    return _finish(fig, path)
+
+
+def plot_validation_vs_generalization(table: pd.DataFrame, path=None,
+                                      title: str | None = None, group: str = "model") -> Figure:
+    """Seed 000 Fig. 2c (and 4d): validation vs generalisation accuracy per model.
+
+    Args:
+        table: Rows ``kind`` (``"validation"`` or ``"generalization"``), ``accuracy``;
+            optional grouping column (default ``model``) and ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+        title: Figure title (defaults to the Fig. 2c title).
+        group: Column whose values make the x-axis groups.
+
+    Returns:
+        The figure with paired boxplots (purple validation, yellow generalisation).
+    """
+    _require(table, ["kind", "accuracy"], "2c")
+    groups = _models(table) if group == "model" else _order(table[group], preferred=())
+    if group not in table.columns:
+        table = table.assign(**{group: ""})
+    fig, axes = _grid(1, 1, size=(1.6 * max(len(groups), 2) + 1.5, 3.4))
+    ax = axes[0, 0]
+    val = [table.loc[(table[group].astype(str) == g) & (table["kind"] == "validation"),
+                     "accuracy"].to_numpy(dtype=float) for g in groups]
+    gen = [table.loc[(table[group].astype(str) == g) & (table["kind"] == "generalization"),
+                     "accuracy"].to_numpy(dtype=float) for g in groups]
+    _paired_boxplots(ax, [str(g) for g in groups], val, gen, ("validation", "generalization"),
+                     (VALIDATION_COLOR, GENERALIZATION_COLOR))
+    _chance_line(ax, _chance(table))
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("decoding accuracy")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle(title or "Decoder validation vs cross-task generalisation (seed 000 Fig. 2c)")
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- Figure 3
+
+
+def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame | None = None,
+                           title: str | None = None) -> Figure:
+    """Seed 000 Fig. 3b (and A3): normalised orthogonalisation index, perceptual vs encoding.
+
+    Args:
+        table: Rows ``space`` (``"perceptual"``/``"encoding"``), ``value`` (the
+            normalised index of one bootstrap sample; ``index`` accepted instead);
+            optional ``model`` and ``feature``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+        stats: Optional rows ``model``, ``t``, ``p`` (two-sample t-test per model),
+            annotated above each pair of bars.
+        title: Figure title (defaults to the Fig. 3b title).
+
+    Returns:
+        The figure: upper panel the index per model and space (mean ± sd over bootstraps),
+        lower panel the t statistic per model.
+    """
+    value = "value" if "value" in table.columns else "index"
+    _require(table, ["space", value], "3b")
+    models = _models(table)
+    fig = Figure(figsize=(1.5 * max(len(models), 2) + 2.5, 5.2), layout="constrained")
+    ax, ax_t = fig.subplots(2, 1, height_ratios=(2.2, 1), sharex=True)
+    x = np.arange(len(models))
+    spaces = _order(table["space"], preferred=("perceptual", "encoding"))
+    colors = {"perceptual": "#8c8c8c", "encoding": "#2f6db3"}
+    width = 0.8 / len(spaces)
+    for k, space in enumerate(spaces):
+        stats_ = [_by_model(table, m).loc[lambda d, s=space: d["space"] == s, value]
+                  for m in models]
+        means = np.array([s.mean() for s in stats_])
+        sds = np.array([s.std(ddof=0) for s in stats_])
+        ax.bar(x + (k - (len(spaces) - 1) / 2) * width, means, width=width * 0.95, yerr=sds,
+               capsize=3, color=colors.get(space, f"C{k}"), label=f"O({space})")
+    tops = [_by_model(table, m)[value].max() for m in models]
+    ceiling = float(np.nanmax(tops)) * 1.3 if np.isfinite(np.nanmax(tops)) else 1.0
+    ax.set_ylim(0, ceiling)
+    if stats is not None and not stats.empty:
+        t_values = []
+        for i, model in enumerate(models):
+            row = _by_model(stats, model)
+            if row.empty:
+                t_values.append(np.nan)
+                continue
+            t, p = float(row["t"].iloc[0]), float(row["p"].iloc[0])
+            t_values.append(t)
+            stars = "***" if p < 1e-3 else "**" if p < 1e-2 else "*" if p < 0.05 else "n.s."
+            ax.text(x[i], ceiling * 0.98, f"{stars}\np={p:.2g}", ha="center", va="top",
+                    fontsize=8)
+        ax_t.bar(x, t_values, color="#555555")
+        ax_t.axhline(0, color="k", lw=0.8)
+    ax_t.set_ylabel("t (perc. − enc.)")
+    ax_t.set_xticks(x)
+    ax_t.set_xticklabels(models, rotation=20, ha="right")
+    ax.set_ylabel("normalised orthogonalisation index")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title or "Orthogonalisation: perceptual vs RNN encoding space "
+                          "(seed 000 Fig. 3b)")
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- Figure 4
+
+
+def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 4b: decoders fitted on E(S=i, T=i), tested at every later step T=k.
+
+    Args:
+        table: Rows ``stimulus`` (i, the frame whose object is decoded), ``frame`` (k, the
+            step tested), ``accuracy``, ``executive`` (bool: step k is where stimulus i is
+            retrieved, k = i + N); optional ``model``, ``task`` (one panel per task).
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: one stimulus × step matrix per (model, task); executive cells boxed red.
+    """
+    _require(table, ["stimulus", "frame", "accuracy", "executive"], "4b")
+    table = table.copy()
+    if "task" not in table.columns:
+        table["task"] = ""
+    panels = list(dict.fromkeys(zip(table.get("model", pd.Series([""] * len(table))).astype(str),
+                                    table["task"].astype(str), strict=True)))
+    n_cols = min(3, len(panels))
+    n_rows = int(np.ceil(len(panels) / n_cols))
+    fig, axes = _grid(n_rows, n_cols, size=(3.4, 3.0))
+    image = None
+    for p, (model, task) in enumerate(panels):
+        ax = axes.flat[p]
+        sub = table[(table["task"].astype(str) == task)]
+        sub = _by_model(sub, model) if model else sub
+        matrix = sub.pivot_table(index="stimulus", columns="frame", values="accuracy")
+        executive = sub.pivot_table(index="stimulus", columns="frame", values="executive",
+                                    aggfunc="max").reindex_like(matrix)
+        image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis",
+                          aspect="auto")
+        for (i, j), flag in np.ndenumerate(executive.to_numpy(dtype=float)):
+            if flag == 1:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+        ax.set_xticks(range(matrix.shape[1]))
+        ax.set_xticklabels([int(k) + 1 for k in matrix.columns])
+        ax.set_yticks(range(matrix.shape[0]))
+        ax.set_yticklabels([f"S{int(i) + 1}" for i in matrix.index])
+        ax.set_xlabel("time step T tested")
+        ax.set_ylabel("stimulus S (decoder fit on E(S,S))")
+        ax.set_title(" ".join(s for s in (model, task) if s), fontsize=9)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
+    fig.suptitle("Cross-time decoding from the encoding space; red = executive steps "
+                 "(seed 000 Fig. 4b)")
+    return _finish(fig, path)
+
+
+def plot_executive_generalization(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 4c: cross-time generalisation on executive vs non-executive steps.
+
+    Args:
+        table: The cross-time table of :func:`plot_cross_time_decoding` (rows with
+            ``frame > stimulus`` are used), with ``executive``, ``accuracy``, optional
+            ``model``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure with paired boxplots per model (executive left, non-executive right).
+    """
+    _require(table, ["stimulus", "frame", "accuracy", "executive"], "4c")
+    later = table[table["frame"] > table["stimulus"]]
+    if later.empty:
+        raise WmgeomError("table for figure 4c has no memory steps (frame > stimulus)")
+    models = _models(later)
+    fig, axes = _grid(1, 1, size=(1.6 * max(len(models), 2) + 1.5, 3.4))
+    ax = axes[0, 0]
+    ex = [_by_model(later, m).loc[lambda d: d["executive"].astype(bool), "accuracy"]
+          .to_numpy(dtype=float) for m in models]
+    non = [_by_model(later, m).loc[lambda d: ~d["executive"].astype(bool), "accuracy"]
+           .to_numpy(dtype=float) for m in models]
+    _paired_boxplots(ax, models, ex, non, ("executive", "non-executive"), ("#d62728", "#8c8c8c"))
+    _chance_line(ax, _chance(later))
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("cross-time decoding accuracy")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle("Generalisation of encoding decoders to memory steps (seed 000 Fig. 4c)")
+    return _finish(fig, path)
+
+
+def plot_encoding_sharing(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 4d: decoders fit on E(i,i), tested on E(i,i) (validation) or E(j,j).
+
+    Args:
+        table: Rows ``kind`` (``"validation"``/``"generalization"``), ``accuracy``;
+            optional ``model``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure with paired boxplots per model.
+    """
+    return plot_validation_vs_generalization(
+        table, path, title="Encoding-space sharing across stimuli: E(i,i) → E(j,j) "
+                           "(seed 000 Fig. 4d)")
+
+
+def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 4f (and A4): fitted vs Procrustes-reconstructed decoder accuracy.
+
+    Args:
+        table: Rows ``feature``, ``frame`` (the target step), ``accuracy_fitted``,
+            ``accuracy_reconstructed``; optional ``model``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: one panel per model, solid lines for fitted and dotted lines for
+        reconstructed decoders, one colour per feature.
+    """
+    _require(table, ["feature", "frame", "accuracy_fitted", "accuracy_reconstructed"], "4f")
+    models, features = _models(table), _order(table["feature"])
+    fig, axes = _grid(1, len(models), size=(3.6, 3.2), sharey=True)
+    for c, model in enumerate(models):
+        ax = axes[0, c]
+        sub = _by_model(table, model)
+        for k, feature in enumerate(features):
+            part = sub[sub["feature"] == feature].groupby("frame")[
+                ["accuracy_fitted", "accuracy_reconstructed"]].mean()
+            steps = part.index.to_numpy() + 1
+            ax.plot(steps, part["accuracy_fitted"], "-o", color=f"C{k}", ms=3,
+                    label=f"{feature} fitted")
+            ax.plot(steps, part["accuracy_reconstructed"], ":s", color=f"C{k}", ms=3,
+                    label=f"{feature} reconstructed")
+        _chance_line(ax, _chance(sub))
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("time step T")
+        ax.set_title(model or "model")
+        if c == 0:
+            ax.set_ylabel("decoding accuracy")
+    axes[0, -1].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Procrustes: fitted (solid) vs reconstructed (dotted) decoders "
+                 "(seed 000 Fig. 4f)")
+    return _finish(fig, path)
+
+
+def plot_swap_tests(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. 4g (and A4): reconstructed-decoder accuracy after swapping rotations.
+
+    Args:
+        table: Rows ``feature``, ``swap`` (which rotation was used, e.g. ``"R(i,j)"``,
+            ``"R(i,j+1)"``, ``"R(i+k,j+k)"``), ``accuracy``; optional ``model``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: rows are features, columns are models, boxplots per swap.
+    """
+    _require(table, ["feature", "swap", "accuracy"], "4g")
+    models, features = _models(table), _order(table["feature"])
+    swaps = list(dict.fromkeys(table["swap"].astype(str)))
+    fig, axes = _grid(len(features), len(models), size=(3.2, 2.6), sharey=True)
+    for r, feature in enumerate(features):
+        for c, model in enumerate(models):
+            ax = axes[r, c]
+            sub = _by_model(table, model)
+            sub = sub[sub["feature"] == feature]
+            data = [sub.loc[sub["swap"].astype(str) == s, "accuracy"].to_numpy(dtype=float)
+                    for s in swaps]
+            data = [d if len(d) else np.array([np.nan]) for d in data]
+            box = ax.boxplot(data, patch_artist=True, showfliers=False)
+            for k, patch in enumerate(box["boxes"]):
+                patch.set_facecolor(f"C{k}")
+                patch.set_alpha(0.7)
+            ax.set_xticks(range(1, len(swaps) + 1))
+            ax.set_xticklabels(swaps, fontsize=7, rotation=15)
+            _chance_line(ax, _chance(sub))
+            ax.set_ylim(0, 1.05)
+            if r == 0:
+                ax.set_title(model or "model")
+            if c == 0:
+                ax.set_ylabel(f"{feature}\naccuracy")
+    fig.suptitle("Swapping the Procrustes rotation (seed 000 Fig. 4g)")
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- appendix
+
+
+def plot_within_time_decoding(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. A5: within-step decoding of relevant and irrelevant features.
+
+    Args:
+        table: Rows ``frame`` (step decoded from), ``relevant`` (bool), ``accuracy``;
+            optional ``stimulus`` (the frame whose object is decoded; default the same
+            frame), ``model``, ``chance``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: left task-relevant, right task-irrelevant; a stimulus × step matrix
+        averaged over features and tasks (or a line over steps without ``stimulus``).
+    """
+    _require(table, ["frame", "relevant", "accuracy"], "A5")
+    table = table.copy()
+    if "stimulus" not in table.columns:
+        table["stimulus"] = table["frame"]
+    models = _models(table)
+    fig, axes = _grid(len(models), 2, size=(3.4, 3.0))
+    image = None
+    for r, model in enumerate(models):
+        sub = _by_model(table, model)
+        for c, relevant in enumerate((True, False)):
+            ax = axes[r, c]
+            part = sub[sub["relevant"].astype(bool) == relevant]
+            matrix = part.pivot_table(index="stimulus", columns="frame", values="accuracy")
+            image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis",
+                              aspect="auto")
+            ax.set_xticks(range(matrix.shape[1]))
+            ax.set_xticklabels([int(k) + 1 for k in matrix.columns])
+            ax.set_yticks(range(matrix.shape[0]))
+            ax.set_yticklabels([f"S{int(i) + 1}" for i in matrix.index])
+            ax.set_xlabel("time step T")
+            ax.set_ylabel("stimulus S")
+            kind = "task-relevant" if relevant else "task-irrelevant"
+            ax.set_title(f"{model} {kind}".strip(), fontsize=9)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.7, label="validation accuracy")
+    fig.suptitle("Within-step decoding of relevant and irrelevant features (seed 000 Fig. A5)")
+    return _finish(fig, path)
+
+
+def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. A7: action probabilities after moving hidden states along a normal.
+
+    Args:
+        table: Rows ``distance``, ``action`` (one of ``ACTIONS``), ``probability`` (mean
+            over trials); optional ``sd``, ``feature`` (one panel per feature), ``model``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: one line per action against the distance moved.
+    """
+    _require(table, ["distance", "action", "probability"], "A7")
+    table = table.copy()
+    if "feature" not in table.columns:
+        table["feature"] = ""
+    models, features = _models(table), _order(table["feature"])
+    fig, axes = _grid(len(models), len(features), size=(3.4, 2.9), sharey=True)
+    for r, model in enumerate(models):
+        for c, feature in enumerate(features):
+            ax = axes[r, c]
+            sub = _by_model(table, model)
+            sub = sub[sub["feature"] == feature]
+            for action in _order(sub["action"], preferred=ACTIONS):
+                part = sub[sub["action"] == action].groupby("distance")
+                mean = part["probability"].mean()
+                ax.plot(mean.index, mean.to_numpy(), "-o", ms=3,
+                        color=ACTION_COLORS.get(action), label=action)
+                if "sd" in sub.columns:
+                    sd = part["sd"].mean().to_numpy()
+                    ax.fill_between(mean.index, mean - sd, mean + sd, alpha=0.2,
+                                    color=ACTION_COLORS.get(action))
+            ax.axvline(0, color="k", lw=0.8, ls=":")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("distance moved along decoder normal")
+            ax.set_title(" ".join(s for s in (model, feature) if s) or "perturbation",
+                         fontsize=9)
+            if c == 0:
+                ax.set_ylabel("action probability")
+    axes[0, -1].legend(fontsize=7)
+    fig.suptitle("Causal perturbation of the first-stimulus state (seed 000 Fig. A7)")
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def plot_training_curves(metrics: pd.DataFrame, path=None,
+                         criteria: dict[str, float] | None = None) -> Figure:
+    """Training curves from ``RUN_DIR/metrics.csv`` (SPEC R3, seed 000 Fig. A1b).
+
+    Args:
+        metrics: Rows ``iteration``, ``split``, and any of ``loss``, ``acc_executive``,
+            ``acc_all`` (averaged over ``task`` when several tasks are logged).
+        path: Stem for ``.png``/``.svg`` output, or None.
+        criteria: Accuracy criterion per split drawn as dashed lines (default the
+            paper's: train 0.95, val_angle 0.90).
+
+    Returns:
+        The figure: one panel per logged metric, one line per split.
+    """
+    _require(metrics, ["iteration", "split"], "training curves")
+    criteria = {"train": 0.95, "val_angle": 0.90} if criteria is None else criteria
+    columns = [c for c in ("loss", "acc_executive", "acc_all") if c in metrics.columns]
+    if not columns:
+        raise WmgeomError("metrics.csv has none of the columns loss, acc_executive, acc_all")
+    fig, axes = _grid(1, len(columns), size=(3.8, 3.0))
+    splits = _order(metrics["split"], preferred=("train", "val_angle", "val_identity"))
+    for c, column in enumerate(columns):
+        ax = axes[0, c]
+        for k, split in enumerate(splits):
+            curve = metrics[metrics["split"] == split].groupby("iteration")[column].mean()
+            curve = curve.dropna()
+            if curve.empty:
+                continue
+            ax.plot(curve.index, curve.to_numpy(), "-", color=f"C{k}", label=split,
+                    marker="o" if len(curve) < 15 else None, ms=3)
+            if column.startswith("acc") and split in criteria:
+                ax.axhline(criteria[split], color=f"C{k}", ls="--", lw=0.8)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(column.replace("_", " "))
+        if column.startswith("acc"):
+            ax.axhline(1 / len(ACTIONS), color="k", ls=":", lw=0.8)
+            ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
+    fig.suptitle("Training curves (dashed: paper criterion; dotted: chance 1/3)")
+    return _finish(fig, path)
+
+
+def accuracy_table(summary: dict | list) -> pd.DataFrame:
+    """Flatten ``RUN_DIR/summary.json`` into a tidy accuracy table.
+
+    Accepts a list of records, a dict of records under ``"accuracy"``, or nested dicts
+    ``{split: {task: value}}``/``{split: value}``; numbers become ``accuracy`` rows with
+    the keys leading to them as columns.
+
+    Returns:
+        A DataFrame with one row per reported accuracy.
+    """
+    if isinstance(summary, dict) and "accuracy" in summary:
+        summary = summary["accuracy"]
+    if isinstance(summary, list):
+        return pd.DataFrame.from_records(summary)
+    if not isinstance(summary, dict):
+        raise WmgeomError("summary.json must hold a JSON object or a list of records")
+    rows: list[dict] = []
+
+    def walk(node, keys):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, keys + [str(key)])
+        elif isinstance(node, int | float) and not isinstance(node, bool):
+            rows.append({**{f"level_{i}": k for i, k in enumerate(keys[:-1])},
+                         "metric": keys[-1] if keys else "", "value": float(node)})
+
+    walk(summary, [])
+    return pd.DataFrame(rows)
+
+
+def plot_accuracy(table: pd.DataFrame, path=None) -> Figure:
+    """Accuracy per split and task (seed 000 Fig. A1b), from :func:`accuracy_table`.
+
+    Args:
+        table: Rows ``split``, ``accuracy`` and optional ``task``; a row per task and split.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: grouped bars, one group per task, one bar per split.
+    """
+    _require(table, ["split", "accuracy"], "A1b")
+    table = table.copy()
+    if "task" not in table.columns:
+        table["task"] = "all"
+    tasks = list(dict.fromkeys(table["task"].astype(str)))
+    splits = _order(table["split"], preferred=("train", "val_angle", "val_identity"))
+    fig, axes = _grid(1, 1, size=(max(4.0, 0.7 * len(tasks) * len(splits) + 1.5), 3.2))
+    ax = axes[0, 0]
+    x = np.arange(len(tasks))
+    width = 0.8 / len(splits)
+    for k, split in enumerate(splits):
+        values = [table.loc[(table["task"].astype(str) == t) & (table["split"] == split),
+                            "accuracy"].mean() for t in tasks]
+        ax.bar(x + (k - (len(splits) - 1) / 2) * width, np.nan_to_num(values), width=width,
+               label=split, color=f"C{k}")
+    ax.axhline(1 / len(ACTIONS), color="k", ls=":", lw=0.8, label="chance")
+    ax.set_xticks(x)
+    ax.set_xticklabels(tasks, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=7)
+    fig.suptitle("Task accuracy per split")
+    return _finish(fig, path)
