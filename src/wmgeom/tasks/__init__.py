@@ -1,0 +1,34 @@
+"""Tasks: N-back over naturalistic objects and two-orientation recall (SPEC T1–T4, R1).
+
+Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
+"""
+
+from wmgeom.tasks.base import ACTIONS, FEATURES, TrialBatch, task_vector
+from wmgeom.tasks.nback import (
+    SPLITS,
+    NBackTask,
+    StimulusSampler,
+    TaskMixture,
+    batch_feature_values,
+    nback_targets,
+)
+from wmgeom.tasks.registry import REGIMES, make, make_regime, names, regime_tasks, register
+
+__all__ = [
+    "ACTIONS",
+    "FEATURES",
+    "REGIMES",
+    "SPLITS",
+    "NBackTask",
+    "StimulusSampler",
+    "TaskMixture",
+    "TrialBatch",
+    "batch_feature_values",
+    "make",
+    "make_regime",
+    "names",
+    "nback_targets",
+    "regime_tasks",
+    "register",
+    "task_vector",
+]

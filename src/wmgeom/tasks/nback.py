@@ -1,0 +1,461 @@
+"""N-back tasks over naturalistic objects (SPEC T1–T3; seed 000 §2, Fig. 1a–b, A1b).
+
+A trial shows ``length`` frames; each frame is an object image (a row of the stimulus table)
+placed at one of ``n_locations`` canvas locations. At frames ``t < N`` the target is
+*no action*; at every *executive* frame ``t >= N`` it is *match* if frames ``t`` and ``t - N``
+share the task feature, else *non-match*. Identity means the same object whatever its view
+angle or location; category means the same category whatever the identity.
+
+Sampling design (all vectorised over trials; only the frames are looped):
+
+* At every executive frame the answer is drawn first, match with probability 1/2, so match
+  and non-match are balanced at every executive step of every task.
+* The task feature's value at frame ``t`` is then drawn conditioned on frame ``t - N`` only:
+  the same value for a match, a uniformly drawn *different* value for a non-match. Frames
+  ``t < N`` draw it freely (uniformly). Draws run in time order, so chains
+  ``t - 2N → t - N → t`` stay consistent.
+* Every task-irrelevant feature is drawn afresh at every frame, independently of the answer:
+  location uniformly over the grid, identity uniformly over the split's identities, the view
+  angle uniformly over the identity's images in the split. Hence in location tasks whether
+  identities or categories repeat at ``t - N`` is independent of the answer, and in identity
+  and category tasks whether locations repeat is.
+* Identity is nested in category, so the two cannot be independent. Identity tasks draw a
+  non-match uniformly among all *other* identities of the split, so a category repeat on a
+  non-match trial happens at its natural rate (other identities of the same category / all
+  other identities). Category tasks draw the category first (same or uniformly different)
+  and then an identity uniformly within it, so conditional on a category match the identity
+  repeats only at chance (1 / identities in that category).
+
+Splits draw only their own rows: ``train`` the training images, ``val_angle`` held-out view
+angles of the training objects, ``val_identity`` held-out objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wmgeom.errors import WmgeomError
+from wmgeom.tasks.base import (
+    DEFAULT_N_VALUES,
+    FEATURES,
+    MATCH,
+    NO_ACTION,
+    NON_MATCH,
+    TrialBatch,
+    task_vector,
+)
+
+SPLITS: tuple[str, ...] = ("train", "val_angle", "val_identity")
+DEFAULT_LENGTH = 6
+TABLE_COLUMNS: tuple[str, ...] = ("category", "identity", "angle", "split")
+
+RngLike = np.random.Generator | int | None
+
+
+def as_rng(rng: RngLike) -> np.random.Generator:
+    """A :class:`numpy.random.Generator` from a generator, a seed, or ``None`` (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)
+
+
+def feature_index(feature: str | int) -> int:
+    """Index of a feature name in :data:`FEATURES`; unknown names raise with close matches."""
+    if isinstance(feature, int | np.integer) and 0 <= int(feature) < len(FEATURES):
+        return int(feature)
+    if isinstance(feature, str) and feature.lower() in FEATURES:
+        return FEATURES.index(feature.lower())
+    close = difflib.get_close_matches(str(feature).lower(), FEATURES, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise WmgeomError(f"unknown N-back feature {feature!r}; use one of {', '.join(FEATURES)}.{hint}")
+
+
+def stimulus_table(stimuli: Any, n_locations: int | None = None) -> tuple[pd.DataFrame, int]:
+    """The stimulus table and number of locations of a StimulusSet or a plain table.
+
+    Args:
+        stimuli: Anything with ``.table`` and ``.n_locations`` (a StimulusSet), or a pandas
+            DataFrame with integer columns ``category``, ``identity``, ``angle`` and a
+            ``split`` column.
+        n_locations: Locations on the canvas; defaults to ``stimuli.n_locations`` or 4.
+
+    Raises:
+        WmgeomError: if the table is missing or lacks a required column.
+    """
+    if stimuli is None:
+        raise WmgeomError("N-back tasks need stimuli; pass stimuli=<StimulusSet or stimulus table>")
+    table = stimuli.table if hasattr(stimuli, "table") else stimuli
+    if not isinstance(table, pd.DataFrame):
+        raise WmgeomError(f"stimuli must be a StimulusSet or a pandas DataFrame, got "
+                          f"{type(stimuli).__name__}; build one with wmgeom.stimuli")
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise WmgeomError(f"stimulus table lacks column(s) {missing}; it needs "
+                          f"{list(TABLE_COLUMNS)} (see docs/design.md)")
+    if n_locations is None:
+        n_locations = int(getattr(stimuli, "n_locations", 4))
+    if int(n_locations) < 1:
+        raise WmgeomError(f"n_locations must be at least 1, got {n_locations}")
+    return table, int(n_locations)
+
+
+def _padded_groups(group: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Members of each group as a ``[n_groups, max_size]`` array (padded with -1) and sizes."""
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sorted_group = group[order]
+    position = np.arange(len(group)) - starts[sorted_group]
+    padded = np.full((n_groups, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
+    padded[sorted_group, position] = members[order]
+    return padded, counts.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SplitIndex:
+    """Lookup arrays for sampling one split (local indices ``0..k-1`` for identities/categories).
+
+    Attributes:
+        split: Split name.
+        n_identities: Identities with at least one image in the split.
+        n_categories: Categories with at least one identity in the split.
+        rows_by_identity: ``[n_identities, max_images]`` table rows of each identity (-1 pads).
+        rows_count: ``[n_identities]`` images of each identity.
+        identities_by_category: ``[n_categories, max_ids]`` local identities per category.
+        identities_count: ``[n_categories]`` identities per category.
+    """
+
+    split: str
+    n_identities: int
+    n_categories: int
+    rows_by_identity: np.ndarray
+    rows_count: np.ndarray
+    identities_by_category: np.ndarray
+    identities_count: np.ndarray
+
+
+def split_index(category: np.ndarray, identity: np.ndarray, split_of_row: np.ndarray,
+                split: str) -> SplitIndex:
+    """Build the :class:`SplitIndex` of ``split`` from the table's label columns.
+
+    Raises:
+        WmgeomError: if the split has no rows or an identity spans several categories.
+    """
+    rows = np.flatnonzero(split_of_row == split)
+    if rows.size == 0:
+        present = sorted(set(split_of_row.tolist()))
+        raise WmgeomError(f"split {split!r} has no images in the stimulus table; "
+                          f"use one of {present}")
+    ids, id_local = np.unique(identity[rows], return_inverse=True)
+    rows_by_identity, rows_count = _padded_groups(id_local, rows, len(ids))
+    first_row = rows_by_identity[:, 0]
+    id_category = category[first_row]
+    if np.any(category[rows] != id_category[id_local]):
+        raise WmgeomError("an identity appears under several categories in the stimulus table; "
+                          "give every identity a single category")
+    cats, cat_local = np.unique(id_category, return_inverse=True)
+    ids_by_cat, ids_count = _padded_groups(cat_local, np.arange(len(ids)), len(cats))
+    return SplitIndex(split, len(ids), len(cats), rows_by_identity, rows_count, ids_by_cat, ids_count)
+
+
+def sample_frames(index: SplitIndex, n: np.ndarray, feature: np.ndarray, length: int,
+                  n_locations: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Draw N-back sequences for trials with per-trial ``n`` and ``feature`` (SPEC T1, T3).
+
+    Pure apart from consuming ``rng``: one batched draw of four uniforms per frame, then a
+    loop over frames only (never over trials). See the module docstring for the design.
+
+    Args:
+        index: The split's lookup arrays.
+        n: int ``[B]``, N of each trial (``1 <= n < length``).
+        feature: int ``[B]``, index into :data:`FEATURES` of each trial.
+        length: Frames per trial ``T``.
+        n_locations: Locations on the canvas.
+        rng: Random generator.
+
+    Returns:
+        ``image``, ``location``, ``target`` (int64 ``[B, T]``) and ``executive`` (bool).
+    """
+    n = np.asarray(n, dtype=np.int64)
+    feature = np.asarray(feature, dtype=np.int64)
+    batch = n.shape[0]
+    u_key, u_location, u_identity, u_view = rng.random((4, batch, length))
+    frames = np.arange(length)
+    executive = frames >= n[:, None]
+    # The task "key" is the local value (0..k-1) of each trial's task feature. One uniform
+    # decides it: free frames take floor(u * k); executive frames match when u < 1/2 and
+    # otherwise step by 1 + floor((2u - 1)(k - 1)) (mod k) away from frame t - N.
+    n_values = np.array([n_locations, index.n_identities, index.n_categories], dtype=np.int64)
+    k = n_values[feature][:, None]
+    match = (u_key < 0.5) & executive
+    step = np.where(match, 0, 1 + ((2.0 * u_key - 1.0) * (k - 1)).astype(np.int64))
+    key = (u_key * k).astype(np.int64)
+    flat_key = key.reshape(-1)
+    reference = np.arange(batch)[:, None] * length + np.maximum(frames - n[:, None], 0)
+    k_flat = k[:, 0]
+    for t in range(int(n.min(initial=length)), length):
+        stepped = (flat_key.take(reference[:, t]) + step[:, t]) % k_flat
+        key[:, t] = np.where(executive[:, t], stepped, key[:, t])
+
+    is_location = (feature == 0)[:, None]
+    is_identity = (feature == 1)[:, None]
+    is_category = (feature == 2)[:, None]
+    location = np.where(is_location, key, (u_location * n_locations).astype(np.int64))
+    # Identity: the key (identity tasks), uniform within the key's category (category tasks),
+    # or uniform over the split (location tasks).
+    category = np.where(is_category, key, 0)
+    count = np.where(is_category, index.identities_count.take(category), index.n_identities)
+    draw = (u_identity * count).astype(np.int64)
+    within = index.identities_by_category.reshape(-1).take(
+        category * index.identities_by_category.shape[1] + draw)
+    identity = np.where(is_identity, key, np.where(is_category, within, draw))
+    view = (u_view * index.rows_count.take(identity)).astype(np.int64)
+    image = index.rows_by_identity.reshape(-1).take(identity * index.rows_by_identity.shape[1] + view)
+    target = np.where(executive, np.where(match, MATCH, NON_MATCH), NO_ACTION)
+    return {"image": image, "location": location, "target": target, "executive": executive}
+
+
+def nback_targets(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
+    """Targets implied by a sequence of feature values (SPEC T1), ``[B, T]`` into ACTIONS.
+
+    Args:
+        values: ``[B, T]`` values of the task feature at every frame.
+        n: N, a scalar or one per trial ``[B]``.
+    """
+    values = np.asarray(values)
+    batch, length = values.shape
+    n = np.broadcast_to(np.asarray(n, dtype=np.int64), (batch,))
+    frames = np.arange(length)
+    executive = frames >= n[:, None]
+    reference = np.take_along_axis(values, np.maximum(frames - n[:, None], 0), axis=1)
+    return np.where(executive, np.where(values == reference, MATCH, NON_MATCH), NO_ACTION)
+
+
+def batch_feature_values(batch: TrialBatch) -> np.ndarray:
+    """Values of each trial's task feature at every frame, ``[B, T]``."""
+    stacked = np.stack([batch.location, batch.identity, batch.category])
+    return stacked[batch.feature, np.arange(len(batch))]
+
+
+def check_n(n: int, length: int, n_values: Sequence[int]) -> int:
+    """Validate N against the sequence length and the configured N set (SPEC T2)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise WmgeomError(f"N must be a positive integer, got {n!r}")
+    if n >= length:
+        raise WmgeomError(f"N={n} needs sequences longer than N frames, but length={length}; "
+                          f"use length >= {n + 1} or a smaller N")
+    if n not in tuple(n_values):
+        raise WmgeomError(f"N={n} is not in the configured N set {tuple(n_values)}; "
+                          f"add it to n_values")
+    return int(n)
+
+
+class StimulusSampler:
+    """Per-split lookup arrays of one stimulus table, shared by the tasks sampling from it."""
+
+    def __init__(self, stimuli: Any, n_locations: int | None = None) -> None:
+        self.table, self.n_locations = stimulus_table(stimuli, n_locations)
+        try:
+            self.category = self.table["category"].to_numpy(dtype=np.int64)
+            self.identity = self.table["identity"].to_numpy(dtype=np.int64)
+            self.angle = self.table["angle"].to_numpy(dtype=np.int64)
+        except (TypeError, ValueError) as err:
+            raise WmgeomError("stimulus table columns category, identity and angle must be "
+                              f"integer codes ({err})") from None
+        self.split = self.table["split"].astype(str).to_numpy()
+        self._indices: dict[str, SplitIndex] = {}
+        self._checked: set[tuple[str, tuple[int, ...]]] = set()
+
+    def index(self, split: str) -> SplitIndex:
+        """The lookup arrays of ``split`` (built once, then cached)."""
+        if split not in self._indices:
+            self._indices[split] = split_index(self.category, self.identity, self.split, split)
+        return self._indices[split]
+
+    def check_features(self, split: str, features: Sequence[int]) -> SplitIndex:
+        """The split's index, after checking every task feature has two values in the split.
+
+        Raises:
+            WmgeomError: if a feature has fewer than two values (no non-match exists).
+        """
+        index = self.index(split)
+        key = (split, tuple(sorted(set(int(f) for f in features))))
+        if key not in self._checked:
+            counts = {0: self.n_locations, 1: index.n_identities, 2: index.n_categories}
+            for f in key[1]:
+                if counts[f] < 2:
+                    raise WmgeomError(f"{FEATURES[f]} N-back tasks need at least two {FEATURES[f]} "
+                                      f"values in split {split!r}, found {counts[f]}; "
+                                      "use a larger stimulus set")
+            self._checked.add(key)
+        return index
+
+    def sample(self, n: np.ndarray, feature: np.ndarray, length: int, split: str,
+               rng: np.random.Generator, features: Sequence[int] | None = None
+               ) -> dict[str, np.ndarray]:
+        """Frames and labels of trials with per-trial ``n`` and ``feature``.
+
+        Args:
+            features: The distinct values of ``feature``, if the caller knows them already.
+        """
+        if features is None:
+            features = np.unique(feature).tolist()
+        index = self.check_features(split, features)
+        frames = sample_frames(index, n, feature, length, self.n_locations, rng)
+        image = frames["image"]
+        frames.update(category=self.category.take(image), identity=self.identity.take(image),
+                      angle=self.angle.take(image))
+        return frames
+
+
+def check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise WmgeomError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+class NBackTask:
+    """One N-back task, e.g. 2-back category (SPEC T1; seed 000 Fig. 1a–b).
+
+    Args:
+        n: N, how many frames back the comparison reaches.
+        feature: ``"location"``, ``"identity"`` or ``"category"`` (or its index).
+        stimuli: A StimulusSet (anything with ``.table`` and ``.n_locations``) or its table.
+        length: Frames per trial (the paper's 6).
+        n_values: The configured N set, which fixes the task vector (SPEC T2).
+        n_locations: Canvas locations when ``stimuli`` is a plain table (default 4).
+
+    Example:
+        >>> task = NBackTask(2, "category", stimuli)          # doctest: +SKIP
+        >>> batch = task.sample(256, split="train", rng=0)   # doctest: +SKIP
+    """
+
+    metadata: dict[str, Any] = {
+        "paper": "Lei, Ito & Bashivan, Geometry of naturalistic object representations in "
+                 "recurrent neural network models of working memory",
+        "paper_section": "§2 Tasks; Fig. 1a-b; appendix Fig. A1b",
+        "tags": ["working memory", "n-back", "naturalistic stimuli", "supervised",
+                 "match-to-sample"],
+    }
+
+    def __init__(self, n: int, feature: str | int, stimuli: Any, length: int = DEFAULT_LENGTH,
+                 n_values: Sequence[int] = DEFAULT_N_VALUES, n_locations: int | None = None,
+                 *, sampler: StimulusSampler | None = None) -> None:
+        if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
+            raise WmgeomError(f"length must be an integer of at least 2 frames, got {length!r}")
+        self.length = int(length)
+        self.n_values = tuple(int(v) for v in n_values)
+        if len(set(self.n_values)) != len(self.n_values) or not self.n_values:
+            raise WmgeomError(f"n_values must be distinct N values, got {tuple(n_values)}")
+        self.n_values = tuple(sorted(self.n_values))
+        self.n = check_n(n, self.length, self.n_values)
+        self.feature_index = feature_index(feature)
+        self.feature = FEATURES[self.feature_index]
+        self.sampler = sampler if sampler is not None else StimulusSampler(stimuli, n_locations)
+        self.name = f"nback-{self.n}-{self.feature}"
+
+    def __repr__(self) -> str:
+        return (f"NBackTask(n={self.n}, feature={self.feature!r}, length={self.length}, "
+                f"n_values={self.n_values})")
+
+    @property
+    def n_locations(self) -> int:
+        return self.sampler.n_locations
+
+    @property
+    def task_vector(self) -> np.ndarray:
+        """This task's input vector, float32 ``[len(FEATURES) + len(n_values)]`` (SPEC T2)."""
+        return task_vector(self.feature_index, self.n, self.n_values)
+
+    def sample(self, batch_size: int, split: str = "train", rng: RngLike = None) -> TrialBatch:
+        """Draw ``batch_size`` trials from ``split`` (vectorised; SPEC T1, T3).
+
+        Args:
+            batch_size: Trials to draw.
+            split: ``"train"``, ``"val_angle"`` or ``"val_identity"``.
+            rng: A numpy Generator, a seed, or ``None``.
+        """
+        batch_size = check_batch_size(batch_size)
+        rng = as_rng(rng)
+        n = np.full(batch_size, self.n, dtype=np.int64)
+        feature = np.full(batch_size, self.feature_index, dtype=np.int64)
+        frames = self.sampler.sample(n, feature, self.length, split, rng, (self.feature_index,))
+        return TrialBatch(
+            **frames,
+            task_vector=np.broadcast_to(self.task_vector, (batch_size, self.task_vector.size)).copy(),
+            task_index=np.zeros(batch_size, dtype=np.int64),
+            n=n,
+            feature=feature,
+            task_names=(self.name,),
+        )
+
+
+class TaskMixture:
+    """Several N-back tasks sampled together, each trial from one task (SPEC R1 MTMF/STMF).
+
+    Trials are assigned to tasks in equal shares (up to one trial; trial ``i`` gets task
+    ``(i + offset) mod n_tasks`` with a random offset), and all tasks are drawn in a single
+    vectorised pass. Trials are independent, so their order within a batch carries nothing.
+
+    Args:
+        tasks: N-back tasks sharing one stimulus table, length and N set.
+
+    Raises:
+        WmgeomError: if the list is empty, holds a non-N-back task, or the tasks disagree.
+    """
+
+    metadata = NBackTask.metadata
+
+    def __init__(self, tasks: Sequence[NBackTask]) -> None:
+        tasks = list(tasks)
+        if not tasks:
+            raise WmgeomError("a task mixture needs at least one task; pass a list of N-back tasks")
+        for task in tasks:
+            if not isinstance(task, NBackTask):
+                raise WmgeomError(f"task mixtures hold N-back tasks only, got {type(task).__name__}")
+        first = tasks[0]
+        for task in tasks[1:]:
+            if task.length != first.length or task.n_values != first.n_values:
+                raise WmgeomError("all tasks of a mixture need the same length and n_values; "
+                                  f"got {task!r} and {first!r}")
+            same_table = task.sampler is first.sampler or task.sampler.table is first.sampler.table \
+                or task.sampler.table.equals(first.sampler.table)
+            if not same_table or task.n_locations != first.n_locations:
+                raise WmgeomError("all tasks of a mixture must sample the same stimulus set; "
+                                  "build them from one StimulusSet")
+        names = [t.name for t in tasks]
+        if len(set(names)) != len(names):
+            raise WmgeomError(f"a task mixture lists a task twice: {names}; list each task once")
+        self.tasks = tasks
+        self.task_names = tuple(names)
+        self.sampler = first.sampler
+        self.length = first.length
+        self.n_values = first.n_values
+        self._n = np.array([t.n for t in tasks], dtype=np.int64)
+        self._feature = np.array([t.feature_index for t in tasks], dtype=np.int64)
+        self._task_vectors = task_vector(self._feature, self._n, self.n_values)
+        self._features = tuple(sorted(set(self._feature.tolist())))
+
+    def __repr__(self) -> str:
+        return f"TaskMixture({list(self.task_names)})"
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def sample(self, batch_size: int, split: str = "train", rng: RngLike = None) -> TrialBatch:
+        """Draw a multi-task batch of ``batch_size`` trials from ``split``."""
+        batch_size = check_batch_size(batch_size)
+        rng = as_rng(rng)
+        offset = rng.integers(len(self.tasks))
+        task_index = (np.arange(batch_size, dtype=np.int64) + offset) % len(self.tasks)
+        n = self._n[task_index]
+        feature = self._feature[task_index]
+        frames = self.sampler.sample(n, feature, self.length, split, rng, self._features)
+        return TrialBatch(**frames, task_vector=self._task_vectors[task_index],
+                          task_index=task_index, n=n, feature=feature, task_names=self.task_names)
