@@ -1,0 +1,151 @@
+"""Command line: thin wrappers that parse, call the API, and print (SPEC U1, U2, L1).
+
+User errors (:class:`~wmgeom.errors.WmgeomError`) print one line and exit with status
+2, without a traceback; outputs are written atomically, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wmgeom.errors import WmgeomError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="wmgeom: working-memory RNNs on naturalistic stimuli, and the geometry of their memories.",
+)
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+ProfileOpt = Annotated[str | None, typer.Option(
+    "--profile", "-p", help="quick (default; CPU, minutes) or paper (seed 000 setup, GPU).")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")]
+
+
+class Study(StrEnum):
+    nback = "nback"
+    two_orientation = "two-orientation"
+
+
+def _config(config: Path | None, profile: str | None):
+    from wmgeom.config import load_config
+
+    return load_config(config, profile)
+
+
+@app.command()
+def run(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("wmgeom-run"),
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    study: Annotated[Study, typer.Option(help="Which study to run.")] = Study.nback,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Everything, end to end: stimuli, features, training, recording, analyses, report."""
+    if study is Study.two_orientation:
+        from wmgeom.studies.orientation import load_study_config, run_orientation_study
+
+        summary = run_orientation_study(out, load_study_config(config, profile),
+                                        progress=progress)
+    else:
+        from wmgeom.pipeline import run as run_pipeline
+
+        summary = run_pipeline(_config(config, profile), out, resume=resume, progress=progress)
+    print(json.dumps(summary, indent=2))
+    console.print(f"[green]done[/green]: {out}/report.html")
+
+
+@app.command()
+def render(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the iWISDM layout.")],
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Render the stimulus set; write it in iWISDM layout with a contact sheet."""
+    from wmgeom.stimuli import render_to_folder
+
+    stimset = render_to_folder(out, _config(config, profile).stimuli)
+    console.print(f"[green]rendered[/green] {len(stimset.table)} images → {out} "
+                  f"(contact sheet: {out}/contact_sheet.png)")
+
+
+@app.command()
+def features(config: ConfigOpt = None, profile: ProfileOpt = None,
+             progress: ProgressOpt = True) -> None:
+    """Compute (or find) the backbone feature cache of the configured stimulus set."""
+    from wmgeom.pipeline import prepare
+
+    prep = prepare(_config(config, profile), progress)
+    console.print(f"[green]features[/green] {prep.cache.spec.name} ({prep.cache.spec.weights}): "
+                  f"{prep.cache.maps.shape[0]} canvases × {prep.cache.shape}, key {prep.cache.key}")
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("wmgeom-run"),
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train a model; writes config.yaml, metrics.csv, checkpoints/ and summary.json."""
+    from wmgeom.pipeline import train as train_run
+
+    print(json.dumps(train_run(_config(config, profile), out, resume=resume,
+                               progress=progress), indent=2))
+
+
+@app.command()
+def record(run_dir: Annotated[Path, typer.Argument(help="A trained run directory.")],
+           progress: ProgressOpt = True) -> None:
+    """Record activations of a trained run into RUN_DIR/activations.nc."""
+    from wmgeom.pipeline import record as record_run
+
+    console.print(f"[green]recorded[/green] {record_run(run_dir, progress)}")
+
+
+@app.command()
+def analyze(run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
+            progress: ProgressOpt = True) -> None:
+    """Run every analysis on recorded runs; tables to analysis/, figures to figures/."""
+    from wmgeom.analysis.pipeline import analyze_runs
+
+    tables = analyze_runs(list(run_dirs), progress=progress)
+    console.print(f"[green]analysed[/green] {len(tables)} tables → {run_dirs[0]}/analysis")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="An analysed run directory.")],
+           extra: Annotated[list[Path] | None, typer.Option(
+               help="More run directories to compare (regimes, architectures).")] = None) -> None:
+    """Write RUN_DIR/report.html: every figure, table and the config on one page."""
+    from wmgeom.report import write_report
+
+    console.print(f"[green]report[/green] {write_report(run_dir, extra or ())}")
+
+
+def main() -> None:
+    """Console entry point: one-line messages for user errors, exit status 2."""
+    try:
+        app()
+    except WmgeomError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]: outputs written so far are complete; "
+                      "continue with --resume.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

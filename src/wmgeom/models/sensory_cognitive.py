@@ -1,0 +1,134 @@
+"""The sensory-cognitive model of seed 000 §3 (SPEC M1, Fig. 1c).
+
+Frozen CNN spatial map ``[C, 7, 7]`` → trainable 1×1 convolution to the hidden size →
+flatten (never globally pooled, so location survives) → concatenate the task vector →
+fully connected layer to the hidden size + LayerNorm (the *encoding* fed to the RNN)
+→ vanilla ``tanh`` RNN, GRU or LSTM → linear readout to the three actions.
+
+The model normally reads backbone maps from the feature cache (``forward``); with a
+``backbone`` attached it can also take raw canvases (``forward_images``, online mode).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from wmgeom.errors import WmgeomError
+
+ARCHITECTURES = ("rnn", "gru", "lstm")
+Architecture = Literal["rnn", "gru", "lstm"]
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class SensoryCognitiveModel(nn.Module):
+    """CNN map → 1×1 conv → FC + LayerNorm → RNN/GRU/LSTM → 3 actions.
+
+    Args:
+        in_channels: channels of the backbone map (2048 for ResNet50, 1280 for
+            EfficientNet-Lite0).
+        spatial: the map's spatial size, ``(7, 7)`` for 224×224 canvases.
+        task_dim: length of the task vector (6 for the paper's task set).
+        hidden_size: RNN units (paper: 512 vanilla RNN, 256 GRU/LSTM).
+        architecture: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``.
+        n_actions: readout size (no action, non-match, match).
+        backbone: optional frozen backbone for online mode.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        spatial: tuple[int, int],
+        task_dim: int,
+        hidden_size: int,
+        architecture: Architecture = "gru",
+        n_actions: int = 3,
+        backbone: nn.Module | None = None,
+    ):
+        super().__init__()
+        if architecture not in ARCHITECTURES:
+            raise WmgeomError(
+                f"unknown architecture '{architecture}'; choose one of {', '.join(ARCHITECTURES)}."
+            )
+        if hidden_size < 1:
+            raise WmgeomError(f"hidden_size must be a positive integer, got {hidden_size}.")
+        self.architecture = architecture
+        self.hidden_size = hidden_size
+        self.task_dim = task_dim
+        self.backbone = backbone
+        self.reduce = nn.Conv2d(in_channels, hidden_size, kernel_size=1)
+        flat = hidden_size * spatial[0] * spatial[1]
+        self.encoder = nn.Sequential(nn.Linear(flat + task_dim, hidden_size), nn.LayerNorm(hidden_size))
+        rnn_cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[architecture]
+        kwargs = {"nonlinearity": "tanh"} if architecture == "rnn" else {}
+        self.rnn = rnn_cls(hidden_size, hidden_size, batch_first=True, **kwargs)
+        self.readout = nn.Linear(hidden_size, n_actions)
+        self._kaiming_init()
+
+    def _kaiming_init(self) -> None:
+        """Kaiming-uniform recurrent and input weights (seed 000 §3), zero biases."""
+        for name, p in self.rnn.named_parameters():
+            if name.startswith("weight"):
+                nn.init.kaiming_uniform_(p, a=5**0.5)
+            else:
+                nn.init.zeros_(p)
+
+    # --- encoding -----------------------------------------------------------------
+    def encode(self, maps: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:
+        """Backbone maps ``[B, T, C, h, w]`` + task vector ``[B, D]`` → encodings ``[B, T, H]``."""
+        b, t = maps.shape[:2]
+        z = self.reduce(maps.flatten(0, 1)).flatten(1).view(b, t, -1)
+        task = task_vector[:, None, :].expand(b, t, task_vector.shape[-1]).to(z.dtype)
+        return self.encoder(torch.cat([z, task], dim=-1))
+
+    # --- recurrence ---------------------------------------------------------------
+    def forward(
+        self, maps: torch.Tensor, task_vector: torch.Tensor, state0: State | None = None
+    ) -> torch.Tensor:
+        """Action logits ``[B, T, 3]`` for every frame."""
+        out, _ = self.rnn(self.encode(maps, task_vector), state0)
+        return self.readout(out)
+
+    def forward_images(self, images: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:
+        """Online mode: canvases ``[B, T, 3, 224, 224]`` in [0, 1] → logits ``[B, T, 3]``."""
+        if self.backbone is None:
+            raise WmgeomError("online mode needs a backbone; build the model with backbone=...")
+        b, t = images.shape[:2]
+        maps = self.backbone(images.flatten(0, 1))
+        return self(maps.view(b, t, *maps.shape[1:]), task_vector)
+
+    def run(
+        self, encodings: torch.Tensor, state0: State | None = None
+    ) -> dict[str, torch.Tensor | None]:
+        """Step the RNN frame by frame and keep every state.
+
+        Returns ``hidden`` ``[B, T, H]``, ``cell`` (LSTM) or None, ``logits`` ``[B, T, 3]``.
+        """
+        state = state0
+        hidden, cell = [], []
+        for t in range(encodings.shape[1]):
+            out, state = self.rnn(encodings[:, t : t + 1], state)
+            hidden.append(out[:, 0])
+            if isinstance(state, tuple):
+                cell.append(state[1][0])
+        h = torch.stack(hidden, dim=1)
+        return {
+            "hidden": h,
+            "cell": torch.stack(cell, dim=1) if cell else None,
+            "logits": self.readout(h),
+        }
+
+    def rollout(self, state0: State, encodings: torch.Tensor) -> torch.Tensor:
+        """Run on from a given state over ``encodings`` ``[B, T', H]``; action probabilities.
+
+        ``state0`` is the hidden state ``[B, H]`` after some frame (a tuple ``(h, c)`` for
+        an LSTM). Used by the causal perturbation analysis (A8, Fig. A7).
+        """
+        if isinstance(state0, tuple):
+            state = (state0[0][None].contiguous(), state0[1][None].contiguous())
+        else:
+            state = state0[None].contiguous()
+        out, _ = self.rnn(encodings, state)
+        return self.readout(out).softmax(-1)

@@ -1,0 +1,121 @@
+"""Training the sensory-cognitive model on N-back regimes (SPEC R1–R3).
+
+Glue between the task sampler, the feature cache and the shared :class:`Trainer`:
+batches are index arrays, frames are gathered from the cached backbone maps on the
+training device, the loss is cross-entropy over all frames, and evaluation reports
+accuracy per split and task over executive frames and over all frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from wmgeom.models.features import FeatureCache
+from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
+from wmgeom.tasks import TrialBatch
+from wmgeom.tasks.registry import make_regime
+
+SPLITS = ("train", "val_angle", "val_identity")
+
+
+@dataclass
+class NBackData:
+    """The feature cache on the training device, and the regime's task mixture."""
+
+    maps: torch.Tensor  # float16 [n_stimuli, C, h, w] on device
+    mixture: Any
+    n_locations: int
+    device: torch.device
+
+    def tensors(self, batch: TrialBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Backbone maps ``[B, T, C, h, w]``, task vectors ``[B, D]``, targets ``[B, T]``."""
+        idx = torch.from_numpy(batch.stimulus_index(self.n_locations)).to(self.device)
+        maps = self.maps[idx].float()
+        task = torch.from_numpy(batch.task_vector).to(self.device)
+        target = torch.from_numpy(batch.target).to(self.device)
+        return maps, task, target
+
+
+def build_data(cache: FeatureCache, stimset, tasks_cfg, device: torch.device) -> NBackData:
+    mixture = make_regime(tasks_cfg.regime, stimset, task=tasks_cfg.task, n=tasks_cfg.n,
+                          n_values=tuple(tasks_cfg.n_values), length=tasks_cfg.length)
+    return NBackData(cache.to_tensor(device), mixture, cache.n_locations, device)
+
+
+def build_model(cache: FeatureCache, model_cfg, n_task_bits: int) -> SensoryCognitiveModel:
+    return SensoryCognitiveModel(
+        in_channels=cache.spec.channels, spatial=cache.spec.spatial, task_dim=n_task_bits,
+        hidden_size=model_cfg.hidden_size, architecture=model_cfg.architecture,
+    )
+
+
+def nback_loss(data: NBackData):
+    """``loss_fn`` for the trainer: cross-entropy over all frames (seed 000 §3)."""
+
+    def loss_fn(model: SensoryCognitiveModel, batch: TrialBatch):
+        maps, task, target = data.tensors(batch)
+        logits = model(maps, task)
+        loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())
+        with torch.no_grad():
+            correct = logits.argmax(-1) == target
+            exe = torch.from_numpy(batch.executive).to(data.device)
+            acc = correct[exe].float().mean().item()
+        return loss, {"acc_executive": acc}
+
+    return loss_fn
+
+
+def evaluation_sets(data: NBackData, trials_per_task: int, seed: int,
+                    splits: Sequence[str] = SPLITS) -> dict[str, TrialBatch]:
+    """Fixed evaluation trials per split (same every evaluation; own random stream)."""
+    rng = np.random.default_rng(seed)
+    n = trials_per_task * len(data.mixture)
+    return {s: data.mixture.sample(n, split=s, rng=rng) for s in splits}
+
+
+@torch.no_grad()
+def accuracy_rows(model: SensoryCognitiveModel, data: NBackData,
+                  sets: dict[str, TrialBatch], chunk: int = 512) -> list[dict[str, Any]]:
+    """Accuracy per split and task, over executive frames and over all frames (R3)."""
+    rows = []
+    for split, batch in sets.items():
+        correct = []
+        for start in range(0, len(batch), chunk):
+            part = batch[start:start + chunk]
+            maps, task, target = data.tensors(part)
+            correct.append((model(maps, task).argmax(-1) == target).cpu().numpy())
+        correct = np.concatenate(correct)
+        exe = batch.executive
+        for t, name in enumerate(batch.task_names):
+            sel = batch.task_index == t
+            rows.append({"split": split, "task": name,
+                         "acc_executive": float(correct[sel][exe[sel]].mean()),
+                         "acc_all": float(correct[sel].mean())})
+        rows.append({"split": split, "task": "all", "acc_executive": float(correct[exe].mean()),
+                     "acc_all": float(correct.mean())})
+    return rows
+
+
+def paper_criterion(train: float = 0.95, val_angle: float = 0.90):
+    """Seed 000's criterion: > 95% on train and > 90% on novel angles (executive frames)."""
+
+    def criterion(rows: Sequence[dict[str, Any]]) -> bool:
+        acc = {r["split"]: r["acc_executive"] for r in rows if r.get("task") == "all"}
+        return acc.get("train", 0) > train and acc.get("val_angle", 0) > val_angle
+
+    return criterion
+
+
+def summary_accuracy(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The last evaluation's overall executive-frame accuracy per split."""
+    last = {}
+    for r in rows:
+        if r.get("task") == "all" and r.get("split") in SPLITS:
+            last[r["split"]] = float(r["acc_executive"])
+    return last
