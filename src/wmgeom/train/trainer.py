@@ -206,15 +206,15 @@ class Trainer:
                 self.iteration += 1
                 bar.update(1)
                 if writer is not None:
-                    writer.add_scalar("train/loss", float(loss), self.iteration)
+                    writer.add_scalar("train/loss", loss.item(), self.iteration)
                     for k, v in info.items():
                         writer.add_scalar(f"train/{k}", v, self.iteration)
                 if self.iteration % 10 == 0:
-                    bar.set_postfix(loss=f"{float(loss):.4f}")
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
                 last = self.iteration == cfg.iterations
                 if self.iteration % cfg.eval_every == 0 or last:
                     self.rows.append({"iteration": self.iteration, "split": "train_batch",
-                                      "loss": float(loss), **info})
+                                      "loss": loss.item(), **info})
                     stopped = self._evaluate(writer)
                     self._write_metrics()
                 if self.iteration % cfg.checkpoint_every == 0 or last or stopped:

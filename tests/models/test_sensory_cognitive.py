@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from wmgeom.errors import WmgeomError
+from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
+
+
+@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
+def test_shapes_and_recorded_states(arch):
+    torch.manual_seed(0)
+    m = SensoryCognitiveModel(16, (7, 7), task_dim=6, hidden_size=8, architecture=arch)
+    maps, task = torch.randn(3, 6, 16, 7, 7), torch.zeros(3, 6)
+    logits = m(maps, task)
+    assert logits.shape == (3, 6, 3)
+    res = m.run(m.encode(maps, task))
+    assert res["hidden"].shape == (3, 6, 8)
+    assert (res["cell"] is not None) == (arch == "lstm")
+    # frame-by-frame recording equals the fused sequence call
+    torch.testing.assert_close(res["logits"], logits)
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_rollout_continues_from_a_state(arch):
+    torch.manual_seed(0)
+    m = SensoryCognitiveModel(4, (7, 7), task_dim=6, hidden_size=5, architecture=arch)
+    enc = m.encode(torch.randn(2, 6, 4, 7, 7), torch.zeros(2, 6))
+    res = m.run(enc)
+    state = res["hidden"][:, 0] if arch == "gru" else (res["hidden"][:, 0], res["cell"][:, 0])
+    probs = m.rollout(state, enc[:, 1:])
+    torch.testing.assert_close(probs, res["logits"][:, 1:].softmax(-1))
+
+
+def test_location_survives_the_encoder():
+    """No global pooling: the same feature at two locations gives different encodings."""
+    torch.manual_seed(0)
+    m = SensoryCognitiveModel(4, (7, 7), task_dim=6, hidden_size=8)
+    a = torch.zeros(1, 1, 4, 7, 7)
+    b = torch.zeros(1, 1, 4, 7, 7)
+    a[..., 1, 1] = 1.0
+    b[..., 5, 5] = 1.0
+    task = torch.zeros(1, 6)
+    assert not torch.allclose(m.encode(a, task), m.encode(b, task))
+
+
+def test_errors():
+    with pytest.raises(WmgeomError, match="unknown architecture 'transformer'"):
+        SensoryCognitiveModel(4, (7, 7), 6, 8, architecture="transformer")
+    with pytest.raises(WmgeomError, match="hidden_size must be a positive integer"):
+        SensoryCognitiveModel(4, (7, 7), 6, 0)
+    m = SensoryCognitiveModel(4, (7, 7), 6, 8)
+    with pytest.raises(WmgeomError, match="online mode needs a backbone"):
+        m.forward_images(torch.zeros(1, 2, 3, 224, 224), torch.zeros(1, 6))

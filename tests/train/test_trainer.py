@@ -1,0 +1,91 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from wmgeom.errors import WmgeomError
+from wmgeom.train import TrainConfig
+from wmgeom.train.checkpoint import load_checkpoint
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _toy import make_trainer  # noqa: E402
+
+
+def weights(trainer):
+    return [p.detach().clone() for p in trainer.model.parameters()]
+
+
+def test_training_reduces_loss_and_logs(tmp_path):
+    trainer = make_trainer(tmp_path)
+    result = trainer.fit()
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    val = metrics[metrics.split == "val"].sort_values("iteration")
+    assert result.iterations == 60
+    assert val.mse.iloc[-1] < 0.5 * val.mse.iloc[0]
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()
+    assert any((tmp_path / "tensorboard").iterdir())
+    # the LR schedule decayed at the milestone
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_same_seed_same_numbers(tmp_path):
+    a = make_trainer(tmp_path / "a")
+    a.fit()
+    b = make_trainer(tmp_path / "b")
+    b.fit()
+    for x, y in zip(weights(a), weights(b), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_sigkilled_run_resumes_to_identical_weights(tmp_path):
+    reference = make_trainer(tmp_path / "ref")
+    reference.fit()
+
+    run = tmp_path / "killed"
+    script = Path(__file__).parent / "_toy.py"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, str(script), str(run), "0.05"], env=env)
+    ckpt = run / "checkpoints" / "last.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if ckpt.exists() and load_checkpoint(ckpt)["iteration"] >= 15:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(ckpt)["iteration"]
+    assert 15 <= killed_at < 60, "the run must be killed mid-way"
+
+    resumed = make_trainer(run)
+    resumed.fit(resume=True)
+    assert resumed.iteration == 60
+    for x, y in zip(weights(reference), weights(resumed), strict=True):
+        assert torch.equal(x, y)
+    ref_rows = pd.read_csv(tmp_path / "ref" / "metrics.csv")
+    res_rows = pd.read_csv(run / "metrics.csv")
+    pd.testing.assert_frame_equal(ref_rows, res_rows)
+
+
+def test_resume_with_other_config_is_refused(tmp_path):
+    make_trainer(tmp_path, iterations=10).fit()
+    other = make_trainer(tmp_path, iterations=10, weight_decay=0.5)
+    with pytest.raises(WmgeomError, match="different configuration"):
+        other.fit(resume=True)
+
+
+def test_corrupt_checkpoint_message(tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(WmgeomError, match="corrupt or unreadable"):
+        make_trainer(tmp_path, iterations=5).fit(resume=True)
+
+
+def test_milestones_must_increase():
+    with pytest.raises(ValueError, match="milestones must increase"):
+        TrainConfig(milestones=[10, 5])
