@@ -630,34 +630,39 @@ def plot_training_curves(metrics: pd.DataFrame, path=None,
     return _finish(fig, path)
 
 
-def accuracy_table(summary: dict | list) -> pd.DataFrame:
-    """Flatten ``RUN_DIR/summary.json`` into a tidy accuracy table.
+def accuracy_table(summary: dict | None = None,
+                   metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy per split (and task) from ``summary.json`` and ``metrics.csv`` (SPEC R3).
 
-    Accepts a list of records, a dict of records under ``"accuracy"``, or nested dicts
-    ``{split: {task: value}}``/``{split: value}``; numbers become ``accuracy`` rows with
-    the keys leading to them as columns.
+    Args:
+        summary: The parsed ``RUN_DIR/summary.json``; its ``accuracy`` entry maps each
+            split to the overall executive-frame accuracy of the last evaluation.
+        metrics: The parsed ``RUN_DIR/metrics.csv``; its last evaluation gives accuracy
+            per task and split (``acc_executive``, ``acc_all``).
 
     Returns:
-        A DataFrame with one row per reported accuracy.
+        Rows ``split``, ``task`` (``"all"`` for the overall value), ``accuracy``
+        (executive frames) and, from metrics, ``acc_all``; empty if neither source holds
+        accuracies.
     """
-    if isinstance(summary, dict) and "accuracy" in summary:
-        summary = summary["accuracy"]
-    if isinstance(summary, list):
-        return pd.DataFrame.from_records(summary)
-    if not isinstance(summary, dict):
-        raise WmgeomError("summary.json must hold a JSON object or a list of records")
-    rows: list[dict] = []
-
-    def walk(node, keys):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, keys + [str(key)])
-        elif isinstance(node, int | float) and not isinstance(node, bool):
-            rows.append({**{f"level_{i}": k for i, k in enumerate(keys[:-1])},
-                         "metric": keys[-1] if keys else "", "value": float(node)})
-
-    walk(summary, [])
-    return pd.DataFrame(rows)
+    frames = []
+    if metrics is not None and not metrics.empty and {"iteration", "split"} <= set(metrics):
+        value = "acc_executive" if "acc_executive" in metrics else None
+        if value is not None:
+            last = metrics[metrics["iteration"] == metrics["iteration"].max()]
+            keep = [c for c in ("split", "task", "acc_executive", "acc_all") if c in last]
+            table = last[keep].rename(columns={"acc_executive": "accuracy"})
+            if "task" not in table:
+                table = table.assign(task="all")
+            frames.append(table.groupby(["split", "task"], as_index=False, sort=False).mean())
+    accuracy = (summary or {}).get("accuracy") if isinstance(summary, dict) else None
+    if isinstance(accuracy, dict) and not (frames and (frames[0]["task"] == "all").any()):
+        rows = [{"split": k, "task": "all", "accuracy": float(v)} for k, v in accuracy.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+        frames.append(pd.DataFrame(rows))
+    if not frames:
+        return pd.DataFrame(columns=["split", "task", "accuracy"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def plot_accuracy(table: pd.DataFrame, path=None) -> Figure:
