@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from wmgeom.errors import WmgeomError
-from wmgeom.stimuli import StimulusConfig
+from wmgeom.stimuli.stimset import StimulusConfig
 from wmgeom.train.trainer import TrainConfig
 
 PROFILES = ("quick", "paper")
