@@ -127,8 +127,9 @@ class SplitIndex:
         n_categories: Categories with at least one identity in the split.
         rows_by_identity: ``[n_identities, max_images]`` table rows of each identity (-1 pads).
         rows_count: ``[n_identities]`` images of each identity.
-        identities_by_category: ``[n_categories, max_ids]`` local identities per category.
-        identities_count: ``[n_categories]`` identities per category.
+        identity_pools: ``[n_categories + 1, max_ids]`` local identities of each category, then
+            one last pool holding every identity of the split (-1 pads).
+        pool_count: ``[n_categories + 1]`` identities per pool.
     """
 
     split: str
@@ -136,8 +137,8 @@ class SplitIndex:
     n_categories: int
     rows_by_identity: np.ndarray
     rows_count: np.ndarray
-    identities_by_category: np.ndarray
-    identities_count: np.ndarray
+    identity_pools: np.ndarray
+    pool_count: np.ndarray
 
 
 def split_index(category: np.ndarray, identity: np.ndarray, split_of_row: np.ndarray,
@@ -160,65 +161,94 @@ def split_index(category: np.ndarray, identity: np.ndarray, split_of_row: np.nda
         raise WmgeomError("an identity appears under several categories in the stimulus table; "
                           "give every identity a single category")
     cats, cat_local = np.unique(id_category, return_inverse=True)
-    ids_by_cat, ids_count = _padded_groups(cat_local, np.arange(len(ids)), len(cats))
-    return SplitIndex(split, len(ids), len(cats), rows_by_identity, rows_count, ids_by_cat, ids_count)
+    pool = np.concatenate([cat_local, np.full(len(ids), len(cats))])
+    members = np.concatenate([np.arange(len(ids)), np.arange(len(ids))])
+    pools, pool_count = _padded_groups(pool, members, len(cats) + 1)
+    return SplitIndex(split, len(ids), len(cats), rows_by_identity, rows_count, pools, pool_count)
 
 
-def sample_frames(index: SplitIndex, n: np.ndarray, feature: np.ndarray, length: int,
-                  n_locations: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Draw N-back sequences for trials with per-trial ``n`` and ``feature`` (SPEC T1, T3).
+@dataclass(frozen=True)
+class TrialPlan:
+    """Everything about a batch that depends only on each trial's task, not on chance.
+
+    Built once per (tasks, batch size, split) by :func:`plan_trials` and reused, so that
+    sampling does only the random part.
+    """
+
+    n: np.ndarray            # [B] N of each trial
+    feature: np.ndarray      # [B] feature index of each trial
+    executive: np.ndarray    # [B, T] bool, t >= N
+    executive_int: np.ndarray  # [B, T] int64 copy of executive
+    n_values: np.ndarray     # [B, 1] values of the task feature (the key's range)
+    reference: np.ndarray    # [B, T] flat index of frame t - N (of frame t itself when t < N)
+    is_location: np.ndarray  # [B, 1] bool
+    is_identity: np.ndarray  # [B, 1] bool
+    pool_of_key: np.ndarray  # [B, 1] 1 if the key picks the identity pool (category tasks)
+    pool_offset: np.ndarray  # [B, 1] the all-identities pool for the other tasks, else 0
+    first_frame: int         # first frame with an executive trial
+
+
+def plan_trials(n: np.ndarray, feature: np.ndarray, length: int, index: SplitIndex,
+                n_locations: int) -> TrialPlan:
+    """The deterministic part of sampling trials with per-trial ``n`` and ``feature``."""
+    n = np.asarray(n, dtype=np.int64)
+    feature = np.asarray(feature, dtype=np.int64)
+    frames = np.arange(length)
+    executive = frames >= n[:, None]
+    own = np.arange(len(n))[:, None] * length
+    reference = own + np.where(executive, frames - n[:, None], frames)
+    counts = np.array([n_locations, index.n_identities, index.n_categories], dtype=np.int64)
+    is_category = (feature == 2)[:, None]
+    return TrialPlan(
+        n=n, feature=feature, executive=executive, executive_int=executive.astype(np.int64),
+        n_values=counts[feature][:, None], reference=reference,
+        is_location=(feature == 0)[:, None], is_identity=(feature == 1)[:, None],
+        pool_of_key=is_category.astype(np.int64),
+        pool_offset=np.where(is_category, 0, index.n_categories).astype(np.int64),
+        first_frame=int(n.min(initial=length)))
+
+
+def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
+                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Draw N-back sequences for the trials of ``plan`` (SPEC T1, T3).
 
     Pure apart from consuming ``rng``: one batched draw of four uniforms per frame, then a
     loop over frames only (never over trials). See the module docstring for the design.
 
     Args:
         index: The split's lookup arrays.
-        n: int ``[B]``, N of each trial (``1 <= n < length``).
-        feature: int ``[B]``, index into :data:`FEATURES` of each trial.
-        length: Frames per trial ``T``.
+        plan: The trials' tasks, from :func:`plan_trials` on the same ``index``.
         n_locations: Locations on the canvas.
         rng: Random generator.
 
     Returns:
         ``image``, ``location``, ``target`` (int64 ``[B, T]``) and ``executive`` (bool).
     """
-    n = np.asarray(n, dtype=np.int64)
-    feature = np.asarray(feature, dtype=np.int64)
-    batch = n.shape[0]
-    u_key, u_location, u_identity, u_view = rng.random((4, batch, length))
-    frames = np.arange(length)
-    executive = frames >= n[:, None]
+    u_key, u_location, u_identity, u_view = rng.random((4, *plan.executive.shape))
+    k = plan.n_values
     # The task "key" is the local value (0..k-1) of each trial's task feature. One uniform
     # decides it: free frames take floor(u * k); executive frames match when u < 1/2 and
     # otherwise step by 1 + floor((2u - 1)(k - 1)) (mod k) away from frame t - N.
-    n_values = np.array([n_locations, index.n_identities, index.n_categories], dtype=np.int64)
-    k = n_values[feature][:, None]
-    match = (u_key < 0.5) & executive
-    step = np.where(match, 0, 1 + ((2.0 * u_key - 1.0) * (k - 1)).astype(np.int64))
+    non_match = (u_key >= 0.5) & plan.executive
+    step = non_match * (1 + ((2.0 * u_key - 1.0) * (k - 1)).astype(np.int64))
     key = (u_key * k).astype(np.int64)
     flat_key = key.reshape(-1)
-    reference = np.arange(batch)[:, None] * length + np.maximum(frames - n[:, None], 0)
     k_flat = k[:, 0]
-    for t in range(int(n.min(initial=length)), length):
-        stepped = (flat_key.take(reference[:, t]) + step[:, t]) % k_flat
-        key[:, t] = np.where(executive[:, t], stepped, key[:, t])
+    for t in range(plan.first_frame, key.shape[1]):
+        # non-executive frames refer to themselves with step 0 and keep their free draw
+        key[:, t] = (flat_key.take(plan.reference[:, t]) + step[:, t]) % k_flat
 
-    is_location = (feature == 0)[:, None]
-    is_identity = (feature == 1)[:, None]
-    is_category = (feature == 2)[:, None]
-    location = np.where(is_location, key, (u_location * n_locations).astype(np.int64))
+    location = np.where(plan.is_location, key, (u_location * n_locations).astype(np.int64))
     # Identity: the key (identity tasks), uniform within the key's category (category tasks),
-    # or uniform over the split (location tasks).
-    category = np.where(is_category, key, 0)
-    count = np.where(is_category, index.identities_count.take(category), index.n_identities)
-    draw = (u_identity * count).astype(np.int64)
-    within = index.identities_by_category.reshape(-1).take(
-        category * index.identities_by_category.shape[1] + draw)
-    identity = np.where(is_identity, key, np.where(is_category, within, draw))
+    # or uniform over the split's identities (location tasks).
+    pool = key * plan.pool_of_key + plan.pool_offset
+    draw = (u_identity * index.pool_count.take(pool)).astype(np.int64)
+    pooled = index.identity_pools.reshape(-1).take(pool * index.identity_pools.shape[1] + draw)
+    identity = np.where(plan.is_identity, key, pooled)
     view = (u_view * index.rows_count.take(identity)).astype(np.int64)
     image = index.rows_by_identity.reshape(-1).take(identity * index.rows_by_identity.shape[1] + view)
-    target = np.where(executive, np.where(match, MATCH, NON_MATCH), NO_ACTION)
-    return {"image": image, "location": location, "target": target, "executive": executive}
+    target = 2 * plan.executive_int - non_match  # no_action 0, non_match 1, match 2
+    return {"image": image, "location": location, "target": target, "executive": plan.executive}
 
 
 def nback_targets(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
@@ -270,7 +300,6 @@ class StimulusSampler:
                               f"integer codes ({err})") from None
         self.split = self.table["split"].astype(str).to_numpy()
         self._indices: dict[str, SplitIndex] = {}
-        self._checked: set[tuple[str, tuple[int, ...]]] = set()
 
     def index(self, split: str) -> SplitIndex:
         """The lookup arrays of ``split`` (built once, then cached)."""
@@ -285,32 +314,28 @@ class StimulusSampler:
             WmgeomError: if a feature has fewer than two values (no non-match exists).
         """
         index = self.index(split)
-        key = (split, tuple(sorted(set(int(f) for f in features))))
-        if key not in self._checked:
-            counts = {0: self.n_locations, 1: index.n_identities, 2: index.n_categories}
-            for f in key[1]:
-                if counts[f] < 2:
-                    raise WmgeomError(f"{FEATURES[f]} N-back tasks need at least two {FEATURES[f]} "
-                                      f"values in split {split!r}, found {counts[f]}; "
-                                      "use a larger stimulus set")
-            self._checked.add(key)
+        counts = {0: self.n_locations, 1: index.n_identities, 2: index.n_categories}
+        for f in sorted(set(int(f) for f in features)):
+            if counts[f] < 2:
+                raise WmgeomError(f"{FEATURES[f]} N-back tasks need at least two {FEATURES[f]} "
+                                  f"values in split {split!r}, found {counts[f]}; "
+                                  "use a larger stimulus set")
         return index
 
-    def sample(self, n: np.ndarray, feature: np.ndarray, length: int, split: str,
-               rng: np.random.Generator, features: Sequence[int] | None = None
-               ) -> dict[str, np.ndarray]:
-        """Frames and labels of trials with per-trial ``n`` and ``feature``.
-
-        Args:
-            features: The distinct values of ``feature``, if the caller knows them already.
-        """
-        if features is None:
-            features = np.unique(feature).tolist()
+    def plan(self, n: np.ndarray, feature: np.ndarray, length: int, split: str) -> TrialPlan:
+        """The :class:`TrialPlan` of trials with per-trial ``n`` and ``feature`` in ``split``."""
+        features = np.unique(feature).tolist()
         index = self.check_features(split, features)
-        frames = sample_frames(index, n, feature, length, self.n_locations, rng)
+        return plan_trials(n, feature, length, index, self.n_locations)
+
+    def sample(self, plan: TrialPlan, split: str, rng: np.random.Generator
+               ) -> dict[str, np.ndarray]:
+        """Frames and labels of the trials of ``plan`` (made by :meth:`plan` for ``split``)."""
+        frames = sample_frames(self.index(split), plan, self.n_locations, rng)
         image = frames["image"]
         frames.update(category=self.category.take(image), identity=self.identity.take(image),
-                      angle=self.angle.take(image))
+                      angle=self.angle.take(image), n=plan.n.copy(),
+                      feature=plan.feature.copy())
         return frames
 
 
@@ -359,6 +384,7 @@ class NBackTask:
         self.feature = FEATURES[self.feature_index]
         self.sampler = sampler if sampler is not None else StimulusSampler(stimuli, n_locations)
         self.name = f"nback-{self.n}-{self.feature}"
+        self._plans: dict[tuple[int, str], tuple[TrialPlan, np.ndarray]] = {}
 
     def __repr__(self) -> str:
         return (f"NBackTask(n={self.n}, feature={self.feature!r}, length={self.length}, "
@@ -383,17 +409,16 @@ class NBackTask:
         """
         batch_size = check_batch_size(batch_size)
         rng = as_rng(rng)
-        n = np.full(batch_size, self.n, dtype=np.int64)
-        feature = np.full(batch_size, self.feature_index, dtype=np.int64)
-        frames = self.sampler.sample(n, feature, self.length, split, rng, (self.feature_index,))
-        return TrialBatch(
-            **frames,
-            task_vector=np.broadcast_to(self.task_vector, (batch_size, self.task_vector.size)).copy(),
-            task_index=np.zeros(batch_size, dtype=np.int64),
-            n=n,
-            feature=feature,
-            task_names=(self.name,),
-        )
+        key = (batch_size, split)
+        if key not in self._plans:
+            n = np.full(batch_size, self.n, dtype=np.int64)
+            feature = np.full(batch_size, self.feature_index, dtype=np.int64)
+            self._plans[key] = (self.sampler.plan(n, feature, self.length, split),
+                                np.tile(self.task_vector, (batch_size, 1)))
+        plan, vectors = self._plans[key]
+        return TrialBatch(**self.sampler.sample(plan, split, rng), task_vector=vectors.copy(),
+                          task_index=np.zeros(batch_size, dtype=np.int64),
+                          task_names=(self.name,))
 
 
 class TaskMixture:
@@ -440,7 +465,7 @@ class TaskMixture:
         self._n = np.array([t.n for t in tasks], dtype=np.int64)
         self._feature = np.array([t.feature_index for t in tasks], dtype=np.int64)
         self._task_vectors = task_vector(self._feature, self._n, self.n_values)
-        self._features = tuple(sorted(set(self._feature.tolist())))
+        self._plans: dict[tuple[int, int, str], tuple[TrialPlan, np.ndarray, np.ndarray]] = {}
 
     def __repr__(self) -> str:
         return f"TaskMixture({list(self.task_names)})"
@@ -452,10 +477,13 @@ class TaskMixture:
         """Draw a multi-task batch of ``batch_size`` trials from ``split``."""
         batch_size = check_batch_size(batch_size)
         rng = as_rng(rng)
-        offset = rng.integers(len(self.tasks))
-        task_index = (np.arange(batch_size, dtype=np.int64) + offset) % len(self.tasks)
-        n = self._n[task_index]
-        feature = self._feature[task_index]
-        frames = self.sampler.sample(n, feature, self.length, split, rng, self._features)
-        return TrialBatch(**frames, task_vector=self._task_vectors[task_index],
-                          task_index=task_index, n=n, feature=feature, task_names=self.task_names)
+        offset = int(rng.integers(len(self.tasks)))
+        key = (batch_size, offset, split)
+        if key not in self._plans:
+            task_index = (np.arange(batch_size, dtype=np.int64) + offset) % len(self.tasks)
+            plan = self.sampler.plan(self._n[task_index], self._feature[task_index],
+                                     self.length, split)
+            self._plans[key] = (plan, task_index, self._task_vectors[task_index])
+        plan, task_index, vectors = self._plans[key]
+        return TrialBatch(**self.sampler.sample(plan, split, rng), task_vector=vectors.copy(),
+                          task_index=task_index.copy(), task_names=self.task_names)
