@@ -134,3 +134,26 @@ def test_mixture_errors():
         TaskMixture([a, NBackTask(1, "location", TABLE)])
     with pytest.raises(WmgeomError, match="N-back tasks only"):
         TaskMixture([a, object()])
+
+
+def test_reused_plans_stay_correct_across_splits_sizes_and_mutation():
+    mixture = make_regime("MTMF", TABLE)
+    rng = np.random.default_rng(5)
+    for split, size in [("train", 10), ("val_identity", 10), ("train", 33), ("train", 10)]:
+        trials = mixture.sample(size, split=split, rng=rng)
+        assert (TABLE.iloc[trials.image.ravel()].split == split).all()
+        np.testing.assert_array_equal(trials.target,
+                                      nback_targets(batch_feature_values(trials), trials.n))
+        trials.executive[:] = False  # a caller mutating its batch must not leak into the next
+        trials.n[:] = 0
+    again = mixture.sample(10, rng=rng)
+    np.testing.assert_array_equal(again.executive, np.arange(6) >= again.n[:, None])
+    assert again.n.min() >= 1
+
+
+def test_uneven_batches_spread_evenly_over_tasks():
+    mixture = make_regime("MTMF", TABLE)
+    rng = np.random.default_rng(0)
+    counts = sum(np.bincount(mixture.sample(10, rng=rng).task_index, minlength=9)
+                 for _ in range(900))
+    assert counts.sum() == 9000 and np.all(np.abs(counts / 1000 - 1) < 0.1), counts
