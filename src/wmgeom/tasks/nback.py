@@ -248,7 +248,8 @@ def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
     view = (u_view * index.rows_count.take(identity)).astype(np.int64)
     image = index.rows_by_identity.reshape(-1).take(identity * index.rows_by_identity.shape[1] + view)
     target = 2 * plan.executive_int - non_match  # no_action 0, non_match 1, match 2
-    return {"image": image, "location": location, "target": target, "executive": plan.executive}
+    return {"image": image, "location": location, "target": target,
+            "executive": plan.executive.copy()}
 
 
 def nback_targets(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
