@@ -51,7 +51,7 @@ def fingerprint(config: RunConfig) -> str:
 
 def prepare(config: RunConfig, progress: bool = True) -> Prepared:
     """Render (or load) the stimuli and compute (or load) the feature cache."""
-    from wmgeom.stimuli import load_or_render
+    from wmgeom.stimuli.stimset import load_or_render
 
     device = resolve_device(config.device)
     stimset = load_or_render(config.stimuli, progress=progress)

@@ -20,6 +20,7 @@ from wmgeom.io import atomic_path, cache_root, content_key
 from wmgeom.models.backbones import Backbone, BackboneSpec, build_backbone
 
 CACHE_VERSION = 1
+CANVAS_SIZE = 224  # the backbones' input size (SPEC S3)
 
 
 @dataclass
@@ -74,7 +75,8 @@ def compute_maps(
 ) -> np.ndarray:
     """Run every canvas through ``backbone`` once; float16 maps ``[N, C, h, w]``.
 
-    On a GPU this uses bfloat16 autocast and channels-last memory (P4).
+    Canvases of another size (tiny test sets) are resized to 224×224 first. On a GPU
+    this uses bfloat16 autocast and channels-last memory (P4).
     """
     device = torch.device(device)
     backbone = backbone.to(device)
@@ -87,6 +89,9 @@ def compute_maps(
               disable=not progress, dynamic_ncols=True) as bar:
         for flat, canvases in canvas_batches(stimset, batch_size):
             x = torch.from_numpy(canvases).to(device).permute(0, 3, 1, 2).float().div_(255)
+            if x.shape[-2:] != (CANVAS_SIZE, CANVAS_SIZE):  # small test sets: resize to 224
+                x = torch.nn.functional.interpolate(x, size=(CANVAS_SIZE, CANVAS_SIZE),
+                                                    mode="bilinear", align_corners=False)
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
