@@ -127,8 +127,9 @@ def render_views(
         distance = 0.5 / np.sin(np.radians(FOV_DEG / 2)) / FILL
         proj = p.computeProjectionMatrixFOV(FOV_DEG, 1.0, distance - 1.0, distance + 1.0)
         eye_dirs = camera_direction(views[:, 0], views[:, 1])
-        rgb = np.empty((len(views), big, big, 3), np.float32)
-        mask = np.empty((len(views), big, big), np.float32)
+        s, ss = image_size, supersample
+        fg = np.empty((len(views), s, s, 3), np.uint8)
+        alpha = np.empty((len(views), s, s), np.uint8)
         for k, eye in enumerate(eye_dirs):
             up = [0.0, 0.0, 1.0] if abs(eye[2]) < 0.99 else [-eye[0], -eye[1], 0.0]
             view = p.computeViewMatrix((eye * distance).tolist(), [0, 0, 0], up)
@@ -140,15 +141,14 @@ def render_views(
                 lightAmbientCoeff=0.55, lightDiffuseCoeff=0.55, lightSpecularCoeff=0.05,
                 physicsClientId=client,
             )
-            rgb[k] = np.reshape(px, (big, big, 4))[..., :3]
-            mask[k] = np.reshape(seg, (big, big)) >= 0
+            mask = np.reshape(seg, (big, big)) >= 0
+            rgb = np.reshape(px, (big, big, 4))[..., :3].astype(np.uint32) * mask[..., None]
+            fg[k] = (rgb.reshape(s, ss, s, ss, 3).sum((1, 3)) + ss * ss // 2) // (ss * ss)
+            cover = mask.reshape(s, ss, s, ss).sum((1, 3)).astype(np.uint32)
+            alpha[k] = (cover * 255 + ss * ss // 2) // (ss * ss)
     finally:
         p.disconnect(client)
-    rgb *= mask[..., None]
-    n = len(views)
-    fg = rgb.reshape(n, image_size, supersample, image_size, supersample, 3).mean((2, 4))
-    alpha = mask.reshape(n, image_size, supersample, image_size, supersample).mean((2, 4))
-    return (np.rint(fg).astype(np.uint8), np.rint(alpha * 255).astype(np.uint8))
+    return fg, alpha
 
 
 def _render_job(args):
@@ -199,11 +199,19 @@ def render_objects(
     return fg, alpha
 
 
+#: Natural colours (foliage, bark, soil, stone, sand, sky, water) for textures.
+NATURE = np.array([
+    [0.22, 0.36, 0.14], [0.40, 0.52, 0.22], [0.45, 0.30, 0.18], [0.30, 0.20, 0.12],
+    [0.52, 0.50, 0.47], [0.30, 0.30, 0.30], [0.76, 0.70, 0.50], [0.55, 0.68, 0.82],
+    [0.20, 0.35, 0.45], [0.62, 0.42, 0.30], [0.85, 0.85, 0.80], [0.12, 0.14, 0.10],
+])
+
+
 def procedural_textures(n: int, size: int, seed: int = 0) -> np.ndarray:
     """``n`` natural-looking background textures, uint8 ``[n, size, size, 3]`` (S5).
 
     Kinds alternate between fractal noise (clouds, foliage, stone), oriented stripes
-    with noise (wood, bark), and cells (pebbles), each in a seeded two-colour palette.
+    with noise (wood, bark), and cells (pebbles), each blending two natural colours.
     """
     rng = np.random.default_rng([seed, 7])
     out = np.empty((n, size, size, 3), np.uint8)
@@ -222,7 +230,9 @@ def procedural_textures(n: int, size: int, seed: int = 0) -> np.ndarray:
             d = np.linalg.norm(np.stack([xx, yy], -1)[:, :, None] - pts, axis=-1)
             d.sort(axis=-1)
             field = np.clip((d[..., 1] - d[..., 0]) * 8, 0, 1) * 0.7 + 0.3 * noise
-        c0, c1 = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 3)
+        i, j = rng.choice(len(NATURE), size=2, replace=False)
+        c0 = np.clip(NATURE[i] + rng.uniform(-0.06, 0.06, 3), 0, 1)
+        c1 = np.clip(NATURE[j] + rng.uniform(-0.06, 0.06, 3), 0, 1)
         img = c0 + (c1 - c0) * field[..., None]
         out[k] = np.clip(img * 255, 0, 255).astype(np.uint8)
     return out

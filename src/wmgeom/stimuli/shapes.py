@@ -572,7 +572,7 @@ def _sofa(rng: np.random.Generator, style: int) -> _Parts:
     arm_w = 0.0 if kind == "armless" else rng.uniform(0.12, 0.2)
     inner = L - 2 * arm_w
     z0 = legs_h
-    p.box((L, D, base_h), (0, 0, z0 + base_h / 2), fabric)
+    p.box((D, L, base_h), (0, 0, z0 + base_h / 2), fabric)
     back_t, back_h = rng.uniform(0.15, 0.22), rng.uniform(0.35, 0.5)
     p.box((back_t, L, base_h + back_h), (-D / 2 + back_t / 2, 0, z0 + (base_h + back_h) / 2),
           fabric)

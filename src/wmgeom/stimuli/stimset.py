@@ -1,0 +1,448 @@
+"""The stimulus set: configuration, table of object images, canvases and the disk cache.
+
+SPEC S1 (embedded, cached, keyed by its parameters), S2 (splits), S3 (placement on a
+2×2 grid of a 224×224 canvas) and S5 (larger sets, textured backgrounds). The objects it
+holds are described in ``docs/design.md`` (StimulusSet).
+
+Defaults: the 4 categories chair, car, airplane and lamp (as many as seed 000 uses, and
+the four most distinct silhouettes among our families), 2 training identities and 1
+held-out identity per category, 24 azimuths × 3 elevations (0°, 15°, 30°), every third
+azimuth held out for the novel-angle split — 48 training and 24 novel angles per object.
+
+Splits (S2): ``train`` — training identities at training angles; ``val_angle`` — the same
+identities at held-out angles; ``val_identity`` — held-out identities at every angle.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wmgeom.errors import WmgeomError
+from wmgeom.io import atomic_path, cache_root, content_key
+from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
+from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
+
+#: Bump when the cache layout changes; the key also hashes the mesh and render code.
+RENDER_VERSION = 1
+SPLITS = ("train", "val_angle", "val_identity")
+TABLE_COLUMNS = ("category", "category_name", "identity", "identity_name", "angle", "azimuth",
+                 "elevation", "split")
+#: Location order on the canvas (row-major over the 2×2 grid).
+LOCATION_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
+MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".off", ".ply", ".stl")
+
+
+class StimulusConfig(BaseModel):
+    """Parameters of a stimulus set; all of them key its cache (SPEC S1, S2, S5).
+
+    Attributes:
+        categories: category names; ``None`` means the default four (chair, car,
+            airplane, lamp) for procedural objects, or every category folder of a mesh
+            ``source``.
+        n_train_identities: identities per category used for training (and novel angles).
+        n_heldout_identities: identities per category kept for the novel-identity split.
+        azimuths: view azimuths in degrees, or a count spread evenly over 360°.
+        elevations: view elevations in degrees, or a count spread evenly over 0–30°.
+        heldout_azimuth_every: every k-th azimuth (indices 1, 1+k, 1+2k, ...) is a novel
+            angle of the training identities; 0 holds out none.
+        image_size: side of an object patch in pixels (the canvas is twice as large).
+        supersample: rendering oversampling factor (anti-aliasing).
+        background: ``"plain"`` (one colour) or ``"textured"`` (procedural textures, S5).
+        background_color: RGB of the plain background (and canvas).
+        n_textures: number of procedural textures drawn for textured backgrounds.
+        seed: seed of object parameters and textures.
+        source: ``"procedural"`` or a folder of meshes ``<category>/<identity>/<file>``.
+        up_axis: the up axis of meshes in a ``source`` folder (``"y"`` for ShapeNet/glTF).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    categories: list[str] | None = None
+    n_train_identities: int = Field(2, ge=1)
+    n_heldout_identities: int = Field(1, ge=0)
+    azimuths: list[float] | int = 24
+    elevations: list[float] | int = Field(default_factory=lambda: [0.0, 15.0, 30.0])
+    heldout_azimuth_every: int = Field(3, ge=0)
+    image_size: int = Field(112, ge=16, le=512)
+    supersample: int = Field(2, ge=1, le=4)
+    background: Literal["plain", "textured"] = "plain"
+    background_color: tuple[int, int, int] = (128, 128, 128)
+    n_textures: int = Field(16, ge=1)
+    seed: int = 0
+    source: str = "procedural"
+    up_axis: Literal["y", "z"] = "y"
+
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise WmgeomError(_format_errors(exc)) from None
+
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, v):
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("needs at least one category (or null for the default)")
+        if len(set(v)) != len(v):
+            raise ValueError(f"lists a category twice: {v}")
+        return v
+
+    @field_validator("azimuths", "elevations")
+    @classmethod
+    def _check_angles(cls, v, info):
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("a count of angles must be at least 1")
+            return v
+        if not v:
+            raise ValueError("needs at least one angle")
+        if len(set(v)) != len(v):
+            raise ValueError("lists an angle twice")
+        if info.field_name == "elevations" and any(abs(e) >= 90 for e in v):
+            raise ValueError("elevations must lie strictly between -90 and 90 degrees")
+        return v
+
+    @field_validator("background_color")
+    @classmethod
+    def _check_colour(cls, v):
+        if any(not 0 <= c <= 255 for c in v):
+            raise ValueError("colour channels must lie in 0..255")
+        return v
+
+    @model_validator(mode="after")
+    def _check_consistency(self):
+        if self.source == "procedural" and self.categories is not None:
+            unknown = [c for c in self.categories if c not in CATEGORIES]
+            if unknown:
+                raise ValueError(
+                    f"unknown stimulus categor{'y' if len(unknown) == 1 else 'ies'} "
+                    f"{', '.join(map(repr, unknown))}; choose from {', '.join(CATEGORIES)}"
+                )
+        k = self.heldout_azimuth_every
+        if k == 1:
+            raise ValueError("heldout_azimuth_every = 1 would hold out every azimuth; use 0 "
+                             "(none) or at least 2")
+        if k and len(self.azimuth_values()) < 2:
+            raise ValueError("holding out azimuths needs at least 2 azimuths; add azimuths or "
+                             "set heldout_azimuth_every to 0")
+        return self
+
+    def azimuth_values(self) -> np.ndarray:
+        """Azimuths in degrees."""
+        if isinstance(self.azimuths, int):
+            return np.arange(self.azimuths) * (360.0 / self.azimuths)
+        return np.asarray(self.azimuths, float)
+
+    def elevation_values(self) -> np.ndarray:
+        """Elevations in degrees."""
+        if isinstance(self.elevations, int):
+            return np.linspace(0.0, 30.0, self.elevations) if self.elevations > 1 else np.array(
+                [15.0])
+        return np.asarray(self.elevations, float)
+
+    def heldout_azimuth(self) -> np.ndarray:
+        """Boolean mask over azimuths: True where the azimuth is a novel (val_angle) view."""
+        idx = np.arange(len(self.azimuth_values()))
+        k = self.heldout_azimuth_every
+        return (idx % k == 1) if k else np.zeros(len(idx), bool)
+
+
+def _format_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{loc}' (see StimulusConfig for the valid keys)")
+        else:
+            parts.append(f"{loc}: {msg}")
+    return "stimulus config: " + "; ".join(parts)
+
+
+@dataclass
+class StimulusSet:
+    """Object images with their labels, and the canvases made of them (docs/design.md).
+
+    Attributes:
+        table: one row per object image (the row is the *image index*); columns
+            ``category, category_name, identity, identity_name, angle, azimuth, elevation,
+            split``.
+        images: uint8 ``[n_images, S, S, 3]`` object patches (S = 112 by default).
+        key: content hash of the parameters (or files) the set was made from.
+        alpha: optional uint8 ``[n_images, S, S]`` object coverage.
+        foreground: optional uint8 ``[n_images, S, S, 3]`` object colour over black.
+        textures: optional uint8 ``[n_textures, 2S, 2S, 3]`` canvas backgrounds.
+        background_index: optional ``[n_images]`` texture of each image's canvases.
+        background_color: RGB of a plain canvas.
+        config: the configuration it was rendered from, if any.
+    """
+
+    table: pd.DataFrame
+    images: np.ndarray
+    key: str
+    alpha: np.ndarray | None = None
+    foreground: np.ndarray | None = None
+    textures: np.ndarray | None = None
+    background_index: np.ndarray | None = None
+    background_color: tuple[int, int, int] = (128, 128, 128)
+    config: StimulusConfig | None = field(default=None, repr=False)
+
+    #: Locations on the canvas: a 2×2 grid, ordered top-left, top-right, bottom-left,
+    #: bottom-right (:data:`LOCATION_NAMES`).
+    n_locations = 4
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names, indexed by the ``category`` code."""
+        pairs = self.table[["category", "category_name"]].drop_duplicates().sort_values("category")
+        return pairs["category_name"].tolist()
+
+    @property
+    def patch_size(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def canvas_size(self) -> int:
+        """Side of the canvas: two patches (224 for 112-pixel patches)."""
+        return 2 * self.patch_size
+
+    def location_origins(self) -> np.ndarray:
+        """Top-left pixel ``(row, col)`` of each location's patch, ``[4, 2]``.
+
+        Patch centres are at ``S/2`` and ``3S/2`` (56 and 168 px on the 224 canvas).
+        """
+        s = self.patch_size
+        return np.array([[0, 0], [0, s], [s, 0], [s, s]])
+
+    def split_indices(self, split: str) -> np.ndarray:
+        """Image indices of one split (``train``, ``val_angle`` or ``val_identity``)."""
+        if split not in SPLITS:
+            raise WmgeomError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+        return np.flatnonzero(self.table["split"].to_numpy() == split)
+
+    def canvas(self, image, location) -> np.ndarray:
+        """Place object images on canvases (SPEC S3), vectorised over arrays.
+
+        Args:
+            image: image indices (any shape).
+            location: location indices 0..3 (top-left, top-right, bottom-left,
+                bottom-right), broadcast against ``image``.
+
+        Returns:
+            uint8 ``[*shape, 2S, 2S, 3]`` canvases (224×224 for 112-pixel patches).
+        """
+        image, location = np.broadcast_arrays(np.asarray(image), np.asarray(location))
+        shape = image.shape
+        img, loc = image.ravel().astype(np.int64), location.ravel().astype(np.int64)
+        n_img = len(self.images)
+        if img.size and (img.min() < -n_img or img.max() >= n_img):
+            raise WmgeomError(f"image index out of range: the set has {n_img} images")
+        if loc.size and (loc.min() < 0 or loc.max() >= self.n_locations):
+            raise WmgeomError(f"location must be in 0..{self.n_locations - 1}, got "
+                              f"{loc.min()}..{loc.max()}")
+        s, c = self.patch_size, self.canvas_size
+        textured = self.textures is not None and self.background_index is not None
+        if textured:
+            out = self.textures[self.background_index[img]]
+        else:
+            out = np.empty((len(img), c, c, 3), np.uint8)
+            out[:] = np.asarray(self.background_color, np.uint8)
+        for k, (r0, c0) in enumerate(self.location_origins()):
+            sel = np.flatnonzero(loc == k)
+            if not len(sel):
+                continue
+            if textured and self.alpha is not None and self.foreground is not None:
+                region = out[sel, r0:r0 + s, c0:c0 + s]
+                out[sel, r0:r0 + s, c0:c0 + s] = composite(
+                    self.foreground[img[sel]], self.alpha[img[sel]], region)
+            else:
+                out[sel, r0:r0 + s, c0:c0 + s] = self.images[img[sel]]
+        return out.reshape(*shape, c, c, 3)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _resolved_categories(config: StimulusConfig) -> list[str]:
+    if config.categories is not None:
+        return list(config.categories)
+    if config.source == "procedural":
+        return list(DEFAULT_CATEGORIES)
+    return [d.name for d in _category_dirs(Path(config.source))]
+
+
+def stimulus_table(config: StimulusConfig, categories: list[str],
+                   identity_names: list[list[str]]) -> pd.DataFrame:
+    """The table of a rendered set: objects (category-major) × angles (elevation-major)."""
+    views = view_grid(config.azimuth_values(), config.elevation_values())
+    n_az = len(config.azimuth_values())
+    heldout_angle = np.tile(config.heldout_azimuth(), len(views) // n_az)
+    n_train = config.n_train_identities
+    cat, names, is_train = [], [], []
+    for c, ids in enumerate(identity_names):
+        cat += [c] * len(ids)
+        names += ids
+        is_train += [j < n_train for j in range(len(ids))]
+    n_obj, n_views = len(names), len(views)
+    obj = np.repeat(np.arange(n_obj), n_views)
+    angle = np.tile(np.arange(n_views), n_obj)
+    train_obj = np.asarray(is_train)[obj]
+    split = np.where(~train_obj, "val_identity", np.where(heldout_angle[angle], "val_angle",
+                                                          "train"))
+    cat_arr = np.asarray(cat)[obj]
+    return pd.DataFrame({
+        "category": cat_arr.astype(np.int64),
+        "category_name": np.asarray(categories, dtype=object)[cat_arr],
+        "identity": obj.astype(np.int64),
+        "identity_name": np.asarray(names, dtype=object)[obj],
+        "angle": angle.astype(np.int64),
+        "azimuth": views[angle, 0],
+        "elevation": views[angle, 1],
+        "split": split.astype(object),
+    })
+
+
+def _procedural_meshes(config: StimulusConfig, categories: list[str]):
+    n = config.n_train_identities + config.n_heldout_identities
+    names = [[f"{c}_{j}" for j in range(n)] for c in categories]
+    meshes = [make_object(c, j, config.seed) for c in categories for j in range(n)]
+    return names, meshes
+
+
+@functools.cache
+def _code_version() -> str:
+    """Hash of the code that makes pixels, so a change of geometry invalidates caches."""
+    from wmgeom.stimuli import render, shapes
+
+    digest = hashlib.sha256()
+    for module in (shapes, render):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(config: StimulusConfig) -> str:
+    params = {"config": config.model_dump(mode="json"), "version": RENDER_VERSION,
+              "code": _code_version()}
+    if config.source != "procedural":
+        params["files"] = _folder_fingerprint(Path(config.source), _resolved_categories(config))
+    return content_key(params)
+
+
+def render_stimulus_set(config: StimulusConfig, progress: bool = True) -> StimulusSet:
+    """Build and render the set described by ``config`` (no cache; see :func:`load_or_render`)."""
+    from tqdm.auto import tqdm
+
+    categories = _resolved_categories(config)
+    if config.source == "procedural":
+        names, meshes = _procedural_meshes(config, categories)
+    else:
+        from wmgeom.stimuli.iwisdm import folder_meshes
+
+        names, meshes = folder_meshes(Path(config.source), categories, config)
+    table = stimulus_table(config, categories, names)
+    views = view_grid(config.azimuth_values(), config.elevation_values())
+    with tqdm(total=len(meshes), desc="rendering objects", unit="obj", disable=not progress,
+              dynamic_ncols=True) as bar:
+        foreground, alpha = render_objects(meshes, views, config.image_size, config.supersample,
+                                           progress=bar.update)
+    return _assemble(config, table, foreground, alpha, _key(config))
+
+
+def _assemble(config: StimulusConfig, table: pd.DataFrame, foreground: np.ndarray,
+              alpha: np.ndarray, key: str) -> StimulusSet:
+    s = config.image_size
+    textures = background_index = None
+    if config.background == "textured":
+        textures = procedural_textures(config.n_textures, 2 * s, config.seed)
+        rng = np.random.default_rng([config.seed, 11])
+        background_index = rng.integers(config.n_textures, size=len(table))
+        patch_bg = textures[background_index, s // 2:s // 2 + s, s // 2:s // 2 + s]
+    else:
+        patch_bg = np.asarray(config.background_color, np.uint8)
+    images = composite(foreground, alpha, patch_bg)
+    return StimulusSet(table=table, images=images, key=key, alpha=alpha, foreground=foreground,
+                       textures=textures, background_index=background_index,
+                       background_color=tuple(config.background_color), config=config)
+
+
+def load_or_render(config: StimulusConfig | None = None, cache_dir: str | os.PathLike | None = None,
+                   progress: bool = True) -> StimulusSet:
+    """The stimulus set of ``config``, from the disk cache or rendered once and cached.
+
+    The cache lives in ``cache_dir`` (default ``cache_root()/stimuli``) under the set's
+    key, a hash of every parameter; it is written atomically.
+
+    Args:
+        config: the set's parameters (default: :class:`StimulusConfig` defaults).
+        cache_dir: folder holding cached sets.
+        progress: show a progress bar while rendering.
+    """
+    config = config or StimulusConfig()
+    key = _key(config)
+    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "stimuli"
+    path = folder / key
+    if (path / "table.csv").is_file() and (path / "arrays.npz").is_file():
+        try:
+            return _load_cached(path, config, key)
+        except (OSError, ValueError, KeyError):
+            pass  # damaged cache entry: render again and replace it
+    stimset = render_stimulus_set(config, progress=progress)
+    with atomic_path(path) as tmp:
+        tmp.mkdir()
+        np.savez(tmp / "arrays.npz", foreground=stimset.foreground, alpha=stimset.alpha)
+        stimset.table.to_csv(tmp / "table.csv", index=False)
+        (tmp / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2))
+    return stimset
+
+
+def _load_cached(path: Path, config: StimulusConfig, key: str) -> StimulusSet:
+    with np.load(path / "arrays.npz") as arrays:
+        foreground, alpha = arrays["foreground"], arrays["alpha"]
+    table = read_table(path / "table.csv")
+    return _assemble(config, table, foreground, alpha, key)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a stimulus table written by ``DataFrame.to_csv`` with the design's dtypes."""
+    table = pd.read_csv(path, dtype={"category_name": object, "identity_name": object,
+                                     "split": object})
+    return table[list(TABLE_COLUMNS)]
+
+
+# ----------------------------------------------------------------------------- mesh folders
+
+
+def _category_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise WmgeomError(f"mesh folder {root} does not exist; point source at a folder laid "
+                          "out as <category>/<identity>/<mesh file>")
+    dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not dirs:
+        raise WmgeomError(f"mesh folder {root} is empty; it needs <category>/<identity>/<mesh "
+                          f"file> with files ending in {', '.join(MESH_SUFFIXES)}")
+    return dirs
+
+
+def _folder_fingerprint(root: Path, categories: list[str]) -> list:
+    out = []
+    for c in categories:
+        for f in sorted((root / c).rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                out.append([str(f.relative_to(root)), st.st_size, st.st_mtime_ns])
+    return out
