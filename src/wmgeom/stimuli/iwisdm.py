@@ -31,11 +31,11 @@ from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path, content_key
 from wmgeom.stimuli.stimset import (
     MESH_SUFFIXES,
-    TABLE_COLUMNS,
     StimulusConfig,
     StimulusSet,
     _category_dirs,
     load_or_render,
+    typed_table,
 )
 
 #: Our split → iWISDM's split folder.
@@ -243,7 +243,7 @@ def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:
         "elevation": meta["elevation"].to_numpy(float) if "elevation" in meta else nan,
         "split": meta["split"].to_numpy(dtype=object),
     })
-    return table[list(TABLE_COLUMNS)]
+    return typed_table(table)
 
 
 def _corner_colour(images: np.ndarray) -> tuple[int, int, int]:

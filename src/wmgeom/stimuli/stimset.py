@@ -305,7 +305,7 @@ def stimulus_table(config: StimulusConfig, categories: list[str],
     split = np.where(~train_obj, "val_identity", np.where(heldout_angle[angle], "val_angle",
                                                           "train"))
     cat_arr = np.asarray(cat)[obj]
-    return pd.DataFrame({
+    return typed_table(pd.DataFrame({
         "category": cat_arr.astype(np.int64),
         "category_name": np.asarray(categories, dtype=object)[cat_arr],
         "identity": obj.astype(np.int64),
@@ -314,7 +314,7 @@ def stimulus_table(config: StimulusConfig, categories: list[str],
         "azimuth": views[angle, 0],
         "elevation": views[angle, 1],
         "split": split.astype(object),
-    })
+    }))
 
 
 def _procedural_meshes(config: StimulusConfig, categories: list[str]):
@@ -419,9 +419,20 @@ def _load_cached(path: Path, config: StimulusConfig, key: str) -> StimulusSet:
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a stimulus table written by ``DataFrame.to_csv`` with the design's dtypes."""
-    table = pd.read_csv(path, dtype={"category_name": object, "identity_name": object,
-                                     "split": object})
-    return table[list(TABLE_COLUMNS)]
+    table = pd.read_csv(path, dtype={"category_name": str, "identity_name": str, "split": str})
+    return typed_table(table)
+
+
+def typed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns in design order with one dtype each (ints, floats, strings)."""
+    out = table[list(TABLE_COLUMNS)].copy()
+    for c in ("category", "identity", "angle"):
+        out[c] = out[c].astype(np.int64)
+    for c in ("azimuth", "elevation"):
+        out[c] = out[c].astype(np.float64)
+    for c in ("category_name", "identity_name", "split"):
+        out[c] = out[c].astype(str)
+    return out.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- mesh folders
