@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wmgeom.errors import WmgeomError
 from wmgeom.tasks import (
@@ -157,3 +159,24 @@ def test_uneven_batches_spread_evenly_over_tasks():
     counts = sum(np.bincount(mixture.sample(10, rng=rng).task_index, minlength=9)
                  for _ in range(900))
     assert counts.sum() == 9000 and np.all(np.abs(counts / 1000 - 1) < 0.1), counts
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_values=st.sets(st.integers(1, 5), min_size=1, max_size=4), extra=st.integers(0, 3),
+       regime=st.sampled_from(["STMF", "MTMF"]), batch=st.integers(1, 50),
+       split=st.sampled_from(["train", "val_angle", "val_identity"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_any_mixture_is_consistent(n_values, extra, regime, batch, split, seed):
+    n_values = tuple(sorted(n_values))
+    length = max(n_values) + 1 + extra
+    mixture = make_regime(regime, TABLE, n=n_values[-1], n_values=n_values, length=length)
+    trials = mixture.sample(batch, split=split, rng=seed)
+    assert trials.target.shape == (batch, length)
+    np.testing.assert_array_equal(trials.target,
+                                  nback_targets(batch_feature_values(trials), trials.n))
+    np.testing.assert_array_equal(trials.executive, np.arange(length) >= trials.n[:, None])
+    np.testing.assert_array_equal(trials.task_vector, task_vector(trials.feature, trials.n, n_values))
+    assert trials.task_vector.shape[1] == 3 + len(n_values)
+    names_of_trials = [f"nback-{n}-{FEATURES[f]}" for n, f in zip(trials.n, trials.feature, strict=True)]
+    assert list(trials.task) == names_of_trials
+    assert (TABLE.iloc[trials.image.ravel()].split == split).all()
