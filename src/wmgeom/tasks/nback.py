@@ -25,6 +25,8 @@ Sampling design (all vectorised over trials; only the frames are looped):
   other identities). Category tasks draw the category first (same or uniformly different)
   and then an identity uniformly within it, so conditional on a category match the identity
   repeats only at chance (1 / identities in that category).
+* Because the view is drawn afresh, an identity or category match can show the very same
+  image again, with chance 1 / (images of that identity in the split).
 
 Splits draw only their own rows: ``train`` the training images, ``val_angle`` held-out view
 angles of the training objects, ``val_identity`` held-out objects.
