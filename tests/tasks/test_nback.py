@@ -208,3 +208,11 @@ def test_features_with_a_single_value_in_a_split_are_rejected():
         NBackTask(1, "location", TABLE, n_locations=1).sample(4)
     # the location task itself still works on a one-category set
     assert len(NBackTask(1, "location", one_category).sample(4)) == 4
+
+
+def test_many_batch_sizes_keep_the_plan_cache_bounded():
+    task = NBackTask(2, "identity", TABLE)
+    for size in range(1, 80):
+        trials = task.sample(size, rng=size)
+        np.testing.assert_array_equal(trials.target, oracle_targets(trials.identity, 2))
+    assert 0 < len(task._plans) <= 64

@@ -58,6 +58,7 @@ DEFAULT_LENGTH = 6
 TABLE_COLUMNS: tuple[str, ...] = ("category", "identity", "angle", "split")
 
 RngLike = np.random.Generator | int | None
+_MAX_PLANS = 64  # cached trial plans per task or mixture (one per batch size, split, offset)
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
@@ -414,6 +415,8 @@ class NBackTask:
         rng = as_rng(rng)
         key = (batch_size, split)
         if key not in self._plans:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
             n = np.full(batch_size, self.n, dtype=np.int64)
             feature = np.full(batch_size, self.feature_index, dtype=np.int64)
             self._plans[key] = (self.sampler.plan(n, feature, self.length, split),
@@ -483,6 +486,8 @@ class TaskMixture:
         offset = int(rng.integers(len(self.tasks)))
         key = (batch_size, offset, split)
         if key not in self._plans:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
             task_index = (np.arange(batch_size, dtype=np.int64) + offset) % len(self.tasks)
             plan = self.sampler.plan(self._n[task_index], self._feature[task_index],
                                      self.length, split)
