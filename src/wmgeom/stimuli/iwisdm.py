@@ -265,7 +265,7 @@ def load_mesh_folder(root: str | os.PathLike, config: StimulusConfig | None = No
     Files may be OBJ, GLB/glTF, OFF, PLY or STL (anywhere below the identity folder, so
     ShapeNetCore's ``<synset>/<model>/models/model_normalized.obj`` works). Identities are
     taken in sorted order: the first ``n_train_identities`` train, the next
-    ``n_heldout_identities`` are held out. Rendering and caching follow
+    ``n_heldout_identities`` are held out; identity names are ``<category>/<folder>``. Rendering and caching follow
     :func:`wmgeom.stimuli.load_or_render` with ``source`` set to ``root``.
     """
     base = (config or StimulusConfig()).model_dump()
@@ -291,7 +291,7 @@ def folder_meshes(root: Path, categories: list[str], config: StimulusConfig):
                 f"category {c} in {root} has {len(ids)} identity folder(s) but the config "
                 f"needs {n} (n_train_identities + n_heldout_identities); add meshes or lower them"
             )
-        names.append([d.name for d in ids[:n]])
+        names.append([f"{c}/{d.name}" for d in ids[:n]])
         for d in ids[:n]:
             files = sorted(f for f in d.rglob("*") if f.suffix.lower() in MESH_SUFFIXES)
             if not files:
