@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +15,9 @@ from matplotlib.figure import Figure
 
 from wmgeom.errors import WmgeomError
 from wmgeom.report import Section, render_html, write_report
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic_runs import make_activations, write_run  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -69,3 +74,41 @@ def test_write_report_requires_a_run_directory(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(WmgeomError, match="neither activations.nc nor analysis"):
         write_report(tmp_path / "empty")
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory):
+    run = write_run(tmp_path_factory.mktemp("run") / "gru-stmf",
+                    make_activations(trials_per_task=30, n_units=16))
+    return write_report(run)
+
+
+def test_write_report_builds_a_self_contained_page_from_a_synthetic_run(report_page):
+    page = report_page.read_text()
+    run = report_page.parent
+    assert _external_refs(page) == []
+    figures = sorted((run / "figures").glob("*.png"))
+    assert figures and all(p.with_suffix(".svg").is_file() for p in figures)
+    assert page.count("data:image/png;base64,") == len(figures)  # every figure embedded
+    for heading in ("Accuracy", "Training curves", "How these results were produced",
+                    "Resolved configuration"):
+        assert f">{heading}</h2>" in page
+    assert (run / "analysis" / "timing.csv").is_file()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_report_renders_in_headless_chromium(report_page, tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", "--window-size=1280,2000", report_page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (2000, 1280)
+    assert pixels.std() > 10  # not a blank page
+    assert (pixels < 128).mean() > 0.01  # text and plots drawn in dark ink
