@@ -67,6 +67,15 @@ def prepare(config: RunConfig, progress: bool = True) -> Prepared:
     return Prepared(config, stimset, cache, kept, device)
 
 
+def _online_backbone(config: RunConfig):
+    """The backbone to run in the loop when ``model.online`` is set, else None."""
+    if not config.model.online:
+        return None
+    from wmgeom.models.backbones import build_backbone
+
+    return build_backbone(config.model.backbone, config.model.weights)
+
+
 def _read_run_config(run_dir: Path) -> RunConfig:
     path = run_dir / "config.yaml"
     if not path.is_file():
@@ -98,9 +107,10 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
     run_dir = Path(run_dir)
     init_run_dir(run_dir, config, resume)
     prep = prepared or prepare(config, progress)
-    data = build_data(prep.cache, prep.stimset, config.tasks, prep.device)
+    data = build_data(prep.cache, prep.stimset, config.tasks, prep.device,
+                      backbone=_online_backbone(config))
     torch.manual_seed(config.train.seed)
-    model = build_model(prep.cache, config.model, data.mixture.tasks[0].task_vector.size)
+    model = build_model(data, config.model)
     model.to(prep.device)
     sets = evaluation_sets(data, config.eval.trials_per_task, seed=config.train.seed + 1)
     trainer = Trainer(
@@ -139,7 +149,7 @@ def load_trained(run_dir: str | Path, progress: bool = False):
     payload = load_checkpoint(run_dir / "checkpoints" / "last.pt", fingerprint(config))
     prep = prepare(config, progress)
     data = build_data(prep.cache, prep.stimset, config.tasks, prep.device)
-    model = build_model(prep.cache, config.model, data.mixture.tasks[0].task_vector.size)
+    model = build_model(data, config.model)
     model.load_state_dict(payload["model"])
     model.to(prep.device).eval()
     return config, prep, data, model

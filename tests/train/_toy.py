@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from wmgeom.train import Trainer, TrainConfig
+from wmgeom.train import TrainConfig, Trainer
 
 
 def make_trainer(run_dir: Path, iterations: int = 60, delay: float = 0.0, **cfg) -> Trainer:

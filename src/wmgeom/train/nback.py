@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from wmgeom.models.features import FeatureCache
+from wmgeom.models.features import CANVAS_SIZE, FeatureCache
 from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
 from wmgeom.tasks import TrialBatch
 from wmgeom.tasks.registry import make_regime
@@ -26,31 +26,57 @@ SPLITS = ("train", "val_angle", "val_identity")
 
 @dataclass
 class NBackData:
-    """The feature cache on the training device, and the regime's task mixture."""
+    """The feature cache on the training device, and the regime's task mixture.
+
+    With ``backbone`` and ``stimset`` set (online mode) frames are composed on canvases
+    and passed through the backbone at every step instead of read from the cache.
+    """
 
     maps: torch.Tensor  # float16 [n_stimuli, C, h, w] on device
     mixture: Any
     n_locations: int
     device: torch.device
+    backbone: Any = None
+    stimset: Any = None
+
+    def frame_maps(self, batch: TrialBatch) -> torch.Tensor:
+        """Backbone maps of every frame, ``[B, T, C, h, w]`` float32."""
+        if self.backbone is None:
+            idx = torch.from_numpy(batch.stimulus_index(self.n_locations)).to(self.device)
+            return self.maps[idx].float()
+        canvases = self.stimset.canvas(batch.image.reshape(-1), batch.location.reshape(-1))
+        x = torch.from_numpy(canvases).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        if x.shape[-1] != CANVAS_SIZE:
+            x = F.interpolate(x, size=(CANVAS_SIZE, CANVAS_SIZE), mode="bilinear",
+                              align_corners=False)
+        maps = self.backbone(x)
+        return maps.view(*batch.image.shape, *maps.shape[1:])
 
     def tensors(self, batch: TrialBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Backbone maps ``[B, T, C, h, w]``, task vectors ``[B, D]``, targets ``[B, T]``."""
-        idx = torch.from_numpy(batch.stimulus_index(self.n_locations)).to(self.device)
-        maps = self.maps[idx].float()
+        maps = self.frame_maps(batch)
         task = torch.from_numpy(batch.task_vector).to(self.device)
         target = torch.from_numpy(batch.target).to(self.device)
         return maps, task, target
 
 
-def build_data(cache: FeatureCache, stimset, tasks_cfg, device: torch.device) -> NBackData:
+def build_data(cache: FeatureCache, stimset, tasks_cfg, device: torch.device,
+               backbone: Any = None) -> NBackData:
+    """Task mixture of the configured regime over ``stimset``, features from ``cache``
+    (or, with ``backbone``, computed online from canvases)."""
     mixture = make_regime(tasks_cfg.regime, stimset, task=tasks_cfg.task, n=tasks_cfg.n,
                           n_values=tuple(tasks_cfg.n_values), length=tasks_cfg.length)
-    return NBackData(cache.to_tensor(device), mixture, cache.n_locations, device)
+    if backbone is not None:
+        backbone = backbone.to(device)
+    return NBackData(cache.to_tensor(device), mixture, cache.n_locations, device,
+                     backbone=backbone, stimset=stimset if backbone is not None else None)
 
 
-def build_model(cache: FeatureCache, model_cfg, n_task_bits: int) -> SensoryCognitiveModel:
+def build_model(data: NBackData, model_cfg) -> SensoryCognitiveModel:
+    """The configured model for maps shaped like ``data``'s and its task vectors."""
     return SensoryCognitiveModel(
-        in_channels=cache.spec.channels, spatial=cache.spec.spatial, task_dim=n_task_bits,
+        in_channels=data.maps.shape[1], spatial=tuple(data.maps.shape[2:]),
+        task_dim=data.mixture.tasks[0].task_vector.size,
         hidden_size=model_cfg.hidden_size, architecture=model_cfg.architecture,
     )
 
