@@ -163,3 +163,12 @@ def test_stimulus_set_from_arrays_uses_images_on_plain_canvas():
     canv = s.canvas(0, 2)
     np.testing.assert_array_equal(canv[16:, :16], img[0])
     np.testing.assert_array_equal(canv[0, 0], [1, 2, 3])
+
+
+def test_damaged_cache_entry_is_rendered_again(tiny_config, tmp_path):
+    first = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
+    (tmp_path / first.key / "arrays.npz").write_bytes(b"truncated")
+    again = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(again.images, first.images)
+    third = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(third.images, first.images)

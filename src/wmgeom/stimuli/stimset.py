@@ -179,11 +179,15 @@ class StimulusSet:
         table: one row per object image (the row is the *image index*); columns
             ``category, category_name, identity, identity_name, angle, azimuth, elevation,
             split``.
-        images: uint8 ``[n_images, S, S, 3]`` object patches (S = 112 by default).
+        images: uint8 ``[n_images, S, S, 3]`` object patches (S = 112 by default), the
+            object over the plain colour or, for textured sets, over the centre of the
+            image's texture.
         key: content hash of the parameters (or files) the set was made from.
         alpha: optional uint8 ``[n_images, S, S]`` object coverage.
         foreground: optional uint8 ``[n_images, S, S, 3]`` object colour over black.
-        textures: optional uint8 ``[n_textures, 2S, 2S, 3]`` canvas backgrounds.
+        textures: optional uint8 ``[n_textures, 2S, 2S, 3]`` canvas backgrounds (S5); a
+            textured canvas is the image's texture with the object composited at its
+            location.
         background_index: optional ``[n_images]`` texture of each image's canvases.
         background_color: RGB of a plain canvas.
         config: the configuration it was rendered from, if any.
