@@ -178,3 +178,22 @@ def test_mesh_folder_errors(tmp_path):
     (root / "rods" / "id1" / "models" / "model.off").write_text("OFF\ngarbage here\n")
     with pytest.raises(WmgeomError, match="(cannot read mesh|has no faces) .*model.off"):
         load_mesh_folder(root, StimulusConfig(**MESH_CFG), progress=False)
+
+
+def test_read_mesh_keeps_texture_colours_and_turns_y_up_to_z_up(tmp_path):
+    from PIL import Image
+
+    from wmgeom.stimuli.iwisdm import read_mesh
+
+    box = trimesh.creation.box(extents=(1, 3, 1))  # tall along y, as a y-up file has it
+    uv = np.where(box.vertices[:, :2] > 0, 0.9, 0.1)  # left half red, right half blue
+    texture = np.zeros((4, 4, 3), np.uint8)
+    texture[:, :2] = [255, 0, 0]
+    texture[:, 2:] = [0, 0, 255]
+    box.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.fromarray(texture))
+    box.export(tmp_path / "box.glb")
+    m = read_mesh(tmp_path / "box.glb", up_axis="y")
+    np.testing.assert_allclose(m.extents, [1, 1, 3])
+    colours = np.unique(np.asarray(m.visual.face_colors)[:, :3], axis=0)
+    assert (colours[:, 0] > 200).any() and (colours[:, 2] > 200).any()
+    assert np.allclose(read_mesh(tmp_path / "box.glb", up_axis="z").extents, [1, 3, 1])

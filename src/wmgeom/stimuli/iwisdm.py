@@ -311,9 +311,16 @@ def read_mesh(path: Path, up_axis: str = "y"):
         raise WmgeomError(f"cannot read mesh {path} ({exc}); replace or remove it") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise WmgeomError(f"mesh {path} has no faces; replace or remove it")
+    faces = np.asarray(mesh.faces)
     try:
-        visual = mesh.visual.to_color() if mesh.visual.kind == "texture" else mesh.visual
-        colours = np.asarray(visual.face_colors, dtype=np.int64)
+        visual = mesh.visual
+        if visual.kind == "texture":  # sample the texture at the vertices
+            colours = np.asarray(visual.to_color().vertex_colors, float)[faces].mean(axis=1)
+        elif visual.kind == "vertex":
+            colours = np.asarray(visual.vertex_colors, float)[faces].mean(axis=1)
+        else:
+            colours = np.asarray(visual.face_colors, float)
+        colours = np.rint(colours).astype(np.int64)
     except Exception:  # unusual materials: fall back to a neutral grey
         colours = np.full((len(mesh.faces), 4), 180)
     if len(colours) != len(mesh.faces):
