@@ -1,0 +1,383 @@
+"""Figures and report sections of the two-orientation study (SPEC A9, U3; seed 001).
+
+One figure function per analysis; each takes plain arrays / tables and an optional
+``path`` (saved as PNG and SVG). :func:`write_figures` draws them all from the results of
+:func:`wmgeom.studies.orientation.analyse_condition`; :func:`sections` builds the report
+sections of a run directory, phrasing every reading from its own tables beside the claim of
+seed 001's abstract.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from wmgeom.analysis.connectivity import sort_units  # noqa: E402
+from wmgeom.report.figures import save_figure  # noqa: E402
+from wmgeom.report.html import Section  # noqa: E402
+
+FIGURES = {
+    "orientation_manifold": "Activity manifold at the end of delay 2 (noise-free grid).",
+    "orientation_topology": "Persistence diagrams of the grid states.",
+    "orientation_connectivity": "Recurrent weights sorted by group and preferred orientation.",
+    "orientation_dynamics": "Dynamic code of θ1: tuning change between delays, "
+    "cross-temporal decoding.",
+    "orientation_behaviour": "Report errors, bias vs θ2 − θ1 and summary across conditions.",
+}
+
+
+def _finish(fig: Figure, path) -> Figure:
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_manifold(scores: np.ndarray, evr: np.ndarray, theta1, theta2, path=None) -> Figure:
+    """Grid states on their first 3 PCs coloured by θ1 and by θ2, and the PCA spectrum."""
+    fig = plt.figure(figsize=(12, 3.8))
+    for k, (theta, name) in enumerate(((theta1, "θ1"), (theta2, "θ2"))):
+        ax = fig.add_subplot(1, 3, k + 1, projection="3d")
+        sc = ax.scatter(*scores[:, :3].T, c=theta, cmap="hsv", vmin=0, vmax=180, s=8)
+        ax.set(xlabel="PC1", ylabel="PC2", zlabel="PC3", title=f"coloured by {name}")
+        fig.colorbar(sc, ax=ax, shrink=0.6, label=f"{name} (deg)")
+    ax = fig.add_subplot(1, 3, 3)
+    n = min(len(evr), 8)
+    ax.bar(np.arange(1, n + 1), evr[:n], color="#2f6db3")
+    ax.plot(np.arange(1, n + 1), np.cumsum(evr[:n]), "k.-", label="cumulative")
+    ax.axvline(4.5, color="grey", ls=":")
+    ax.set(xlabel="principal component", ylabel="variance explained", ylim=(0, 1.05))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_persistence(diagrams: list[np.ndarray], path=None) -> Figure:
+    """Persistence diagrams (birth vs death) for H0, H1, H2."""
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    finite = np.concatenate([d[np.isfinite(d[:, 1])] for d in diagrams])
+    top = float(finite[:, 1].max()) * 1.05 if len(finite) else 1.0
+    for k, d in enumerate(diagrams):
+        d = np.where(np.isfinite(d), d, top)
+        ax.scatter(d[:, 0], d[:, 1], s=12, label=f"H{k}", alpha=0.8)
+    ax.plot([0, top], [0, top], "k--", lw=0.8)
+    ax.set(xlabel="birth", ylabel="death", xlim=(0, top), ylim=(0, top * 1.02))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_connectivity(
+    W: np.ndarray, groups: pd.DataFrame, profile: pd.DataFrame, path=None
+) -> Figure:
+    """Sorted weight matrix and mean weight vs Δ preferred orientation per pair of groups."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    order = sort_units(groups)
+    lim = float(np.abs(W).max()) or 1.0
+    im = axes[0].imshow(W[np.ix_(order, order)], cmap="RdBu_r", vmin=-lim, vmax=lim)
+    counts = groups["group"].value_counts()
+    edge = 0
+    for g in ("theta1", "theta2"):
+        edge += int(counts.get(g, 0))
+        axes[0].axhline(edge - 0.5, color="k", lw=0.6)
+        axes[0].axvline(edge - 0.5, color="k", lw=0.6)
+    axes[0].set(
+        title="W (post × pre), sorted: θ1 units, θ2 units, untuned", xlabel="pre", ylabel="post"
+    )
+    fig.colorbar(im, ax=axes[0], shrink=0.8)
+    for (post, pre), df in profile.groupby(["post_group", "pre_group"], sort=False):
+        ok = df["n_pairs"] > 0
+        axes[1].errorbar(
+            df.loc[ok, "delta_deg"],
+            df.loc[ok, "mean_weight"],
+            yerr=df.loc[ok, "sem"],
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=f"{pre} → {post}",
+        )
+    axes[1].axhline(0, color="grey", lw=0.8)
+    axes[1].set(xlabel="Δ preferred orientation, post − pre (deg)", ylabel="mean weight")
+    axes[1].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_dynamics(
+    tuning: pd.DataFrame,
+    ctd: np.ndarray,
+    time_ms: np.ndarray,
+    marks: dict[str, int] | None = None,
+    path=None,
+) -> Figure:
+    """Tuning correlation and preferred-orientation shift (delay 1 → delay 2), and the
+    cross-temporal decoding matrix of θ1."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    tuned = tuning[tuning["tuned"]]
+    axes[0].hist(tuned["corr"].dropna(), bins=np.linspace(-1, 1, 21), color="#2f6db3")
+    axes[0].set(xlabel="θ1 tuning correlation, late delay 1 vs late delay 2", ylabel="units")
+    axes[1].hist(tuned["shift_deg"], bins=np.linspace(-90, 90, 19), color="#d9822b")
+    axes[1].set(xlabel="preferred θ1 shift (deg)", ylabel="units")
+    ext = [time_ms[0], time_ms[-1], time_ms[-1], time_ms[0]]
+    im = axes[2].imshow(ctd, cmap="viridis_r", vmin=0, vmax=60, extent=ext, aspect="auto")
+    for step in (marks or {}).values():
+        axes[2].axvline(time_ms[step], color="w", lw=0.6, ls=":")
+        axes[2].axhline(time_ms[step], color="w", lw=0.6, ls=":")
+    axes[2].set(
+        xlabel="test time (ms)",
+        ylabel="train time (ms)",
+        title="θ1 decoding error (deg; chance 45)",
+    )
+    fig.colorbar(im, ax=axes[2])
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_behaviour(
+    errors: dict[str, pd.DataFrame], bias: dict[str, pd.DataFrame], numbers: pd.DataFrame, path=None
+) -> Figure:
+    """Error histograms, bias vs Δ and summary bars per training condition."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+    bins = np.linspace(-30, 30, 41)
+    for name, e in errors.items():
+        allerr = np.r_[e["error1_deg"], e["error2_deg"]]
+        axes[0].hist(allerr, bins=bins, histtype="step", density=True, label=name)
+    axes[0].set(xlabel="report error (deg)", ylabel="density")
+    axes[0].legend(frameon=False, fontsize=8)
+    for name, b in bias.items():
+        line = axes[1].plot(b["delta_deg"], b["bias1_deg"], "o-", ms=3, label=f"{name} θ1")
+        axes[1].plot(
+            b["delta_deg"],
+            b["bias2_deg"],
+            "s--",
+            ms=3,
+            color=line[0].get_color(),
+            label=f"{name} θ2",
+        )
+    axes[1].axhline(0, color="grey", lw=0.8)
+    axes[1].set(xlabel="θ2 − θ1 (deg)", ylabel="mean signed error (deg)")
+    axes[1].legend(frameon=False, fontsize=7)
+    x = np.arange(len(numbers))
+    axes[2].bar(x - 0.2, numbers["repulsion1_deg"], 0.4, label="item 1")
+    axes[2].bar(x + 0.2, numbers["repulsion2_deg"], 0.4, label="item 2")
+    axes[2].axhline(0, color="grey", lw=0.8)
+    axes[2].set(xticks=x, ylabel="repulsion (deg; < 0 attraction)")
+    axes[2].set_xticklabels(numbers.index, rotation=20, fontsize=8)
+    axes[2].legend(frameon=False)
+    axes[3].bar(x - 0.2, numbers["error_correlation"], 0.4, label="error correlation")
+    axes[3].bar(x + 0.2, numbers["ordinal_accuracy_reports"], 0.4, label="ordinal accuracy")
+    axes[3].set(xticks=x, ylim=(min(0, numbers["error_correlation"].min()) - 0.05, 1.05))
+    axes[3].set_xticklabels(numbers.index, rotation=20, fontsize=8)
+    axes[3].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def write_figures(
+    fig_dir: str | Path, results: dict[str, dict[str, Any]], default_condition: str
+) -> list[Path]:
+    """Draw every figure of the study into ``fig_dir`` (PNG + SVG); return the PNG paths."""
+    fig_dir = Path(fig_dir)
+    r = results[default_condition]
+    numbers = pd.DataFrame({n: v["numbers"] for n, v in results.items()}).T
+    figures = [
+        (
+            "orientation_manifold",
+            lambda p: plot_manifold(
+                r["grid_pca"]["scores"],
+                r["grid_pca"]["explained_variance_ratio"],
+                *r["grid_theta"],
+                path=p,
+            ),
+        ),
+        ("orientation_topology", lambda p: plot_persistence(r["diagrams"], path=p)),
+        (
+            "orientation_connectivity",
+            lambda p: plot_connectivity(r["weights"], r["groups"], r["profile"], path=p),
+        ),
+        (
+            "orientation_dynamics",
+            lambda p: plot_dynamics(r["tuning"], r["ctd"], r["time_ms"], r["ctd_marks"], path=p),
+        ),
+        (
+            "orientation_behaviour",
+            lambda p: plot_behaviour(
+                {n: v["errors"] for n, v in results.items()},
+                {n: v["bias"] for n, v in results.items()},
+                numbers,
+                path=p,
+            ),
+        ),
+    ]
+    written = []
+    for name, draw in figures:
+        fig = draw(fig_dir / name)
+        plt.close(fig)
+        written.append(fig_dir / f"{name}.png")
+    return written
+
+
+# --------------------------------------------------------------------------- report sections
+
+
+def _f(x: Any, fmt: str = ".2f") -> str:
+    try:
+        return "n/a" if x is None or pd.isna(x) else format(float(x), fmt)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def sections(run_dir: str | Path) -> list[Section]:
+    """Report sections of a two-orientation run directory (SPEC U3)."""
+    from wmgeom.errors import WmgeomError
+
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise WmgeomError(
+            f"{run_dir} has no summary.json; run `wmgeom run --study two-orientation` first"
+        )
+    summary = json.loads(summary_path.read_text())
+    default = summary["default_condition"]
+    cond = pd.DataFrame(summary["conditions"]).T
+    d = summary["conditions"][default]
+    analysis, figdir = run_dir / "analysis", run_dir / "figures"
+
+    def table(name: str) -> pd.DataFrame:
+        path = analysis / f"{name}.csv"
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+    def fig(name: str) -> list[tuple[Path, str]]:
+        path = figdir / f"{name}.png"
+        return [(path, FIGURES[name])] if path.is_file() else []
+
+    behaviour_cols = [
+        "rate_noise",
+        "ordinal",
+        "median_error_deg",
+        "sd_error1_deg",
+        "sd_error2_deg",
+        "error_correlation",
+        "repulsion1_deg",
+        "repulsion2_deg",
+        "ordinal_accuracy_reports",
+        "iterations",
+        "train_seconds",
+    ]
+    geometry_cols = [
+        "principal_angle1_deg",
+        "principal_angle2_deg",
+        "radius_ratio",
+        "circularity1",
+        "circularity2",
+        "linear_r2",
+        "var3",
+        "var4",
+        "clifford",
+        "betti0",
+        "betti1",
+        "betti2",
+    ]
+    dyn_cols = [
+        "n_theta1_units",
+        "n_theta2_units",
+        "ring_contrast_theta1",
+        "ring_contrast_theta2",
+        "fraction_tuning_changed",
+        "median_tuning_corr",
+        "median_abs_shift_deg",
+        "ctd_within_delay1_deg",
+        "ctd_delay1_to_delay2_deg",
+        "ctd_within_delay2_deg",
+    ]
+
+    def cols(c: list[str]) -> pd.DataFrame:
+        return cond[[x for x in c if x in cond]].rename_axis("condition").reset_index()
+
+    overview = (
+        f"Continuous-time RNNs were trained to report two orientations shown one after the "
+        f"other through one shared tuned input population (seed 001). {len(cond)} training "
+        f"conditions; default condition '{default}'. Median absolute report error at the "
+        f"default condition: {_f(summary['median_error_deg'])}°. Total time "
+        f"{_f(summary.get('seconds'), '.0f')} s. Definitions and defaults: docs/orientation.md."
+    )
+    manifold_text = (
+        "Seed 001: the activity manifold resembles a Clifford torus, keeping the two "
+        "orientations in orthogonal subspaces with equal weight.\n\n"
+        f"Here ({default}): principal angles between the θ1 and θ2 coding planes "
+        f"{_f(d['principal_angle1_deg'], '.0f')}° and {_f(d['principal_angle2_deg'], '.0f')}°; "
+        f"radius ratio {_f(d['radius_ratio'])}; circularities {_f(d['circularity1'])} and "
+        f"{_f(d['circularity2'])}; variance in 3 PCs {_f(d['var3'])}, in 4 PCs "
+        f"{_f(d['var4'])}; the linear coding planes explain {_f(d['linear_r2'])} of the "
+        f"variance. Verdict: {'Clifford-like' if d['clifford'] else 'not Clifford-like'} "
+        f"by the thresholds of docs/orientation.md. Betti numbers "
+        f"({d['betti0']}, {d['betti1']}, {d['betti2']}) (a torus has 1, 2, 1)."
+    )
+    conn_text = (
+        "Seed 001: specific connectivity patterns support the Clifford torus (ring-like "
+        "structure).\n\n"
+        f"Here ({default}): {d['n_theta1_units']} units code θ1 and {d['n_theta2_units']} θ2 "
+        f"best; near-minus-far mean weight within the θ1 units "
+        f"{_f(d['ring_contrast_theta1'], '.3f')} and within the θ2 units "
+        f"{_f(d['ring_contrast_theta2'], '.3f')} (positive = local excitation / global "
+        "inhibition)."
+    )
+    dyn_text = (
+        "Seed 001: besides persistent activity, units change their tuning so that the second "
+        "input does not overwrite the first (a dynamic code).\n\n"
+        f"Here ({default}): {_f(100 * d['fraction_tuning_changed'], '.0f')}% of the θ1-tuned "
+        f"units change tuning between the end of delay 1 and the end of delay 2 (median "
+        f"correlation {_f(d['median_tuning_corr'])}, median |shift| "
+        f"{_f(d['median_abs_shift_deg'], '.0f')}°). θ1 decoding error: within delay 1 "
+        f"{_f(d['ctd_within_delay1_deg'], '.1f')}°, trained at the end of delay 1 and tested "
+        f"at the end of delay 2 {_f(d['ctd_delay1_to_delay2_deg'], '.1f')}° (chance 45°)."
+    )
+    rows = "; ".join(
+        f"{n}: median error {_f(r['median_error_deg'], '.1f')}°, repulsion "
+        f"{_f(r['repulsion1_deg'], '.1f')}/{_f(r['repulsion2_deg'], '.1f')}°, error "
+        f"correlation {_f(r['error_correlation'])}"
+        for n, r in summary["conditions"].items()
+    )
+    beh_text = (
+        "Seed 001: human behaviour is best matched by networks trained with neural noise and "
+        "relying on the ordinal relation of the two orientations.\n\n" + rows + "."
+    )
+    return [
+        Section(
+            "Two-orientation study: overview",
+            overview,
+            tables=[("Behaviour per condition", cols(behaviour_cols))],
+        ),
+        Section(
+            "Activity manifold: Clifford vs standard torus",
+            manifold_text,
+            figures=fig("orientation_manifold") + fig("orientation_topology"),
+            tables=[("Geometry per condition", cols(geometry_cols))],
+        ),
+        Section(
+            "Connectivity sorted by preferred orientation",
+            conn_text,
+            figures=fig("orientation_connectivity"),
+            tables=[("Ring summary", table("ring_summary"))],
+        ),
+        Section(
+            "Dynamic code",
+            dyn_text,
+            figures=fig("orientation_dynamics"),
+            tables=[("Dynamics per condition", cols(dyn_cols))],
+        ),
+        Section(
+            "Behaviour across training conditions",
+            beh_text,
+            figures=fig("orientation_behaviour"),
+            tables=[("Bias vs θ2 − θ1", table("bias_curve"))],
+        ),
+    ]
