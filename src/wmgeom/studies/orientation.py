@@ -112,6 +112,9 @@ class OrientationStudyConfig(BaseModel):
     profile: Literal["quick", "paper"] = "quick"
     seed: int = 0
     device: str = "cpu"
+    torch_threads: int | None = Field(
+        1, ge=1, description="CPU threads while the study runs (None: leave torch's setting)"
+    )
     task: OrientationTaskConfig = Field(default_factory=OrientationTaskConfig)
     model: CTRNNConfig = Field(default_factory=lambda: CTRNNConfig(n_units=64))
     train: TrainConfig = Field(default_factory=_default_train)
@@ -440,11 +443,21 @@ def run_orientation_study(
     Returns:
         The summary written to ``summary.json``.
     """
+    config = config or OrientationStudyConfig()
+    threads = torch.get_num_threads()
+    if config.torch_threads is not None:
+        # The network's matrices are tiny: extra threads only add contention.
+        torch.set_num_threads(config.torch_threads)
+    try:
+        return _run(Path(out_dir), config, progress, resume)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(out: Path, config: OrientationStudyConfig, progress: bool, resume: bool) -> dict:
     from wmgeom.config import dump_config
     from wmgeom.report import orientation as figs
 
-    config = config or OrientationStudyConfig()
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.yaml", dump_config(config))
     t0 = time.perf_counter()

@@ -1,0 +1,119 @@
+"""End-to-end smoke test of the two-orientation study and its config (SPEC T4, M4, A9, U1)."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from wmgeom.errors import WmgeomError
+from wmgeom.studies.orientation import (
+    OrientationStudyConfig,
+    load_study_config,
+    make_study_config,
+    run_orientation_study,
+)
+
+TINY = {
+    "model": {"n_units": 12},
+    "task": {"delay1_min": 60, "delay1_max": 100, "delay2_min": 60, "delay2_max": 100},
+    "train": {
+        "iterations": 3,
+        "milestones": [],
+        "eval_every": 3,
+        "checkpoint_every": 3,
+        "batch_size": 8,
+    },
+    "conditions": [{"name": "tiny-ordinal", "rate_noise": 0.1, "ordinal": True}],
+    "default_condition": "tiny-ordinal",
+    "analysis": {
+        "n_eval_trials": 40,
+        "n_grid": 5,
+        "topology_points": 20,
+        "decoding_folds": 2,
+        "tuning_bins": 4,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("orientation-run")
+    summary = run_orientation_study(out, make_study_config("quick", TINY), progress=False)
+    return out, summary
+
+
+def test_study_writes_every_output(run_dir):
+    out, summary = run_dir
+    assert yaml.safe_load((out / "config.yaml").read_text())["study"] == "two-orientation"
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["median_error_deg"] == pytest.approx(summary["median_error_deg"])
+    c = summary["conditions"]["tiny-ordinal"]
+    assert 0 <= c["median_error_deg"] <= 90 and 0 <= c["ordinal_accuracy_output"] <= 1
+    for key in ("principal_angle1_deg", "betti1", "fraction_tuning_changed", "repulsion1_deg"):
+        assert key in c
+    for name in (
+        "conditions",
+        "bias_curve",
+        "connectivity_profile",
+        "ring_summary",
+        "tuning_change",
+        "cross_temporal_decoding",
+        "unit_groups",
+        "report_errors",
+    ):
+        assert (out / "analysis" / f"{name}.csv").is_file(), name
+    for name in ("manifold", "topology", "connectivity", "dynamics", "behaviour"):
+        for ext in ("png", "svg"):
+            assert (out / "figures" / f"orientation_{name}.{ext}").is_file()
+    assert (out / "conditions" / "tiny-ordinal" / "train" / "metrics.csv").is_file()
+    html = (out / "report.html").read_text()
+    assert "Clifford" in html and "Dynamic code" in html
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_activations_open_with_plain_xarray(run_dir):
+    out, _ = run_dir
+    ds = xr.open_dataset(out / "conditions" / "tiny-ordinal" / "activations.nc", engine="h5netcdf")
+    assert ds["rates"].dims == ("trial", "time", "unit")
+    assert ds.sizes["trial"] == 40 and ds.sizes["unit"] == 12
+    assert list(ds["output"].values)[-1] == "ordinal"
+    assert np.all((ds["theta1"] >= 0) & (ds["theta1"] < 180))
+    grid = xr.open_dataset(out / "conditions" / "tiny-ordinal" / "grid.nc", engine="h5netcdf")
+    assert grid.sizes["trial"] == 25 and grid.attrs["noise"] == 0
+    ds.close()
+    grid.close()
+
+
+def test_profiles_and_yaml(tmp_path):
+    assert OrientationStudyConfig().study == "two-orientation"
+    paper = make_study_config("paper")
+    assert paper.model.n_units > make_study_config("quick").model.n_units
+    assert len(paper.conditions) == 6
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"profile": "quick", "model": {"n_units": 7}}))
+    assert load_study_config(path).model.n_units == 7
+
+
+def test_config_errors_are_clear(tmp_path):
+    with pytest.raises(WmgeomError, match="unknown key 'modle'"):
+        make_study_config("quick", {"modle": {}})
+    with pytest.raises(WmgeomError, match="default_condition 'x'"):
+        make_study_config("quick", {"default_condition": "x"})
+    with pytest.raises(WmgeomError, match="unique"):
+        make_study_config(
+            "quick",
+            {
+                "conditions": [{"name": "a", "rate_noise": 0}, {"name": "a", "rate_noise": 1}],
+                "default_condition": "a",
+            },
+        )
+    with pytest.raises(WmgeomError, match="must be equal"):
+        make_study_config("quick", {"task": {"dt": 10}})
+    with pytest.raises(WmgeomError, match="unknown profile"):
+        make_study_config("huge")
+    path = tmp_path / "n.yaml"
+    path.write_text("study: nback\n")
+    with pytest.raises(WmgeomError, match="not 'two-orientation'"):
+        load_study_config(path)
