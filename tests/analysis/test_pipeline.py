@@ -5,14 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from wmgeom.analysis.pipeline import AnalysisProtocol, analyze_runs, load_run
 from wmgeom.errors import WmgeomError
+from wmgeom.models import SensoryCognitiveModel
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
-from synthetic_runs import make_activations, write_run  # noqa: E402
+from synthetic_runs import make_activations, with_model, write_run  # noqa: E402
 
 FAST = AnalysisProtocol(n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=3)
 
@@ -23,12 +26,25 @@ def analysed(tmp_path_factory):
     gru = write_run(root / "gru-stmf", make_activations(
         trials_per_task=36, n_frames=4, n_units=16, relevant_gain=1.6, irrelevant_gain=0.35,
         noise=0.35, seed=1))
-    lstm = write_run(root / "lstm-stsf", make_activations(
+    # a real (untrained) LSTM produces the states of the second run, so the causal test
+    # can run it on from perturbed states
+    torch.manual_seed(0)
+    lstm_model = SensoryCognitiveModel(2, (1, 1), 6, 16, "lstm").eval()
+    lstm_ds = with_model(make_activations(
         tasks=("nback-2-identity",), trials_per_task=72, n_frames=4, n_units=16,
-        architecture="lstm", regime="stsf", cell=True, seed=2))
+        architecture="lstm", regime="stsf", seed=2), lstm_model)
+    lstm = write_run(root / "lstm-stsf", lstm_ds)
+    models = {"lstm-stsf": lstm_model}
+
+    def loader(path):
+        if path.name not in models:
+            raise FileNotFoundError(f"{path}/checkpoints/last.pt")
+        return models[path.name]
+
     out = root / "out"
-    tables = analyze_runs([gru, lstm], out_dir=out, progress=False, protocol=FAST)
-    return tables, out, gru, lstm
+    tables = analyze_runs([gru, lstm], out_dir=out, progress=False, protocol=FAST,
+                          model_loader=loader)
+    return tables, out, gru, lstm, lstm_ds
 
 
 def test_planted_relevant_coding_is_found(analysed):
@@ -75,11 +91,14 @@ def test_unsupported_analyses_are_skipped_with_reasons(analysed):
     assert len(row) == 1
     assert "only one task recorded" in row["reason"].iloc[0]
     assert "LSTM STSF" not in set(tables["cross_task"]["model"])
+    causal = skipped[skipped["analysis"] == "causal"]
+    assert causal["model"].tolist() == ["GRU STMF"]
+    assert "could not be loaded" in causal["reason"].iloc[0]
     assert (skipped["reason"].str.len() > 10).all()
 
 
 def test_tables_figures_and_timing_are_written(analysed):
-    tables, out, gru, lstm = analysed
+    tables, out, gru, lstm, _ = analysed
     for name in ("relevant_irrelevant", "cross_task", "within_time", "cross_time",
                  "encoding_sharing", "timing", "skipped"):
         on_disk = pd.read_csv(out / "analysis" / f"{name}.csv")
@@ -100,7 +119,7 @@ def test_tables_figures_and_timing_are_written(analysed):
 
 
 def test_load_run_reads_metadata_and_rejects_bad_folders(tmp_path, analysed):
-    *_, lstm = analysed
+    _, _, _, lstm, _ = analysed
     run = load_run(lstm)
     assert (run.architecture, run.regime, run.model) == ("lstm", "stsf", "LSTM STSF")
     with pytest.raises(WmgeomError, match="activations.nc not found; record activations"):
@@ -111,7 +130,7 @@ def test_load_run_reads_metadata_and_rejects_bad_folders(tmp_path, analysed):
 
 
 def test_user_errors(analysed):
-    *_, gru, _ = analysed
+    _, _, gru, _, _ = analysed
     with pytest.raises(WmgeomError, match="no run directory given"):
         analyze_runs([])
     with pytest.raises(WmgeomError, match="unknown analyses"):
@@ -120,3 +139,48 @@ def test_user_errors(analysed):
         AnalysisProtocol(n_splits=1)
     with pytest.raises(WmgeomError, match="positive numbers"):
         AnalysisProtocol(Cs=(0.0,))
+
+
+def test_causal_rollout_from_unperturbed_states_reproduces_the_recording(analysed):
+    tables, *_, lstm_ds = analysed
+    c = tables["causal"]
+    assert set(c["model"]) == {"LSTM STSF"}
+    probs = c.pivot_table(index="distance", columns="action", values="probability")
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    # at distance 0 the network runs on exactly as recorded: same probabilities at step N
+    match = lstm_ds["target"].values[:, 2] == 2
+    recorded = lstm_ds["probs"].values[match, 2].mean(0)
+    assert np.allclose(probs.loc[0.0, ["no_action", "non_match", "match"]], recorded,
+                       atol=1e-4)
+    # moving the state changes what the network does
+    assert not np.allclose(probs.loc[-3.0], probs.loc[3.0], atol=1e-4)
+    assert (tables["cross_task"].query("model == 'LSTM STSF'").empty)
+
+
+def test_planted_deorthogonalisation_is_detected(tmp_path):
+    run = write_run(tmp_path / "run", make_activations(
+        trials_per_task=40, n_frames=2, n_units=16, identities_per_category=3,
+        embedding_rank=2, seed=3))
+    tables = analyze_runs([run], progress=False, figures=False, protocol=AnalysisProtocol(
+        n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=5),
+        analyses=["orthogonalization", "orthogonalization_pca"])
+    stats = tables["orthogonalization_stats"].iloc[0]
+    assert stats["mean_encoding"] < stats["mean_perceptual"] == pytest.approx(1.0)
+    assert stats["p"] < 0.05
+    pca = tables["orthogonalization_pca"]
+    assert pca["n_dims"].nunique() == 1  # both spaces reduced to the same dimensionality
+    assert set(pca["feature"]) == {"identity"}  # the only feature with 3+ values
+
+
+def test_planted_age_dependent_transformations_in_swap_tests(tmp_path):
+    # memory codes depend on the stimulus' age only: the rotation from age a to a+1 is the
+    # same for every stimulus (R(i+k,j+k) transfers) but differs between ages (R(i,j+1))
+    run = write_run(tmp_path / "run", make_activations(
+        trials_per_task=150, n_frames=4, n_units=16, identities_per_category=3, noise=0.1))
+    tables = analyze_runs([run], progress=False, figures=False, protocol=FAST,
+                          analyses=["procrustes", "swap_tests"])
+    swaps = tables["swap_tests"].groupby("swap")["accuracy"].mean()
+    assert swaps["R(i,j)"] > swaps["R(i+k,j+k)"] > swaps["R(i,j+1)"] + 0.1
+    pr = tables["procrustes"]
+    same = pr[pr["frame"] == pr["stimulus"]]
+    assert np.allclose(same["accuracy_fitted"], same["accuracy_reconstructed"])

@@ -35,9 +35,15 @@ def make_activations(
     architecture: str = "gru",
     regime: str = "stmf",
     cell: bool = False,
+    embedding_rank: int | None = None,
     seed: int = 0,
 ) -> xr.Dataset:
-    """Build an Activations Dataset with planted relevant/irrelevant and chronological codes."""
+    """Build an Activations Dataset with planted relevant/irrelevant and chronological codes.
+
+    ``embedding_rank`` confines each feature's RNN embeddings to a subspace of that rank,
+    which de-orthogonalises its one-vs-rest normals relative to the (full-rank) perceptual
+    embeddings (seed 000 Fig. 3b).
+    """
     rng = np.random.default_rng(seed)
     n_tasks = len(tasks)
     b, t_len = trials_per_task * n_tasks, n_frames
@@ -61,7 +67,12 @@ def make_activations(
     for f in FEATURES:
         gain = np.where(feature == f, relevant_gain, irrelevant_gain)[:, None]
         for age in range(t_len):
-            table = rng.normal(size=(sizes[f], n_units)) / np.sqrt(n_units) * 3.0
+            if embedding_rank is None:
+                table = rng.normal(size=(sizes[f], n_units))
+            else:
+                table = rng.normal(size=(sizes[f], embedding_rank)) @ rng.normal(
+                    size=(embedding_rank, n_units)) / np.sqrt(embedding_rank)
+            table = table / np.sqrt(n_units) * 3.0
             stim = frames - age  # stimulus whose age is `age` at each frame
             valid = stim >= 0
             contrib = table[labels[f][:, np.clip(stim, 0, None)]]  # [B, T, units]
@@ -143,3 +154,22 @@ def write_run(run_dir: Path, ds: xr.Dataset, *, metrics: bool = True,
                for split in ("train", "val_angle", "val_identity")}
         (run_dir / "summary.json").write_text(json.dumps({"accuracy": acc}))
     return run_dir
+
+
+def with_model(ds: xr.Dataset, model) -> xr.Dataset:
+    """Replace states and outputs by those of ``model`` run on the recording's encodings.
+
+    ``model`` is a :class:`~wmgeom.models.SensoryCognitiveModel`; the encodings carry the
+    planted feature codes into its recurrent layer.
+    """
+    import torch
+
+    with torch.no_grad():
+        out = model.run(torch.as_tensor(ds["encoding"].values, dtype=torch.float32))
+    ds = ds.copy()
+    ds["hidden"] = (("trial", "frame", "unit"), out["hidden"].numpy())
+    if out["cell"] is not None:
+        ds["cell"] = (("trial", "frame", "unit"), out["cell"].numpy())
+    ds["logits"] = (("trial", "frame", "action"), out["logits"].numpy())
+    ds["probs"] = (("trial", "frame", "action"), out["logits"].softmax(-1).numpy())
+    return ds

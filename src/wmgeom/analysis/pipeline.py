@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class Run:
         architecture: Recurrent architecture (``rnn``, ``gru``, ``lstm``, ...).
         regime: Training regime (``stsf``, ``stmf``, ``mtmf``).
         config: The resolved config (``RUN_DIR/config.yaml``), empty if absent.
+        model_loader: Optional ``run_dir -> model`` for the causal test (A8).
     """
 
     path: Path
@@ -56,6 +57,15 @@ class Run:
     architecture: str
     regime: str
     config: dict = field(default_factory=dict)
+    model_loader: Callable[[Path], Any] | None = field(default=None, repr=False)
+
+    def load_model(self) -> Any:
+        """The trained model (``wmgeom.models.load_run_model`` unless a loader was given)."""
+        if self.model_loader is not None:
+            return self.model_loader(self.path)
+        from wmgeom.models import load_run_model
+
+        return load_run_model(self.path)
 
     @property
     def model(self) -> str:
@@ -542,6 +552,339 @@ def encoding_sharing(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _orthogonalization_index(normals: np.ndarray) -> np.ndarray:
+    """O = mean over i<j of 1 - |cos(w_i, w_j)| (seed 000 eq. 1), over the last two axes."""
+    unit = normals / np.linalg.norm(normals, axis=-1, keepdims=True)
+    cos = np.abs(unit @ np.swapaxes(unit, -1, -2))
+    i, j = np.triu_indices(normals.shape[-2], k=1)
+    return (1.0 - cos[..., i, j]).mean(-1)
+
+
+def _bootstrap_normals(X: np.ndarray, labels: dict[str, np.ndarray],
+                       protocol: AnalysisProtocol) -> tuple[dict[str, np.ndarray], Any]:
+    """One-vs-rest normals fitted on ``n_bootstraps`` resamples of the trials, in one solve.
+
+    Returns:
+        Normals per feature ``[n_bootstraps, K_f, D]`` and the decoding result.
+    """
+    import warnings
+
+    from wmgeom.analysis.decoders import cross_validated_decoding
+
+    rng = np.random.default_rng(protocol.seed)
+    n = X.shape[0]
+    boots = rng.integers(0, n, size=(protocol.n_bootstraps, n))
+    y = _decodable({f: lab[boots] for f, lab in labels.items()})
+    y = {f: lab for f, lab in y.items() if len(np.unique(labels[f])) >= 3}
+    if not y:
+        raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
+                           "index needs at least two one-vs-rest normals")
+    refit_only = [(np.arange(n), np.zeros(0, dtype=np.int64))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no held-out rows to score
+        res = cross_validated_decoding(X[boots], y, cv=refit_only, Cs=protocol.Cs,
+                                       inner_cv=protocol.inner_splits, seed=protocol.seed,
+                                       device=protocol.device)
+    return {f: res.coef[:, 0, res.feature_slice(f)] for f in y}, res
+
+
+def _pca(X: np.ndarray, k: int) -> np.ndarray:
+    """Scores of ``X [n, D]`` on its first ``k`` principal components."""
+    Xc = X - X.mean(0)
+    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+    return Xc @ vt[:k].T
+
+
+def _orthogonalization(run: Run, protocol: AnalysisProtocol, equalise: bool):
+    data = run_data(run, protocol)
+    if "perceptual" not in data.spaces:
+        raise SkipAnalysis("the recording has no perceptual (CNN) features to compare with")
+    spaces = {"perceptual": data.spaces["perceptual"][:, 0],
+              "encoding": data.spaces[protocol.space][:, 0]}
+    labels = {f: lab[:, 0] for f, lab in data.labels.items()}
+    dims = {}
+    if equalise:
+        k = min(min(x.shape[1] for x in spaces.values()), len(data.task) - 1)
+        dims = {name: x.shape[1] for name, x in spaces.items()}
+        spaces = {name: _pca(x, k) for name, x in spaces.items()}
+    rows = []
+    for name, X in spaces.items():
+        normals, _ = _bootstrap_normals(X, labels, protocol)
+        for f, w in normals.items():
+            for b, o in enumerate(_orthogonalization_index(w)):
+                rows.append({"space": name, "feature": f, "bootstrap": b, "index": o,
+                             "n_dims": X.shape[1], "original_dims": dims.get(name, X.shape[1])})
+    t = pd.DataFrame(rows)
+    reference = t[t["space"] == "perceptual"].groupby("feature")["index"].mean()
+    t["value"] = t["index"] / t["feature"].map(reference)
+    return t
+
+
+def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
+    """Two-sample t-test of normalised indices, perceptual vs encoding, per model (Fig. 3b).
+
+    Args:
+        table: An orthogonalisation table with ``space``, ``value`` and optional ``model``.
+
+    Returns:
+        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``t``, ``p``, ``n``.
+    """
+    from scipy.stats import ttest_ind
+
+    rows = []
+    groups = table.groupby("model", sort=False) if "model" in table else [("", table)]
+    for model, g in groups:
+        a = g.loc[g["space"] == "perceptual", "value"].to_numpy()
+        b = g.loc[g["space"] == "encoding", "value"].to_numpy()
+        test = ttest_ind(a, b)
+        rows.append({"model": model, "mean_perceptual": a.mean(), "mean_encoding": b.mean(),
+                     "t": float(test.statistic), "p": float(test.pvalue), "n": len(a)})
+    return pd.DataFrame(rows)
+
+
+@_register("orthogonalization", "A4", "3b",
+           "one-vs-rest normals at the first frame in the perceptual (CNN) and encoding "
+           "(RNN) spaces, bootstrapped; O normalised by the perceptual mean per feature")
+def orthogonalization(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """Orthogonalisation index, perceptual vs encoding space (seed 000 Fig. 3b, SPEC A4).
+
+    Returns:
+        Rows ``space``, ``feature``, ``bootstrap``, ``index`` (O), ``value`` (O divided by
+        the perceptual mean of the feature), ``n_dims``, ``original_dims``.
+    """
+    return _orthogonalization(run, protocol, equalise=False)
+
+
+@_register("orthogonalization_pca", "A4", "A3",
+           "as orthogonalization, after PCA reduces both spaces to the same dimensionality")
+def orthogonalization_pca(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """Orthogonalisation with PCA-equalised dimensionality (seed 000 Fig. A3)."""
+    return _orthogonalization(run, protocol, equalise=True)
+
+
+def _standardise_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre a decoder set ``[..., K, D]`` on its mean and scale it to unit norm (eq. 5-6)."""
+    B = W.mean(-2, keepdims=True)
+    S = np.linalg.norm(W - B, axis=(-2, -1), keepdims=True)
+    return (W - B) / S, S, B
+
+
+def _procrustes_rotation(source: np.ndarray, target: np.ndarray):
+    """Orthogonal Procrustes of standardised decoder sets: ``R`` ``[..., D, D]`` and scale.
+
+    As :func:`scipy.linalg.orthogonal_procrustes`, batched: ``R = U V^T`` from the SVD of
+    ``source^T target``; the scale is the sum of its singular values.
+    """
+    M = np.swapaxes(source, -1, -2) @ target
+    U, sv, Vt = np.linalg.svd(M)
+    return U @ Vt, sv.sum(-1)
+
+
+def _reconstruct(source: np.ndarray, target_shape: tuple, R: np.ndarray,
+                 scale: np.ndarray) -> np.ndarray:
+    """Reconstructed decoders ``(W'_source R) s S_target + B_target`` (seed eq. 7-8)."""
+    src, _, _ = _standardise_shape(source)
+    _, S, B = target_shape
+    return (src @ R) * scale[..., None, None] * S + B
+
+
+def _procrustes_sets(run: Run, protocol: AnalysisProtocol):
+    """Per task and feature (3+ values): fold-wise decoder sets W(S=s,T=t) and test data."""
+    data, fits = temporal_decoding(run, protocol)
+    out = []
+    for fit in fits:
+        for f, lab in fit.labels.items():
+            classes = fit.result.classes[f]
+            if len(classes) < 3:
+                continue
+            ks = fit.result.feature_slice(f)
+            out.append((fit, f, lab, classes, fit.result.coef[:, :, ks],
+                        fit.result.intercept[:, :, ks]))
+    if not out:
+        raise SkipAnalysis("no decoded feature has three or more values; a Procrustes "
+                           "shape needs at least three one-vs-rest decoders")
+    return data, out
+
+
+def _score(fit, W: np.ndarray, b: np.ndarray, lab: np.ndarray, classes: np.ndarray,
+           s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Held-out accuracy of fold-wise decoders ``W [P, O, K, D]`` on (stimulus s, step t)."""
+    hits = np.zeros(len(s))
+    count = 0
+    for o, (_, te) in enumerate(fit.result.folds):
+        X = fit.X[te][:, t].transpose(1, 0, 2)  # [P, n, D]
+        d = np.einsum("pnd,pkd->pnk", X, W[:, o]) + b[:, o][:, None, :]
+        hits += _feature_hits(d, lab[te][:, s].T, classes).sum(-1)
+        count += len(te)
+    return hits / count
+
+
+@_register("procrustes", "A7", "4f",
+           "decoders of stimulus i at step k reconstructed from the encoding decoders "
+           "E(i,i) by an orthogonal Procrustes rotation and a global scale (intercepts of "
+           "the fitted decoders), scored on held-out trials")
+def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """Fitted vs Procrustes-reconstructed decoder accuracy (seed 000 Fig. 4f, A4).
+
+    Returns:
+        Rows ``task``, ``feature``, ``relevant``, ``stimulus`` (i), ``frame`` (k >= i),
+        ``accuracy_fitted``, ``accuracy_reconstructed``, ``chance``.
+    """
+    data, sets = _procrustes_sets(run, protocol)
+    frames = []
+    for fit, f, lab, classes, W, b in sets:
+        s, t = fit.pairs[:, 0], fit.pairs[:, 1]
+        src = W[np.array([fit.condition(i, i) for i in s])]  # encoding decoders E(i,i)
+        src_std, _, _ = _standardise_shape(src)
+        tgt_shape = _standardise_shape(W)
+        R, scale = _procrustes_rotation(src_std, tgt_shape[0])
+        W_rec = _reconstruct(src, tgt_shape, R, scale)
+        frames.append(pd.DataFrame({
+            "task": fit.task, "feature": f, "relevant": f == data.task_feature(fit.task),
+            "stimulus": s, "frame": t,
+            "accuracy_fitted": _score(fit, W, b, lab, classes, s, t),
+            "accuracy_reconstructed": _score(fit, W_rec, b, lab, classes, s, t),
+            "chance": 1.0 / len(classes)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@_register("swap_tests", "A7", "4g",
+           "W(i,j+1) reconstructed from W(i,j) with its own rotation R(i,j), with R(i,j+1) "
+           "(same stimulus, next step) or with R(i+k,j+k) (other stimuli, same age)")
+def swap_tests(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """Swap tests of the Procrustes rotations (seed 000 eq. 2-3, Fig. 4g).
+
+    ``R(i,j)`` aligns the decoders of stimulus ``i`` at step ``j`` with those at ``j+1``.
+
+    Returns:
+        Rows ``task``, ``feature``, ``relevant``, ``stimulus`` (i), ``frame`` (j+1, the
+        step reconstructed), ``swap`` (``"R(i,j)"``, ``"R(i,j+1)"``, ``"R(i+k,j+k)"``),
+        ``accuracy``, ``chance``.
+    """
+    data, sets = _procrustes_sets(run, protocol)
+    frames = []
+    for fit, f, lab, classes, W, b in sets:
+        n_frames = fit.X.shape[1]
+        rotations = [(int(i), int(j)) for i, j in fit.pairs if j + 1 < n_frames]
+        cond = {(int(i), int(j)): fit.condition(i, j) for i, j in fit.pairs}
+        std, S, B = _standardise_shape(W)
+        index = {step: p for p, step in enumerate(rotations)}
+        src_all = np.array([cond[i, j] for i, j in rotations], dtype=int)
+        dst_all = np.array([cond[i, j + 1] for i, j in rotations], dtype=int)
+        if not rotations:
+            continue
+        R, scale = _procrustes_rotation(std[src_all], std[dst_all])  # [P, O, D, D]
+        # steps where both swaps exist, so the three bars compare the same decoders
+        steps = [(i, j) for i, j in rotations if (i, j + 1) in index and (i + 1, j + 1) in index]
+        choices = {
+            "R(i,j)": [[index[i, j]] for i, j in steps],
+            "R(i,j+1)": [[index[i, j + 1]] for i, j in steps],
+            "R(i+k,j+k)": [[index[i + k, j + k] for k in range(1, n_frames)
+                            if (i + k, j + k) in index] for i, j in steps],
+        }
+        src = np.array([cond[i, j] for i, j in steps], dtype=int)
+        dst = np.array([cond[i, j + 1] for i, j in steps], dtype=int)
+        s = np.array([i for i, _ in steps])
+        t = np.array([j + 1 for _, j in steps])
+        for swap, options in choices.items():
+            for p_i, opts in enumerate(options):
+                opts = np.array(opts)
+                W_rec = (std[src[p_i]][None] @ R[opts]) * scale[opts][..., None, None] \
+                    * S[dst[p_i]][None] + B[dst[p_i]][None]  # [n_opts, O, K, D]
+                b_rep = np.broadcast_to(b[dst[p_i]], (len(opts),) + b.shape[1:])
+                acc = _score(fit, W_rec, b_rep, lab, classes, np.full(len(opts), s[p_i]),
+                             np.full(len(opts), t[p_i]))
+                frames.append(pd.DataFrame({
+                    "task": fit.task, "feature": f,
+                    "relevant": f == data.task_feature(fit.task), "stimulus": s[p_i],
+                    "frame": t[p_i], "swap": swap, "accuracy": [acc.mean()],
+                    "chance": 1.0 / len(classes)}))
+    if not frames:
+        raise SkipAnalysis("fewer than three steps recorded; swap tests need j, j+1, j+2")
+    return pd.concat(frames, ignore_index=True)
+
+
+MATCH = 2  # index of "match" in ACTIONS = ("no_action", "non_match", "match")
+ACTIONS = ("no_action", "non_match", "match")
+
+
+@_register("causal", "A8", "A7",
+           "match trials: the state after the first stimulus is moved along the normal of "
+           "the decoder of its own task-feature value (away from that value; distance in "
+           "units of the mean distance of those states to the hyperplane), then the "
+           "network runs on over the recorded encodings up to the step that compares it")
+def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """Causal perturbation along decoder normals (seed 000 Fig. A7, SPEC A8).
+
+    Decoders are fitted on the RNN state at the first frame (cross-validated, in the
+    model's own coordinates: the decoders' standardisation is undone), one per value of
+    the task's feature; each match trial's state is moved by ``-distance * margin *
+    w / |w|`` for the decoder ``w`` of its first stimulus' value, where ``margin`` is the
+    mean distance of those states from the hyperplane, so ``distance = 1`` reaches it
+    on average. The network then runs from the perturbed state over frames ``1..N``.
+
+    Returns:
+        Rows ``task``, ``feature``, ``distance``, ``action``, ``probability`` (mean over
+        trials at step N), ``sd``, ``n_trials``, ``margin``.
+    """
+    import torch
+
+    data = run_data(run, protocol)
+    if data.target is None or "encoding" not in data.spaces:
+        raise SkipAnalysis("the recording lacks targets or the RNN input encodings")
+    try:
+        model = run.load_model()
+    except Exception as exc:  # no checkpoint, weights unavailable, ...
+        raise SkipAnalysis(f"the trained model could not be loaded ({exc})") from None
+    if not hasattr(model, "rollout"):
+        raise SkipAnalysis("the model has no rollout(state0, encodings) method")
+    H = data.spaces["hidden"]
+    frames = []
+    for task in data.tasks:
+        idx = np.flatnonzero(data.task == task)
+        n, feature = data.task_n(task), data.task_feature(task)
+        if n >= H.shape[1] or feature not in data.labels:
+            continue
+        labels = data.labels[feature][idx, 0]
+        if len(np.unique(labels)) < 2:
+            continue
+        res = _decode(protocol, H[idx, 0], labels)
+        keep = data.target[idx, n] == MATCH
+        if keep.sum() < 2:
+            continue
+        coef = res.coef[0].mean(0)  # [K, D], fold-averaged normal in model coordinates
+        intercept = res.intercept[0].mean(0)
+        classes = res.classes["label"]
+        if coef.shape[0] == 1:  # binary: one decoder for classes[1]; flip for classes[0]
+            coef = np.concatenate([-coef, coef])
+            intercept = np.concatenate([-intercept, intercept])
+        k = np.searchsorted(classes, labels[keep])
+        w = coef[k]  # [n_match, D]
+        norm = np.linalg.norm(w, axis=1, keepdims=True)
+        h0 = H[idx[keep], 0]
+        margin = float(np.mean(((h0 * w).sum(1) + intercept[k]) / norm[:, 0]))
+        distances = np.asarray(protocol.distances, dtype=float)
+        shift = -distances[:, None, None] * abs(margin) * (w / norm)[None]  # [n_d, n, D]
+        state = torch.as_tensor(h0[None] + shift, dtype=torch.float32).flatten(0, 1)
+        enc = torch.as_tensor(data.spaces["encoding"][idx[keep], 1:n + 1], dtype=torch.float32)
+        enc = enc.repeat(len(distances), 1, 1)
+        if "cell" in data.spaces:
+            cell = torch.as_tensor(data.spaces["cell"][idx[keep], 0], dtype=torch.float32)
+            state = (state, cell.repeat(len(distances), 1))
+        with torch.no_grad():
+            probs = model.rollout(state, enc)[:, -1].cpu().numpy()
+        probs = probs.reshape(len(distances), keep.sum(), -1)
+        mean, sd = probs.mean(1), probs.std(1)
+        frames.append(pd.DataFrame({
+            "task": task, "feature": feature, "distance": np.repeat(distances, probs.shape[-1]),
+            "action": np.tile(ACTIONS[:probs.shape[-1]], len(distances)),
+            "probability": mean.ravel(), "sd": sd.ravel(), "n_trials": int(keep.sum()),
+            "margin": margin}))
+    if not frames:
+        raise SkipAnalysis("no task has match trials with a decodable first stimulus")
+    return pd.concat(frames, ignore_index=True)
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -566,6 +909,7 @@ def analyze_runs(
     protocol: AnalysisProtocol | dict | None = None,
     analyses: Iterable[str] | None = None,
     figures: bool = True,
+    model_loader: Callable[[Path], Any] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run every seed-000 analysis the recordings allow; write tables and figures.
 
@@ -580,6 +924,9 @@ def analyze_runs(
             the seed's protocol by default.
         analyses: Names of analyses to run (default all; see :data:`ANALYSES`).
         figures: Draw the figures (set False for tables only).
+        model_loader: ``run_dir -> model`` for the causal test (default
+            :func:`wmgeom.models.load_run_model`); the test is skipped, with the reason,
+            when the model cannot be loaded.
 
     Returns:
         Tables by name: one per analysis that ran, plus ``timing`` (seconds per analysis
@@ -594,6 +941,8 @@ def analyze_runs(
         protocol = AnalysisProtocol(**protocol)
     protocol = protocol or AnalysisProtocol()
     runs = [load_run(d) for d in run_dirs]
+    if model_loader is not None:
+        runs = [replace(r, model_loader=model_loader) for r in runs]
     selected = _select(analyses)
     base = Path(out_dir) if out_dir is not None else Path(run_dirs[0])
 
@@ -604,6 +953,9 @@ def analyze_runs(
         _CACHE.clear()
 
     result = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    for name in ("orthogonalization", "orthogonalization_pca"):
+        if name in result:
+            result[f"{name}_stats"] = orthogonalization_stats(result[name])
     result["timing"] = pd.DataFrame(timing, columns=["analysis", "requirement", "model", "run",
                                                      "status", "rows", "seconds"])
     result["skipped"] = pd.DataFrame(skipped, columns=["analysis", "requirement", "run",
