@@ -56,3 +56,11 @@ def test_user_errors():
         persistence_diagrams(np.full((5, 2), np.nan))
     with pytest.raises(WmgeomError, match="rel_threshold"):
         betti_numbers([np.zeros((1, 2))], rel_threshold=2.0)
+
+
+def test_relative_lifetimes_compare_with_the_threshold():
+    t = RNG.uniform(0, 2 * np.pi, 200)
+    dg = persistence_diagrams(_embed(np.c_[np.cos(t), np.sin(t)]), maxdim=1, n_points=80)
+    rel = lifetimes(dg, top=2, relative=True)
+    assert rel[1][0] > 0.3 > rel[1][1]  # one bar above the default threshold
+    assert np.all(np.diff(rel[1]) <= 0)

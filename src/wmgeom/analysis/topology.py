@@ -72,10 +72,15 @@ def betti_numbers(
     return tuple(betti)
 
 
-def lifetimes(diagrams: list[np.ndarray], top: int = 5) -> dict[int, np.ndarray]:
-    """The ``top`` longest finite lifetimes per homology dimension, descending."""
-    out = {}
-    for k, d in enumerate(diagrams):
-        fin = d[np.isfinite(d[:, 1])]
-        out[k] = np.sort(fin[:, 1] - fin[:, 0])[::-1][:top]
-    return out
+def lifetimes(
+    diagrams: list[np.ndarray], top: int = 5, relative: bool = False
+) -> dict[int, np.ndarray]:
+    """The ``top`` longest finite lifetimes per homology dimension, descending.
+
+    With ``relative=True`` they are divided by the scale of :func:`betti_numbers` (largest
+    finite death in dimensions ≥ 1), so they compare directly with ``rel_threshold``.
+    """
+    finite = [d[np.isfinite(d[:, 1])] for d in diagrams]
+    deaths = [d[:, 1].max() for d in finite[1:] if len(d)]
+    scale = max(deaths) if relative and deaths else 1.0
+    return {k: np.sort(d[:, 1] - d[:, 0])[::-1][:top] / scale for k, d in enumerate(finite)}

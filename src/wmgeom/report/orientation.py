@@ -285,6 +285,10 @@ def sections(run_dir: str | Path) -> list[Section]:
         "betti0",
         "betti1",
         "betti2",
+        "h1_lifetime2_rel",
+        "h1_lifetime3_rel",
+        "h2_lifetime1_rel",
+        "h2_lifetime2_rel",
     ]
     dyn_cols = [
         "n_theta1_units",

@@ -324,6 +324,12 @@ def analyse_condition(
     geom = manifold.torus_geometry(states, g1, g2)
     diagrams = topology.persistence_diagrams(states, maxdim=2, n_points=s.topology_points)
     betti = topology.betti_numbers(diagrams, s.betti_rel_threshold)
+    rel = topology.lifetimes(diagrams, top=3, relative=True)
+    rel_life = {
+        f"h{k}_lifetime{i + 1}_rel": float(rel[k][i]) if len(rel[k]) > i else 0.0
+        for k in (1, 2)
+        for i in range(3)
+    }
 
     groups = connectivity.group_units(states, g1, g2, s.min_r2)
     W = acts["recurrent_weight"].values
@@ -348,6 +354,7 @@ def analyse_condition(
         "betti0": betti[0],
         "betti1": betti[1],
         "betti2": betti[2],
+        **rel_life,
         "n_theta1_units": int((groups["group"] == "theta1").sum()),
         "n_theta2_units": int((groups["group"] == "theta2").sum()),
         "ring_contrast_theta1": _ring("theta1"),
