@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -11,13 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from matplotlib.figure import Figure
 
+from wmgeom.analysis.pipeline import AnalysisProtocol, analyze_runs
 from wmgeom.errors import WmgeomError
+from wmgeom.models import SensoryCognitiveModel
 from wmgeom.report import Section, render_html, write_report
+from wmgeom.report.sections import FIGURE_NOTES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_runs import make_activations, write_run  # noqa: E402
+from synthetic_runs import make_activations, with_model, write_run  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -78,22 +83,49 @@ def test_write_report_requires_a_run_directory(tmp_path):
 
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory):
-    run = write_run(tmp_path_factory.mktemp("run") / "gru-stmf",
-                    make_activations(trials_per_task=30, n_units=16))
-    return write_report(run)
+    root = tmp_path_factory.mktemp("runs")
+    torch.manual_seed(0)
+    model = SensoryCognitiveModel(2, (1, 1), 6, 16, "lstm").eval()
+    lstm = write_run(root / "lstm-stmf", with_model(make_activations(
+        trials_per_task=30, n_frames=4, n_units=16, identities_per_category=3,
+        architecture="lstm"), model))
+    gru = write_run(root / "gru-stmf", make_activations(
+        trials_per_task=30, n_frames=4, n_units=16, identities_per_category=3, seed=1))
+    fast = AnalysisProtocol(n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=3)
+    analyze_runs([lstm, gru], out_dir=lstm, progress=False, protocol=fast,
+                 model_loader=lambda path: model if path == lstm else None)
+    return write_report(lstm, [gru])  # already analysed with both runs: not re-analysed
 
 
-def test_write_report_builds_a_self_contained_page_from_a_synthetic_run(report_page):
+def test_write_report_builds_a_self_contained_page_from_synthetic_runs(report_page):
     page = report_page.read_text()
     run = report_page.parent
     assert _external_refs(page) == []
     figures = sorted((run / "figures").glob("*.png"))
     assert figures and all(p.with_suffix(".svg").is_file() for p in figures)
     assert page.count("data:image/png;base64,") == len(figures)  # every figure embedded
-    for heading in ("Accuracy", "Training curves", "How these results were produced",
-                    "Resolved configuration"):
-        assert f">{heading}</h2>" in page
-    assert (run / "analysis" / "timing.csv").is_file()
+    names = {p.stem for p in figures}
+    assert {note.name for note in FIGURE_NOTES} <= names  # every seed-000 figure drawn
+    for heading in ["Accuracy", "Training curves", "How these results were produced",
+                    "Resolved configuration", *(note.title for note in FIGURE_NOTES)]:
+        assert f">{html.escape(heading)}</h2>" in page
+    assert "LSTM STMF" in page and "GRU STMF" in page  # the extra run is compared
+    assert "Seed 000: relevant features fully decodable" in page
+    assert "timing (seconds per analysis)" in page
+
+
+def test_readings_are_phrased_from_the_computed_numbers(report_page):
+    page = report_page.read_text()
+    tables = pd.read_csv(report_page.parent / "analysis" / "relevant_irrelevant.csv")
+    lstm = tables[tables["model"] == "LSTM STMF"]
+    relevant = lstm.loc[lstm["relevant"], "accuracy"].mean()
+    assert f"LSTM STMF: relevant features decoded at {100 * relevant:.1f}%" in page
+
+
+def test_two_orientation_runs_are_reported_by_the_orientation_sections(tmp_path):
+    (tmp_path / "config.yaml").write_text("study: two-orientation\n")
+    with pytest.raises(WmgeomError, match="no summary.json"):
+        write_report(tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")

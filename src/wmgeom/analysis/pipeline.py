@@ -838,6 +838,8 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         raise SkipAnalysis(f"the trained model could not be loaded ({exc})") from None
     if not hasattr(model, "rollout"):
         raise SkipAnalysis("the model has no rollout(state0, encodings) method")
+    if getattr(model, "architecture", None) == "lstm" and "cell" not in data.spaces:
+        raise SkipAnalysis("the model is an LSTM but the recording holds no cell state")
     H = data.spaces["hidden"]
     frames = []
     for task in data.tasks:

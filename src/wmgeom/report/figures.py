@@ -156,7 +156,7 @@ def plot_cross_task_generalization(table: pd.DataFrame, path=None) -> Figure:
             cell = sub[sub["feature"] == feature]
             matrix = cell.pivot_table(index="train_task", columns="test_task",
                                       values="accuracy", aggfunc="mean")
-            tasks = _order(list(matrix.index) + list(matrix.columns), preferred=())
+            tasks = list(dict.fromkeys(list(cell["train_task"]) + list(cell["test_task"])))
             matrix = matrix.reindex(index=tasks, columns=tasks)
             image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
             for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
@@ -425,7 +425,8 @@ def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
 
     Args:
         table: Rows ``feature``, ``frame`` (the target step), ``accuracy_fitted``,
-            ``accuracy_reconstructed``; optional ``model``, ``chance``.
+            ``accuracy_reconstructed``; optional ``stimulus`` (then the x-axis is the
+            number of steps since the stimulus was encoded, T − S), ``model``, ``chance``.
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
@@ -433,6 +434,12 @@ def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
         reconstructed decoders, one colour per feature.
     """
     _require(table, ["feature", "frame", "accuracy_fitted", "accuracy_reconstructed"], "4f")
+    table = table.copy()
+    if "stimulus" in table.columns:
+        table["frame"] = table["frame"] - table["stimulus"]
+        xlabel, first = "steps since encoding (T − S)", 0
+    else:
+        xlabel, first = "time step T", 1
     models, features = _models(table), _order(table["feature"])
     fig, axes = _grid(1, len(models), size=(3.6, 3.2), sharey=True)
     for c, model in enumerate(models):
@@ -441,14 +448,14 @@ def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
         for k, feature in enumerate(features):
             part = sub[sub["feature"] == feature].groupby("frame")[
                 ["accuracy_fitted", "accuracy_reconstructed"]].mean()
-            steps = part.index.to_numpy() + 1
+            steps = part.index.to_numpy() + first
             ax.plot(steps, part["accuracy_fitted"], "-o", color=f"C{k}", ms=3,
                     label=f"{feature} fitted")
             ax.plot(steps, part["accuracy_reconstructed"], ":s", color=f"C{k}", ms=3,
                     label=f"{feature} reconstructed")
         _chance_line(ax, _chance(sub))
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("time step T")
+        ax.set_xlabel(xlabel)
         ax.set_title(model or "model")
         if c == 0:
             ax.set_ylabel("decoding accuracy")

@@ -36,8 +36,7 @@ def read_relevant_irrelevant(t: pd.DataFrame) -> str:
         irr = g.loc[~g["relevant"].astype(bool), "accuracy"].mean()
         return f"relevant features decoded at {_pct(rel)} vs irrelevant at {_pct(irr)}"
 
-    chance = t["chance"].mean() if "chance" in t else float("nan")
-    return f"{_per_model(t, one)} (chance about {_pct(chance)})"
+    return _per_model(t, one)
 
 
 def read_validation_generalization(t: pd.DataFrame) -> str:
@@ -50,19 +49,26 @@ def read_validation_generalization(t: pd.DataFrame) -> str:
 
 
 def read_orthogonalization(t: pd.DataFrame, stats: pd.DataFrame | None) -> str:
+    p_values = {}
+    if stats is not None and not stats.empty:
+        p_values = dict(zip(stats.get("model", pd.Series([""] * len(stats))).astype(str),
+                            stats["p"], strict=True))
+
     def one(g):
         perc = g.loc[g["space"] == "perceptual", "value"].mean()
         enc = g.loc[g["space"] == "encoding", "value"].mean()
-        word = "less" if enc < perc else "more"
-        return f"normalised O(perceptual) {perc:.3f} vs O(encoding) {enc:.3f} " \
-               f"(encoding {word} orthogonal)"
+        model = str(g["model"].iloc[0]) if "model" in g else ""
+        p = p_values.get(model)
+        if p is None or pd.isna(p):
+            verdict = "encoding less orthogonal" if enc < perc else "encoding more orthogonal"
+        elif p < 0.05:
+            verdict = ("encoding significantly less orthogonal" if enc < perc
+                       else "encoding significantly more orthogonal") + f", p={p:.2g}"
+        else:
+            verdict = f"no significant difference, p={p:.2g}"
+        return f"normalised O(perceptual) {perc:.3f} vs O(encoding) {enc:.3f} ({verdict})"
 
-    text = _per_model(t, one)
-    if stats is not None and not stats.empty:
-        tests = "; ".join(f"{r.get('model', '')} t={r['t']:.2f}, p={r['p']:.2g}".strip()
-                          for r in stats.to_dict("records"))
-        text += f"; two-sample t-test: {tests}"
-    return text
+    return _per_model(t, one)
 
 
 def read_cross_time(t: pd.DataFrame) -> str:
@@ -127,6 +133,10 @@ def read_causal(t: pd.DataFrame) -> str:
     return _per_model(t, one)
 
 
+def _hidden(t: pd.DataFrame) -> pd.DataFrame:
+    return t[t["space"] == "hidden"] if "space" in t else t
+
+
 @dataclass(frozen=True)
 class FigureNote:
     """What a figure shows, which table it reads and what seed 000 found."""
@@ -147,11 +157,16 @@ FIGURE_NOTES: tuple[FigureNote, ...] = (
     FigureNote("fig2a_cross_task", "Cross-task generalisation (Fig. 2a, A2b)", ("cross_task",),
                "vanilla RNN decoders generalise across tasks (shared subspace); GRU and LSTM "
                "subspaces are task-specific",
-               lambda T: read_validation_generalization(T["cross_task"])),
+               lambda T: read_validation_generalization(_hidden(T["cross_task"]))),
+    FigureNote("figA2b_cross_task_cell", "Cross-task generalisation, LSTM cell state (Fig. A2b)",
+               ("cross_task",),
+               "LSTM hidden and cell states both task-specific (like GRU)",
+               lambda T: read_validation_generalization(
+                   T["cross_task"][T["cross_task"]["space"] == "cell"])),
     FigureNote("fig2c_validation_generalization",
                "Validation vs generalisation per architecture (Fig. 2c)", ("cross_task",),
                "generalisation close to validation for vanilla RNNs, far below it for gated RNNs",
-               lambda T: read_validation_generalization(T["cross_task"])),
+               lambda T: read_validation_generalization(_hidden(T["cross_task"]))),
     FigureNote("fig3b_orthogonalization", "Orthogonalisation index (Fig. 3b)",
                ("orthogonalization",),
                "the RNN encoding space is slightly less orthogonalised than the perceptual "
@@ -250,8 +265,10 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
             continue
         reading = note.reading(tables)
         caption = f"Here: {reading}. Seed 000: {note.seed}."
+        shown = [n for n in note.tables + tuple(f"{n}_stats" for n in note.tables)
+                 if n in tables]
         sections.append(Section(note.title, figures=[(png, caption)],
-                                tables=[(name, tables[name]) for name in note.tables]))
+                                tables=[(name, _display(tables[name])) for name in shown]))
 
     skipped = tables.get("skipped")
     if skipped is not None and not skipped.empty:
@@ -259,20 +276,26 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
             "Analyses not run",
             text="These analyses need something the recordings do not hold; nothing was "
                  "substituted for them.",
-            tables=[("skipped", skipped)]))
+            tables=[("skipped", _display(skipped))]))
 
     protocol_text = _PROTOCOL_TEXT.format(**{"n_splits": "?", "Cs": "?", "n_bootstraps": "?",
                                             "space": "hidden", "split": "?", **protocol})
     timing = tables.get("timing")
     sections.append(Section(
         "How these results were produced", text=protocol_text,
-        tables=[("timing (seconds per analysis)", timing)] if timing is not None else [],
+        tables=[("timing (seconds per analysis)", _display(timing))] if timing is not None
+        else [],
         code=json.dumps(protocol, indent=2) if protocol else None))
     config_path = run_dir / "config.yaml"
     if config_path.is_file():
         sections.append(Section("Resolved configuration", text="RUN_DIR/config.yaml",
                                 code=config_path.read_text()))
     return sections
+
+
+def _display(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown on the page: run paths dropped (the CSV keeps every column)."""
+    return table.drop(columns=[c for c in ("run",) if c in table.columns])
 
 
 def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
