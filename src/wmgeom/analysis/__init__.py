@@ -1,0 +1,58 @@
+"""Representational-geometry analyses of working-memory models (SPEC A1–A8).
+
+Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs with the seed's
+cross-validation protocol; every analysis takes activations as arrays or an Activations
+Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
+"""
+
+from wmgeom.analysis.causal import causal_perturbation
+from wmgeom.analysis.data import ActivationArrays, activation_arrays
+from wmgeom.analysis.decoders import (
+    SEED_CS,
+    DecodingResult,
+    LinearDecoder,
+    cross_validated_decoding,
+    decision_values,
+    solve_hinge_svm,
+)
+from wmgeom.analysis.generalization import (
+    cross_task_generalization,
+    cross_time_decoding,
+    encoding_space_sharing,
+    generalization_summary,
+    relevant_irrelevant_decoding,
+    transfer_out_of_fold,
+    transfer_to_other_trials,
+)
+from wmgeom.analysis.orthogonality import orthogonalization_comparison, orthogonalization_index
+from wmgeom.analysis.procrustes import (
+    ProcrustesFit,
+    procrustes_align,
+    procrustes_reconstruct,
+    reconstructed_decoder_accuracy,
+)
+
+__all__ = [
+    "SEED_CS",
+    "ActivationArrays",
+    "DecodingResult",
+    "LinearDecoder",
+    "ProcrustesFit",
+    "activation_arrays",
+    "causal_perturbation",
+    "cross_task_generalization",
+    "cross_time_decoding",
+    "cross_validated_decoding",
+    "decision_values",
+    "encoding_space_sharing",
+    "generalization_summary",
+    "orthogonalization_comparison",
+    "orthogonalization_index",
+    "procrustes_align",
+    "procrustes_reconstruct",
+    "reconstructed_decoder_accuracy",
+    "relevant_irrelevant_decoding",
+    "solve_hinge_svm",
+    "transfer_out_of_fold",
+    "transfer_to_other_trials",
+]

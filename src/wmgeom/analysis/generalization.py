@@ -1,0 +1,421 @@
+"""Decoding within and across tasks, frames and stimuli (seed 000 §4.1, §4.3; SPEC A2, A3, A5, A6).
+
+All analyses fit cross-validated one-vs-rest linear SVMs with
+:func:`~wmgeom.analysis.decoders.cross_validated_decoding` (every fold, ``C``, class and
+frame in one batched solve) and score the fold decoders on other data:
+
+* on the **same trials** (other frames, other labels of the same sequences) a trial is
+  scored by the decoder of the fold that held it out, so no decoder sees its test trials;
+* on **other trials** (another task) every fold decoder scores every trial, and the scores
+  are averaged over folds.
+
+Notation follows the seed: ``E(S=i, T=i)`` is the encoding space of stimulus ``i`` (the
+activations at frame ``i`` decoding the stimulus shown at frame ``i``) and ``M(S=i, T=k)``
+its memory space at a later frame ``k`` (activations at frame ``k``, labels of stimulus
+``i``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wmgeom.analysis.data import ActivationArrays, activation_arrays
+from wmgeom.analysis.decoders import (
+    SEED_CS,
+    DecodingResult,
+    cross_validated_decoding,
+    score_decisions,
+)
+from wmgeom.errors import WmgeomError
+
+__all__ = [
+    "cross_task_generalization",
+    "cross_time_decoding",
+    "encoding_space_sharing",
+    "generalization_summary",
+    "relevant_irrelevant_decoding",
+    "transfer_out_of_fold",
+    "transfer_to_other_trials",
+]
+
+
+# --------------------------------------------------------------------------- transfer
+
+
+def transfer_out_of_fold(result: DecodingResult, X_target: np.ndarray) -> np.ndarray:
+    """Decision values of every source condition's decoders on target conditions, out of fold.
+
+    The target data must hold the same trials as the data the decoders were fitted on
+    (e.g. other frames of the same sequences); trial ``t`` is scored by the decoders of the
+    fold that held ``t`` out.
+
+    Args:
+        result: Cross-validated decoders with ``n_src`` conditions.
+        X_target: ``[n_tgt, n, D]`` (or ``[n, D]``) target activations.
+
+    Returns:
+        ``[n_src, n_tgt, n, K]`` decision values (NaN for trials never held out).
+    """
+    X_target = X_target[None] if X_target.ndim == 2 else X_target
+    n_src, K = result.coef.shape[0], result.coef.shape[2]
+    n_tgt, n, _ = X_target.shape
+    out = np.full((n_src, n_tgt, n, K), np.nan)
+    for o, (_, te) in enumerate(result.folds):  # one batched product per fold
+        d = np.einsum("tnd,skd->stnk", X_target[:, te], result.coef[:, o])
+        out[:, :, te] = d + result.intercept[:, o][:, None, None, :]
+    return out
+
+
+def transfer_to_other_trials(result: DecodingResult, X_target: np.ndarray) -> np.ndarray:
+    """Decision values of every fold decoder on every trial of other data.
+
+    Args:
+        result: Cross-validated decoders with ``n_src`` conditions.
+        X_target: ``[n_tgt, n, D]`` (or ``[n, D]``) activations of other trials.
+
+    Returns:
+        ``[n_src, n_tgt, n_folds, n, K]`` decision values.
+    """
+    X_target = X_target[None] if X_target.ndim == 2 else X_target
+    d = np.einsum("tnd,sokd->stonk", X_target, result.coef)
+    return d + result.intercept[:, None, :, None, :]
+
+
+def _targets(result: DecodingResult, labels: dict[str, np.ndarray]) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+    """Class codes ``[..., n, F]`` and one-vs-rest labels ``[..., n, K]`` of target labels.
+
+    Values never seen in training get code -1 (always counted wrong).
+    """
+    codes = []
+    for name, cls in result.classes.items():
+        lab = np.asarray(labels[name])
+        pos = np.searchsorted(cls, lab)
+        pos = np.clip(pos, 0, len(cls) - 1)
+        codes.append(np.where(cls[pos] == lab, pos, -1))
+    codes = np.stack(codes, -1)
+    idx = result.decoder_index
+    fi, ci = idx["feature_index"].to_numpy(), idx["class_index"].to_numpy()
+    Y = np.where(codes[..., fi] == ci, 1.0, -1.0)
+    return codes, Y
+
+
+def _scores(result: DecodingResult, decision: np.ndarray,
+            labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-feature accuracies ``[..., F]`` (multi-class and mean one-vs-rest)."""
+    codes, Y = _targets(result, labels)
+    codes = np.broadcast_to(codes, decision.shape[:-1] + codes.shape[-1:])
+    Y = np.broadcast_to(Y, decision.shape)
+    per_k, per_f = score_decisions(decision, codes, Y, result.decoder_index,
+                                   list(result.classes.values()))
+    fi = result.decoder_index["feature_index"].to_numpy()
+    dec_acc = np.stack([per_k["accuracy"][..., fi == f].mean(-1)
+                        for f in range(len(result.classes))], -1)
+    dec_bal = np.stack([per_k["balanced_accuracy"][..., fi == f].mean(-1)
+                        for f in range(len(result.classes))], -1)
+    return {"accuracy": per_f["accuracy"], "balanced_accuracy": per_f["balanced_accuracy"],
+            "decoder_accuracy": dec_acc, "decoder_balanced_accuracy": dec_bal}
+
+
+_SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "decoder_accuracy",
+                  "decoder_balanced_accuracy")
+
+
+def _decode(X: np.ndarray, labels: dict[str, np.ndarray], decode_kw: dict) -> DecodingResult:
+    kw = {"cv": 10, "Cs": SEED_CS, **decode_kw}
+    return cross_validated_decoding(X, labels, **kw)
+
+
+def _check_frames(frames: Sequence[int] | None, n_frames: int) -> list[int]:
+    frames = list(range(n_frames)) if frames is None else [int(f) for f in frames]
+    bad = [f for f in frames if not 0 <= f < n_frames]
+    if bad:
+        raise WmgeomError(f"frames {bad} out of range; the sequences have {n_frames} frames")
+    return frames
+
+
+def _tasks(arrays: ActivationArrays, tasks: Sequence[str] | None) -> list[str]:
+    have = list(dict.fromkeys(arrays.task.tolist()))
+    if tasks is None:
+        return have
+    missing = [t for t in tasks if t not in have]
+    if missing:
+        raise WmgeomError(f"no trials of tasks {missing}; recorded tasks are {have}")
+    return list(tasks)
+
+
+# --------------------------------------------------------------------------- A2
+
+
+def relevant_irrelevant_decoding(
+    data: Any,
+    *,
+    frames: Sequence[int] | None = (0,),
+    space: str = "hidden",
+    tasks: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    **decode_kw: Any,
+) -> pd.DataFrame:
+    """Decoding of every object property per task, marked task-relevant or -irrelevant.
+
+    Seed Fig. 2b / A2a (first frame, ``frames=(0,)``) and Fig. A5 (every frame,
+    ``frames=None``): at frame ``t`` the property of the stimulus shown at ``t`` is decoded
+    from the activations at ``t``, for every task separately; all frames of a task are one
+    batched decoding problem.
+
+    Args:
+        data: Activations Dataset, :class:`ActivationArrays` or array ``[trial, frame, unit]``
+            (then pass ``labels``, ``task`` and ``relevant`` as keywords in ``decode_kw``'s
+            place through :func:`~wmgeom.analysis.data.activation_arrays`).
+        frames: Frames to decode at (None: all).
+        space: Activation variable of a Dataset.
+        tasks: Tasks to analyse (default all recorded).
+        features: Features to decode (default all labelled).
+        **decode_kw: Passed to :func:`cross_validated_decoding` (``cv``, ``Cs``, ``seed``,
+            ``device``, ...).
+
+    Returns:
+        One row per task × frame × feature. Columns: ``task``, ``n``, ``relevant_feature``,
+        ``frame``, ``feature``, ``relevant`` (bool), ``accuracy``, ``balanced_accuracy``
+        (multi-class, argmax over one-vs-rest decoders), ``decoder_accuracy``,
+        ``decoder_balanced_accuracy`` (mean over the feature's one-vs-rest decoders),
+        ``chance``, ``n_classes``, ``n_trials``.
+    """
+    arrays = _arrays(data, space, features, decode_kw)
+    frames = _check_frames(frames, arrays.n_frames)
+    rows = []
+    for task in _tasks(arrays, tasks):
+        sub = arrays.subset(arrays.task == task)
+        X = np.moveaxis(sub.X[:, frames], 1, 0)  # [n_frames, n, D]
+        labels = {f: sub.labels[f][:, frames].T for f in sub.labels}  # per-frame labels
+        res = _decode(X, labels, decode_kw)
+        rel = sub.relevant[0] if len(sub.relevant) else ""
+        for _, r in res.features.iterrows():
+            fr = frames[int(r["condition"])]
+            dec = res.decoders[(res.decoders.condition == r["condition"])
+                               & (res.decoders.feature == r["feature"])]
+            rows.append({"task": task, "n": int(sub.n[0]), "relevant_feature": rel,
+                         "frame": fr, "feature": r["feature"],
+                         "relevant": r["feature"] == rel,
+                         "accuracy": r["accuracy"], "balanced_accuracy": r["balanced_accuracy"],
+                         "decoder_accuracy": dec["accuracy"].mean(),
+                         "decoder_balanced_accuracy": dec["balanced_accuracy"].mean(),
+                         "chance": r["chance"], "n_classes": r["n_classes"],
+                         "n_trials": r["n"]})
+    return pd.DataFrame(rows)
+
+
+def _arrays(data: Any, space: str, features: Sequence[str] | None,
+            decode_kw: dict) -> ActivationArrays:
+    """Pull array-input keywords (labels, task, n, relevant) out of ``decode_kw``."""
+    extra = {k: decode_kw.pop(k) for k in ("labels", "task", "n", "relevant") if k in decode_kw}
+    return activation_arrays(data, space=space, features=features, **extra)
+
+
+# --------------------------------------------------------------------------- A3
+
+
+def cross_task_generalization(
+    data: Any,
+    *,
+    frame: int = 0,
+    space: str = "hidden",
+    tasks: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    **decode_kw: Any,
+) -> pd.DataFrame:
+    """Decoders fit on one task's activations, tested on another's (seed Fig. 2a, 2c, A2b).
+
+    For every task ``a`` the properties of the stimulus at ``frame`` are decoded with
+    10-fold cross-validation (the *validation* accuracy); each fold's decoders are then
+    applied to every trial of every other task ``b`` (the *generalisation* accuracy,
+    averaged over folds). Run it on ``space="hidden"`` and ``space="cell"`` for LSTMs.
+
+    Args:
+        data: Activations Dataset, :class:`ActivationArrays` or array input (see
+            :func:`relevant_irrelevant_decoding`).
+        frame: Frame whose activations and stimulus are decoded (the seed's first frame).
+        space: Activation variable of a Dataset.
+        tasks: Tasks to include (default all recorded).
+        features: Features to decode (default all labelled).
+        **decode_kw: Passed to :func:`cross_validated_decoding`.
+
+    Returns:
+        One row per feature × train task × test task. Columns: ``space``, ``feature``,
+        ``train_task``, ``test_task``, ``train_n``, ``test_n``, ``train_relevant``,
+        ``test_relevant`` (task-relevant features), ``kind`` (``validation`` when the tasks
+        are equal, else ``generalization``), ``same_relevant`` (both tasks share their
+        relevant feature), ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
+        ``decoder_balanced_accuracy``, ``chance``.
+    """
+    arrays = _arrays(data, space, features, decode_kw)
+    frame = _check_frames([frame], arrays.n_frames)[0]
+    names = _tasks(arrays, tasks)
+    subs = {t: arrays.subset(arrays.task == t) for t in names}
+    rows = []
+    for a in names:
+        sa = subs[a]
+        res = _decode(sa.X[:, frame], {f: v[:, frame] for f, v in sa.labels.items()},
+                      decode_kw)
+        feats = list(res.classes)
+        for b in names:
+            sb = subs[b]
+            if a == b:
+                s = _scores(res, res.decision[0], {f: v[:, frame] for f, v in sa.labels.items()})
+                vals = {k: v for k, v in s.items()}
+            else:
+                d = transfer_to_other_trials(res, sb.X[:, frame])[0, 0]  # [folds, n, K]
+                s = _scores(res, d, {f: v[:, frame] for f, v in sb.labels.items()})
+                vals = {k: v.mean(0) for k, v in s.items()}  # mean over folds
+            for fi, f in enumerate(feats):
+                rows.append({"space": space, "feature": f, "train_task": a, "test_task": b,
+                             "train_n": int(sa.n[0]), "test_n": int(sb.n[0]),
+                             "train_relevant": sa.relevant[0], "test_relevant": sb.relevant[0],
+                             "kind": "validation" if a == b else "generalization",
+                             "same_relevant": sa.relevant[0] == sb.relevant[0],
+                             **{c: float(vals[c][fi]) for c in _SCORE_COLUMNS},
+                             "chance": 1.0 / len(res.classes[f])})
+    return pd.DataFrame(rows)
+
+
+def generalization_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Validation vs generalisation accuracy per feature (seed Fig. 2c).
+
+    Generalisation is averaged over pairs of tasks with *different* relevant features, as
+    in the seed; validation over the diagonal.
+
+    Args:
+        table: Output of :func:`cross_task_generalization` (any extra grouping columns such
+            as ``model`` or ``architecture`` are kept).
+
+    Returns:
+        Columns: the grouping columns present among ``model``, ``architecture``,
+        ``regime``, ``space``, then ``feature``, ``kind``, ``accuracy``, ``decoder_accuracy``,
+        ``n_pairs``.
+    """
+    sel = table[(table["kind"] == "validation") | ~table["same_relevant"]]
+    keys = [c for c in ("model", "architecture", "regime", "space") if c in sel] + [
+        "feature", "kind"]
+    return (sel.groupby(keys, sort=False)
+            .agg(accuracy=("accuracy", "mean"), decoder_accuracy=("decoder_accuracy", "mean"),
+                 n_pairs=("accuracy", "size")).reset_index())
+
+
+# --------------------------------------------------------------------------- A5 / A6
+
+
+def _frame_decoders(sub: ActivationArrays, decode_kw: dict) -> tuple[DecodingResult,
+                                                                     np.ndarray]:
+    """Decoders of E(S=i, T=i) for every frame i, batched; returns them and X [T, n, D]."""
+    X = np.moveaxis(sub.X, 1, 0)  # [T, n, D]
+    labels = {f: v.T for f, v in sub.labels.items()}  # condition i uses the labels of frame i
+    return _decode(X, labels, decode_kw), X
+
+
+def cross_time_decoding(
+    data: Any,
+    *,
+    space: str = "hidden",
+    tasks: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    **decode_kw: Any,
+) -> pd.DataFrame:
+    """Encoding-space decoders tested on later memory spaces (seed Fig. 4b, 4c; SPEC A5).
+
+    Decoders fit on ``E(S=i, T=i)`` (frame ``i``, labels of stimulus ``i``) are tested on
+    ``M(S=i, T=k)`` (frame ``k >= i``, still the labels of stimulus ``i``) of the held-out
+    trials of each fold. ``k == i`` is the cross-validated encoding accuracy. A stable
+    (slot-like) memory subspace keeps the accuracy high at ``k > i``; a rotating one does not.
+
+    Args:
+        data: Activations Dataset, :class:`ActivationArrays` or array input.
+        space: Activation variable of a Dataset.
+        tasks: Tasks to analyse separately (default all recorded).
+        features: Features to decode (default all labelled).
+        **decode_kw: Passed to :func:`cross_validated_decoding`.
+
+    Returns:
+        One row per task × feature × stimulus ``i`` × frame ``k >= i``. Columns: ``task``,
+        ``n``, ``relevant_feature``, ``feature``, ``relevant``, ``stimulus``, ``frame``,
+        ``lag`` (``k - i``), ``kind`` (``encoding`` or ``memory``), ``executive`` (frame
+        ``k >= N``: a response is due), ``recall`` (``k == i + N``: stimulus ``i`` is the
+        one compared), ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
+        ``decoder_balanced_accuracy``, ``chance``.
+    """
+    arrays = _arrays(data, space, features, decode_kw)
+    rows = []
+    for task in _tasks(arrays, tasks):
+        sub = arrays.subset(arrays.task == task)
+        res, X = _frame_decoders(sub, decode_kw)
+        T = X.shape[0]
+        d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
+        labels = {f: np.broadcast_to(v.T[:, None], (T, T, v.shape[0]))
+                  for f, v in sub.labels.items()}  # labels of the source stimulus i
+        s = _scores(res, d, labels)
+        n_back = int(sub.n[0])
+        rel = sub.relevant[0]
+        for i in range(T):
+            for k in range(i, T):
+                for fi, f in enumerate(res.classes):
+                    rows.append({"task": task, "n": n_back, "relevant_feature": rel,
+                                 "feature": f, "relevant": f == rel, "stimulus": i, "frame": k,
+                                 "lag": k - i, "kind": "encoding" if k == i else "memory",
+                                 "executive": k >= n_back, "recall": k == i + n_back,
+                                 **{c: float(s[c][i, k, fi]) for c in _SCORE_COLUMNS},
+                                 "chance": 1.0 / len(res.classes[f])})
+    return pd.DataFrame(rows)
+
+
+def encoding_space_sharing(
+    data: Any,
+    *,
+    space: str = "hidden",
+    tasks: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    **decode_kw: Any,
+) -> pd.DataFrame:
+    """Encoding-space decoders of stimulus ``i`` tested on the encoding of stimulus ``j``.
+
+    Seed Fig. 4d (H2 vs H3): decoders fit on ``E(S=i, T=i)`` are tested on
+    ``E(S=j, T=j)`` (frame ``j``, labels of stimulus ``j``) of the held-out trials. Equal
+    validation (``i == j``) and generalisation (``i != j``) accuracies mean one encoding
+    subspace shared by all incoming stimuli.
+
+    Args:
+        data: Activations Dataset, :class:`ActivationArrays` or array input.
+        space: Activation variable of a Dataset.
+        tasks: Tasks to analyse separately (default all recorded).
+        features: Features to decode (default all labelled).
+        **decode_kw: Passed to :func:`cross_validated_decoding`.
+
+    Returns:
+        One row per task × feature × train frame ``i`` × test frame ``j``. Columns:
+        ``task``, ``n``, ``relevant_feature``, ``feature``, ``relevant``, ``train_frame``,
+        ``test_frame``, ``kind`` (``validation`` or ``generalization``), ``accuracy``,
+        ``balanced_accuracy``, ``decoder_accuracy``, ``decoder_balanced_accuracy``, ``chance``.
+    """
+    arrays = _arrays(data, space, features, decode_kw)
+    rows = []
+    for task in _tasks(arrays, tasks):
+        sub = arrays.subset(arrays.task == task)
+        res, X = _frame_decoders(sub, decode_kw)
+        T = X.shape[0]
+        d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
+        labels = {f: np.broadcast_to(v.T[None], (T, T, v.shape[0]))
+                  for f, v in sub.labels.items()}  # labels of the target stimulus j
+        s = _scores(res, d, labels)
+        rel = sub.relevant[0]
+        for i in range(T):
+            for j in range(T):
+                for fi, f in enumerate(res.classes):
+                    rows.append({"task": task, "n": int(sub.n[0]), "relevant_feature": rel,
+                                 "feature": f, "relevant": f == rel, "train_frame": i,
+                                 "test_frame": j,
+                                 "kind": "validation" if i == j else "generalization",
+                                 **{c: float(s[c][i, j, fi]) for c in _SCORE_COLUMNS},
+                                 "chance": 1.0 / len(res.classes[f])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,145 @@
+"""Orthogonalisation of feature-value decoders (seed 000 §4.2, eq. 1; SPEC A4).
+
+``O = mean_{i<j} (1 - |cos(w_i, w_j)|)`` over the normals ``w_i`` of the one-vs-rest
+decoders of one feature (``i`` against the rest). ``O = 1`` when the decision hyperplanes
+are mutually orthogonal, ``0`` when they are parallel. The seed compares the perceptual
+(CNN) and encoding (RNN) spaces over 10 bootstraps with a two-sample t-test (Fig. 3b) and
+repeats the comparison with PCA equalising the two spaces' dimensionality (Fig. A3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from wmgeom.analysis.decoders import SEED_CS, _fit_grid, _problems, _torch_dtype
+from wmgeom.errors import WmgeomError
+
+__all__ = ["orthogonalization_comparison", "orthogonalization_index"]
+
+
+def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
+    """Orthogonalisation index of sets of decoder normals (seed eq. 1).
+
+    Args:
+        normals: ``[..., K, D]`` normals of ``K >= 2`` one-vs-rest decoders.
+
+    Returns:
+        ``[...]`` indices in [0, 1]: mean over ``i < j`` of ``1 - |cos(w_i, w_j)|``.
+
+    Raises:
+        WmgeomError: If fewer than two normals are given or a normal is zero.
+    """
+    W = np.asarray(normals, dtype=np.float64)
+    if W.ndim < 2 or W.shape[-2] < 2:
+        raise WmgeomError(f"need at least two decoder normals per set; got shape {W.shape}")
+    norm = np.linalg.norm(W, axis=-1, keepdims=True)
+    if (norm == 0).any():
+        raise WmgeomError("a decoder normal is zero; its feature value was never seen in "
+                          "training (drop it or use more trials)")
+    U = W / norm
+    cos = U @ np.swapaxes(U, -1, -2)
+    K = W.shape[-2]
+    iu = np.triu_indices(K, 1)
+    return (1.0 - np.abs(cos[..., iu[0], iu[1]])).mean(-1)
+
+
+def _pca(X: np.ndarray, k: int) -> np.ndarray:
+    """Project ``X [n, D]`` on its first ``k`` principal components."""
+    Xc = X - X.mean(0)
+    _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
+    return Xc @ Vt[:k].T
+
+
+def orthogonalization_comparison(
+    perceptual: Any,
+    encoding: Any,
+    labels: Any,
+    *,
+    n_bootstrap: int = 10,
+    n_components: int | str | None = None,
+    Cs: Sequence[float] = SEED_CS,
+    inner_cv: Any = 5,
+    seed: int = 0,
+    device: str | None = "auto",
+    dtype: str = "float32",
+) -> pd.DataFrame:
+    """Bootstrapped orthogonalisation index, perceptual vs encoding space (Fig. 3b, A3).
+
+    For every bootstrap resample of the trials, one-vs-rest decoders (inner grid over
+    ``Cs``) are fit in both spaces for every feature — all bootstraps of a space in one
+    batched solve — and the index of their normals is computed. The normalised index
+    divides by the mean perceptual index (so the perceptual space is 1 on average); the
+    two-sample t-test compares the bootstrap distributions of the two spaces.
+
+    Args:
+        perceptual: Perceptual (CNN) features ``[n, D_p]`` of the stimuli.
+        encoding: Encoding (RNN) activations ``[n, D_e]`` for the same stimuli.
+        labels: Array ``[n]`` or dict ``{feature: [n]}`` (features with >= 3 values).
+        n_bootstrap: Bootstrap resamples (the seed's 10).
+        n_components: PCA-equalised variant (Fig. A3): project both spaces on this many
+            principal components (``"min"``: the smaller dimensionality). None: raw spaces.
+        Cs: Grid of ``C`` values.
+        inner_cv: Folds of the inner grid search.
+        seed: Seed of the bootstrap resampling.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        dtype: ``"float32"`` or ``"float64"``.
+
+    Returns:
+        One row per feature × space × bootstrap. Columns: ``feature``, ``space``
+        (``perceptual`` or ``encoding``), ``bootstrap``, ``index``, ``normalized_index``,
+        ``t_statistic`` and ``p_value`` (two-sample t-test of encoding vs perceptual,
+        repeated on every row of the feature), ``n_components``.
+
+    Raises:
+        WmgeomError: On mismatched trial counts, a binary feature or too few bootstraps.
+    """
+    P = np.asarray(perceptual, dtype=np.float64)
+    E = np.asarray(encoding, dtype=np.float64)
+    if P.ndim != 2 or E.ndim != 2 or P.shape[0] != E.shape[0]:
+        raise WmgeomError(f"perceptual {P.shape} and encoding {E.shape} must be [n, D] arrays "
+                          "over the same trials")
+    if n_bootstrap < 2:
+        raise WmgeomError(f"n_bootstrap={n_bootstrap}; the t-test needs at least 2 bootstraps")
+    if n_components is not None:
+        k = min(P.shape[1], E.shape[1]) if n_components == "min" else int(n_components)
+        if not 1 <= k <= min(P.shape[1], E.shape[1], P.shape[0]):
+            raise WmgeomError(f"n_components={n_components} must be between 1 and "
+                              f"{min(P.shape[1], E.shape[1], P.shape[0])}")
+        P, E = _pca(P, k), _pca(E, k)
+        n_components = k
+    n = P.shape[0]
+    rng = np.random.default_rng(seed)
+    boot = rng.integers(0, n, size=(n_bootstrap, n))
+    prob = _problems(labels, 1, n)
+    for name, cls in zip(prob.features, prob.classes, strict=True):
+        if len(cls) < 3:
+            raise WmgeomError(f"feature {name!r} has {len(cls)} values; the orthogonalisation "
+                              "index needs at least 3 one-vs-rest decoders")
+    Yb = prob.Y[0][boot]  # [n_boot, n, K]
+    strat = None
+    index = {}
+    for space, X in (("perceptual", P), ("encoding", E)):
+        fit = _fit_grid(X[boot], Yb, [(np.arange(n), np.zeros(0, dtype=np.int64))], inner_cv,
+                        strat, Cs, device=device, dtype=_torch_dtype(dtype),
+                        intercept_scaling=10.0, solver_options={}, seed=seed)
+        coef = fit.coef[:, 0]  # [n_boot, K, D]
+        fi = prob.table["feature_index"].to_numpy()
+        index[space] = np.stack([orthogonalization_index(coef[:, fi == f])
+                                 for f in range(len(prob.features))], -1)  # [n_boot, F]
+    rows = []
+    for f, name in enumerate(prob.features):
+        ref = index["perceptual"][:, f].mean()
+        t, p = stats.ttest_ind(index["encoding"][:, f], index["perceptual"][:, f])
+        for space in ("perceptual", "encoding"):
+            for b in range(n_bootstrap):
+                rows.append({"feature": name, "space": space, "bootstrap": b,
+                             "index": index[space][b, f],
+                             "normalized_index": index[space][b, f] / ref,
+                             "t_statistic": float(t), "p_value": float(p),
+                             "n_components": n_components})
+    return pd.DataFrame(rows)
