@@ -9,6 +9,15 @@ from wmgeom.models.ctrnn import CTRNN, masked_mse, orientation_loss
 from wmgeom.tasks.orientation import TwoOrientationTask
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matrices: one thread avoids oversubscription on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_shapes_rectified_rates_and_noise_switch():
     torch.manual_seed(0)
     m = CTRNN(5, 3, n_units=12, rate_noise=0.2)

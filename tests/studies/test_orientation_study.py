@@ -117,3 +117,13 @@ def test_config_errors_are_clear(tmp_path):
     path.write_text("study: nback\n")
     with pytest.raises(WmgeomError, match="not 'two-orientation'"):
         load_study_config(path)
+
+
+def test_resume_of_a_finished_run_reproduces_its_numbers(run_dir):
+    out, summary = run_dir
+    again = run_orientation_study(
+        out, make_study_config("quick", TINY), progress=False, resume=True
+    )
+    a, b = summary["conditions"]["tiny-ordinal"], again["conditions"]["tiny-ordinal"]
+    for key in ("median_error_deg", "principal_angle1_deg", "fraction_tuning_changed"):
+        assert b[key] == pytest.approx(a[key])
