@@ -38,7 +38,7 @@ from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path, content_key, write_json_atomic, write_text_atomic
 from wmgeom.models.ctrnn import CTRNN, CTRNNConfig, orientation_loss
 from wmgeom.tasks.orientation import EPOCHS, OrientationTaskConfig, TwoOrientationTask
-from wmgeom.train.trainer import TrainConfig, Trainer
+from wmgeom.train.trainer import TrainConfig, Trainer, resolve_device
 
 
 class Condition(BaseModel):
@@ -111,7 +111,7 @@ class OrientationStudyConfig(BaseModel):
     study: Literal["two-orientation"] = "two-orientation"
     profile: Literal["quick", "paper"] = "quick"
     seed: int = 0
-    device: str = "cpu"
+    device: str = Field("cpu", description="torch device; 'auto' picks CUDA when present")
     torch_threads: int | None = Field(
         1, ge=1, description="CPU threads while the study runs (None: leave torch's setting)"
     )
@@ -141,6 +141,7 @@ class OrientationStudyConfig(BaseModel):
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {},
     "paper": {
+        "device": "auto",
         "model": {"n_units": 256},
         "train": {
             "batch_size": 128,
@@ -210,7 +211,7 @@ def build_condition(config: OrientationStudyConfig, condition: Condition):
     task = TwoOrientationTask(config.task, ordinal=condition.ordinal)
     torch.manual_seed(config.seed)
     model = CTRNN(task.n_inputs, task.n_outputs, config.model, rate_noise=condition.rate_noise)
-    return task, model.to(config.device)
+    return task, model.to(resolve_device(config.device))
 
 
 def report_outputs(outputs: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -522,9 +523,9 @@ def write_tables(analysis_dir: Path, results: dict[str, dict[str, Any]]) -> None
         return pd.concat(frames, ignore_index=True)
 
     tables = {
-        "conditions": pd.DataFrame({n: r["numbers"] for n, r in results.items()})
-        .T.rename_axis("condition")
-        .reset_index(),
+        "conditions": behaviour.compare_conditions(
+            {n: r["numbers"] for n, r in results.items()}
+        ).reset_index(),
         "bias_curve": cat("bias"),
         "report_errors": cat("errors"),
         "unit_groups": cat("groups", index=True),
