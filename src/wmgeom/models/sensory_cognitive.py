@@ -68,10 +68,16 @@ class SensoryCognitiveModel(nn.Module):
         self._kaiming_init()
 
     def _kaiming_init(self) -> None:
-        """Kaiming-uniform recurrent and input weights (seed 000 §3), zero biases."""
+        """Kaiming-normal input and recurrent weights (seed 000 §3), zero biases.
+
+        He et al.'s fan-in normal with unit gain: std ``1/sqrt(H)``, so each recurrent
+        matrix starts with spectral radius ≈ 1 and the network keeps its inputs for
+        several frames from the start (PyTorch's default uniform init starts near 0.58
+        and trains markedly slower on the multi-task N-back regime).
+        """
         for name, p in self.rnn.named_parameters():
             if name.startswith("weight"):
-                nn.init.kaiming_uniform_(p, a=5**0.5)
+                nn.init.kaiming_normal_(p, nonlinearity="linear")
             else:
                 nn.init.zeros_(p)
 

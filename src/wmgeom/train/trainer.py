@@ -44,13 +44,13 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     batch_size: int = Field(128, ge=1)
-    iterations: int = Field(1500, ge=1)
-    milestones: list[int] = Field(default_factory=lambda: [1200])
+    iterations: int = Field(4000, ge=1)
+    milestones: list[int] = Field(default_factory=lambda: [3200])
     gamma: float = Field(0.1, gt=0, le=1)
     grad_clip: float | None = Field(1.0, gt=0)
     eval_every: int = Field(250, ge=1)
     checkpoint_every: int = Field(250, ge=1)
-    early_stop: bool = False
+    early_stop: bool = True
     seed: int = 0
 
     @model_validator(mode="after")
