@@ -56,7 +56,7 @@ def run(
         from wmgeom.studies.orientation import load_study_config, run_orientation_study
 
         summary = run_orientation_study(out, load_study_config(config, profile),
-                                        progress=progress)
+                                        progress=progress, resume=resume)
     else:
         from wmgeom.pipeline import run as run_pipeline
 
