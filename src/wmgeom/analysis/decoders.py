@@ -160,7 +160,7 @@ def _admm(Xa: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, rho_scale: float, 
     Cp = C.to(dtype).repeat_interleave(K)  # [P]
     rho = (rho_scale * Cp.sqrt())[None, :] / n_rows[:, None]  # [G, P]
     z = torch.zeros(G, m, P, dtype=dtype, device=Xa.device)
-    u = torch.zeros_like(z)
+    t = torch.zeros_like(z)  # t = -u, the negated scaled dual variable
     Bt = B.transpose(1, 2)
     weight = lam.sqrt() if not primal else None
 
@@ -175,18 +175,19 @@ def _admm(Xa: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, rho_scale: float, 
         return q_.square().sum(1).sqrt()  # [G, P]
 
     gain = gains(rho)
+    thr = live * (Cp / rho)[:, None, :]  # hinge threshold C / rho, 0 on padding
     q = torch.zeros(G, B.shape[-1], P, dtype=dtype, device=Xa.device)
     for it in range(max_iter):
-        q = Bt @ (YY * (z - u))  # [G, r, P]
-        a = YY * (B @ (q * gain))
-        v = over_relaxation * a + (1.0 - over_relaxation) * z + u
-        z_new = v + torch.minimum(torch.clamp(1.0 - v, min=0.0), live * Cp / rho[:, None, :])
-        u = v - z_new
+        q = torch.bmm(Bt, (z + t).mul_(YY))  # [G, r, P]
+        a = torch.bmm(B, q * gain).mul_(YY)
+        v = torch.mul(a, over_relaxation).add_(z, alpha=1.0 - over_relaxation).sub_(t)
+        t = torch.minimum(torch.rsub(v, 1.0).clamp_(min=0.0), thr)  # z_new = v + t, u = -t
+        z_new = v.add_(t)
         if (it + 1) % check_every == 0 or it == max_iter - 1:
             r_pri = (a - z_new).square().sum(1).sqrt()
             s_pri = torch.maximum(a.square().sum(1), z_new.square().sum(1)).sqrt()
             rel_p = r_pri / s_pri.clamp(min=1e-12)
-            rel_d = dual_norm(z_new - z) / dual_norm(u).clamp(min=1e-12)
+            rel_d = dual_norm(z_new - z) / dual_norm(t).clamp(min=1e-12)
             z = z_new
             if bool(((rel_p < tol) & (rel_d < tol)).all()) or it == max_iter - 1:
                 break
@@ -196,8 +197,9 @@ def _admm(Xa: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, rho_scale: float, 
             if bool((up | down).any()):
                 factor = torch.where(up, 2.0, torch.where(down, 0.5, 1.0)).to(dtype)
                 rho = rho * factor
-                u = u / factor[:, None, :]
+                t = t / factor[:, None, :]
                 gain = gains(rho)
+                thr = live * (Cp / rho)[:, None, :]
         else:
             z = z_new
     # the last theta step, mapped back from the diagonalising basis

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.linalg import orthogonal_procrustes
+from threadpoolctl import threadpool_limits
 
 from wmgeom.analysis.data import activation_arrays
 from wmgeom.analysis.decoders import SEED_CS, cross_validated_decoding
@@ -186,10 +187,12 @@ def reconstructed_decoder_accuracy(
             codes = np.stack([np.searchsorted(cls, sub.labels[name][:, i]) for i in range(T)],
                              -1)  # [n, T] class index of the stimulus of each frame
             fits = {}
-            for (i, j) in pairs:
-                if (i, j + 1) in pos:
-                    fits[(i, j)] = [procrustes_align(W[pos[(i, j)], o], W[pos[(i, j + 1)], o])
-                                    for o in range(len(res.folds))]
+            with threadpool_limits(1):  # many tiny SVDs: threading only adds overhead
+                for (i, j) in pairs:
+                    if (i, j + 1) in pos:
+                        fits[(i, j)] = [procrustes_align(W[pos[(i, j)], o],
+                                                         W[pos[(i, j + 1)], o])
+                                        for o in range(len(res.folds))]
             for (i, j) in pairs:
                 if (i, j + 1) not in pos:
                     continue
