@@ -134,6 +134,41 @@ def report(run_dir: Annotated[Path, typer.Argument(help="An analysed run directo
     console.print(f"[green]report[/green] {write_report(run_dir, extra or ())}")
 
 
+def _csv_list(text: str, cast=str) -> list:
+    return [cast(x.strip()) for x in text.split(",") if x.strip()]
+
+
+@app.command()
+def sweep(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder.")] = Path("wmgeom-sweep"),
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    architectures: Annotated[str, typer.Option(help="Comma-separated: rnn,gru,lstm.")] = "rnn,gru,lstm",
+    regimes: Annotated[str, typer.Option(help="Comma-separated: STSF,STMF,MTMF.")] = "STSF,STMF,MTMF",
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0",
+    sizes: Annotated[str | None, typer.Option(
+        help="Comma-separated hidden sizes (default: the config's; 'paper' = 512 RNN, 256 GRU/LSTM).")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Parallel local runs (default: cores).")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run the points as Ray tasks.")] = False,
+    analyze: Annotated[bool, typer.Option(help="Analyse all runs together afterwards.")] = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train and record a grid of runs (architectures × regimes × sizes × seeds)."""
+    from wmgeom.sweep import grid_points
+    from wmgeom.sweep import sweep as run_sweep
+
+    base = _config(config, profile)
+    hidden = None if sizes == "paper" else _csv_list(sizes, int) if sizes else [base.model.hidden_size]
+    points = grid_points(_csv_list(architectures), [r.upper() for r in _csv_list(regimes)],
+                         _csv_list(seeds, int), hidden)
+    table = run_sweep(base, out, points, jobs=jobs, use_ray=ray, progress=progress)
+    print(table.to_string(index=False))
+    if analyze:
+        from wmgeom.analysis.pipeline import analyze_runs
+
+        analyze_runs([out / r for r in table.run], out_dir=out, progress=progress)
+
+
 def main() -> None:
     """Console entry point: one-line messages for user errors, exit status 2."""
     try:
