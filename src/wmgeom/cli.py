@@ -134,6 +134,15 @@ def report(run_dir: Annotated[Path, typer.Argument(help="An analysed run directo
     console.print(f"[green]report[/green] {write_report(run_dir, extra or ())}")
 
 
+@app.command()
+def tasks(n_values: Annotated[str, typer.Option(help="Comma-separated N set.")] = "1,2,3") -> None:
+    """List the registered task names."""
+    from wmgeom.tasks import names
+
+    for name in names(tuple(_csv_list(n_values, int))):
+        print(name)
+
+
 def _csv_list(text: str, cast=str) -> list:
     return [cast(x.strip()) for x in text.split(",") if x.strip()]
 
