@@ -208,7 +208,36 @@ def _admm(Xa: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, rho_scale: float, 
     else:
         coef = B @ (q * (rho[:, None, :] / (1.0 + rho[:, None, :] * lam)))  # [G, m, P]
         theta = Xa.transpose(1, 2) @ coef
+    theta = _libsvm_intercept(Xa, YY, theta)
     return theta.view(G, d, nC, K).permute(0, 2, 1, 3)
+
+
+def _libsvm_intercept(Xa: torch.Tensor, YY: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Re-optimise the intercept for the solved normals, choosing as libsvm does.
+
+    For fixed ``w`` the hinge loss is piecewise linear in ``b`` with a kink at
+    ``b_i = y_i - w . x_i`` per sample; it is minimal between the ``n+``-th and
+    ``(n+ + 1)``-th smallest kink (``n+`` = number of positives). When that interval is
+    wide (no sample on the margin: e.g. a tiny ``C``, where every decoder predicts "rest"
+    and multi-class argmax hinges on the biases), libsvm takes its midpoint; so do we.
+    The last column of ``Xa`` is the intercept column (constant on valid rows).
+    """
+    G, m, d = Xa.shape
+    scale = Xa[..., -1].abs().amax(1)  # [G] the intercept column's height
+    f = Xa[..., :-1] @ theta[:, :-1]  # [G, m, P] margins without intercept
+    valid = YY != 0
+    kinks = torch.where(valid, YY - f, torch.full_like(f, float("inf")))
+    kinks, _ = kinks.sort(dim=1)
+    n_pos = (YY > 0).sum(1)  # [G, P]
+    n_valid = valid.sum(1)
+    lo = kinks.gather(1, (n_pos - 1).clamp(min=0)[:, None]).squeeze(1)
+    hi = kinks.gather(1, n_pos.clamp(max=m - 1)[:, None]).squeeze(1)
+    lo = torch.where(n_pos > 0, lo, hi)  # no positive: the boundary of "all negative"
+    hi = torch.where(n_pos < n_valid, hi, lo)  # no negative: "all positive"
+    b = 0.5 * (lo + hi)
+    theta = theta.clone()
+    theta[:, -1] = b / scale[:, None].clamp(min=1e-12)
+    return theta
 
 
 # --------------------------------------------------------------------------- folds
@@ -333,6 +362,9 @@ def _problems(y: Any, n_cond: int, n: int) -> _Problems:
 def _splits(cv: Any, n: int, strat: np.ndarray | None, groups: np.ndarray | None,
             shuffle: bool, seed: int | None, what: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Resolve ``cv`` (int, splitter or iterable of (train, test)) into index pairs."""
+    if isinstance(cv, str | bytes | float):
+        raise WmgeomError(f"{what}={cv!r}: must be an int, a scikit-learn splitter or a list "
+                          "of (train, test) index arrays")
     if isinstance(cv, int | np.integer):
         if cv < 2:
             raise WmgeomError(f"{what}={cv} is too small; use at least 2 folds")

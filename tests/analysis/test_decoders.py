@@ -1,0 +1,202 @@
+"""Batched linear-SVM decoders against scikit-learn's libsvm on the same folds (SPEC A1)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from wmgeom.analysis.decoders import (
+    LinearDecoder,
+    cross_validated_decoding,
+    decision_values,
+    resolve_device,
+    solve_hinge_svm,
+)
+from wmgeom.errors import WmgeomError
+
+CS = (0.001, 0.01, 1.0, 10.0)
+
+
+def _data(kind: str, seed: int = 0, n: int = 240, D: int = 16):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    if kind == "separable":
+        means = rng.normal(size=(4, D)) * 1.0
+    elif kind == "noisy":
+        means = rng.normal(size=(4, D)) * 0.45
+    elif kind == "unbalanced":
+        y = rng.choice(4, n, p=[0.55, 0.25, 0.15, 0.05])
+        means = rng.normal(size=(4, D)) * 0.35
+    elif kind == "high_dimensional":
+        D = 2 * n
+        means = rng.normal(size=(4, D)) * 0.15
+    A = rng.normal(size=(D, D)) / np.sqrt(D) + np.eye(D)
+    X = (means[y] + rng.normal(size=(n, D))) @ A * 3.0 + 5.0  # correlated, off-centre
+    return X, y
+
+
+def _sklearn_oof(X, y, folds, inner_splits):
+    """libsvm one-vs-rest with an inner grid search, on the given outer and inner folds."""
+    dec = np.zeros((len(y), 4))
+    for tr, te in folds:
+        inner = list(StratifiedKFold(inner_splits).split(X[tr], y[tr]))
+        model = OneVsRestClassifier(GridSearchCV(
+            make_pipeline(StandardScaler(), SVC(kernel="linear")), {"svc__C": list(CS)},
+            cv=inner))
+        dec[te] = model.fit(X[tr], y[tr]).decision_function(X[te])
+    return dec
+
+
+@pytest.mark.parametrize("kind", ["separable", "noisy", "unbalanced", "high_dimensional"])
+def test_matches_libsvm_within_one_point(kind):
+    X, y = _data(kind)
+    res = cross_validated_decoding(X, y, cv=5, inner_cv=3, seed=0, device="cpu")
+    dec = _sklearn_oof(X, y, res.folds, 3)
+    ours_multi = res.features["accuracy"].iloc[0]
+    ref_multi = (dec.argmax(1) == y).mean()
+    assert abs(ours_multi - ref_multi) <= 0.01 + 1e-9
+    ref_k = ((dec > 0) == (y[:, None] == np.arange(4))).mean(0)
+    diff = res.decoders["accuracy"].to_numpy() - ref_k
+    assert np.abs(diff).mean() <= 0.01
+    assert np.abs(diff).max() <= 0.02  # at most a handful of trials on one decoder
+
+
+@pytest.mark.parametrize("D", [6, 80])  # primal (d <= m) and kernel (d > m) forms
+def test_solver_reaches_libsvm_objective(D):
+    rng = np.random.default_rng(1)
+    n = 60
+    X = rng.normal(size=(n, D))
+    y = np.where(X[:, 0] + 0.7 * rng.normal(size=n) > 0, 1.0, -1.0)
+    for C in (0.01, 1.0):
+        ref = SVC(kernel="linear", C=C, tol=1e-6).fit(X, y)
+
+        def objective(w, b, C=C):
+            return 0.5 * w @ w + C * np.maximum(0, 1 - y * (X @ w + b)).sum()
+
+        s = 10.0
+        Xa = torch.tensor(np.hstack([X, np.full((n, 1), s)])[None])
+        theta = solve_hinge_svm(Xa, torch.tensor(y[None, :, None]), torch.tensor([C]),
+                                tol=1e-6, max_iter=5000)[0, 0, :, 0].numpy()
+        ours = objective(theta[:-1], s * theta[-1])
+        best = objective(ref.coef_[0], ref.intercept_[0])
+        assert ours <= best * (1 + 2e-3) + 1e-9
+
+
+def test_estimator_contract_and_original_coordinates():
+    X, y = _data("separable", n=150)
+    est = LinearDecoder(inner_cv=3, device="cpu")
+    assert clone(est).get_params() == est.get_params()
+    est.fit(X, y)
+    assert est.coef_.shape == (4, X.shape[1])
+    assert est.intercept_.shape == (4,) and est.best_C_.shape == (4,)
+    assert est.cv_scores_.shape == (len(CS), 4)
+    np.testing.assert_allclose(est.decision_function(X), X @ est.coef_.T + est.intercept_)
+    assert est.score(X, y) > 0.95
+    # an affine change of one input unit changes only that unit's weight (standardised fit)
+    X2 = X.copy()
+    X2[:, 0] = X2[:, 0] * 7.0 - 3.0
+    est2 = clone(est).fit(X2, y)
+    np.testing.assert_array_equal(est.predict(X), est2.predict(X2))
+    np.testing.assert_allclose(est2.coef_[:, 0] * 7.0, est.coef_[:, 0], rtol=2e-2, atol=1e-3)
+    # composes with scikit-learn model selection
+    scores = cross_validate(LinearDecoder(inner_cv=3, Cs=(0.01, 1.0)), X, y, cv=3)
+    assert scores["test_score"].mean() > 0.9
+    grid = GridSearchCV(LinearDecoder(inner_cv=3), {"Cs": [(0.01,), (1.0,)]}, cv=3).fit(X, y)
+    assert grid.best_score_ > 0.9
+
+
+def test_binary_labels_give_one_decoder_like_sklearn():
+    X, y = _data("separable", n=120)
+    yb = np.where(y == 2, "two", "other")
+    est = LinearDecoder(inner_cv=3).fit(X, yb)
+    assert list(est.classes_) == ["other", "two"]
+    assert est.coef_.shape == (1, X.shape[1]) and est.decision_function(X).shape == (120,)
+    assert set(est.predict(X)) <= {"other", "two"}
+    assert est.score(X, yb) > 0.95
+
+
+def test_conditions_batch_equals_separate_calls():
+    Xa, ya = _data("noisy", seed=3, n=160)
+    Xb, _ = _data("separable", seed=4, n=160)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(Xa, ya))
+    both = cross_validated_decoding(np.stack([Xa, Xb]), ya, cv=folds, inner_cv=3,
+                                    conditions=["a", "b"], dtype="float64")
+    one = cross_validated_decoding(Xb, ya, cv=folds, inner_cv=3, dtype="float64")
+    np.testing.assert_allclose(both.decision[1], one.decision[0], rtol=1e-3, atol=1e-3)
+    assert list(both.features["condition"]) == ["a", "b"]
+
+
+def test_multiple_features_and_tables():
+    rng = np.random.default_rng(5)
+    n = 160
+    loc, cat = rng.integers(0, 4, n), rng.integers(0, 3, n)
+    X = np.concatenate([np.eye(4)[loc] * 3, np.eye(3)[cat] * 3, rng.normal(size=(n, 4))], 1)
+    X = X + rng.normal(size=X.shape) * 0.5
+    res = cross_validated_decoding(X, {"location": loc, "category": cat}, cv=4, inner_cv=3)
+    assert set(res.decoders.columns) >= {"condition", "feature", "class", "accuracy",
+                                         "balanced_accuracy", "best_C"}
+    assert len(res.decoders) == 7 and len(res.features) == 2
+    feats = res.features.set_index("feature")
+    assert feats.loc["category", "chance"] == pytest.approx(1 / 3)
+    assert (feats["accuracy"] > 0.9).all()
+    assert res.coef.shape == (1, 4, 7, X.shape[1])
+    assert res.feature_slice("category") == slice(4, 7)
+    d = decision_values(X, res.coef[0, 0], res.intercept[0, 0])
+    assert d.shape == (n, 7)
+
+
+def test_per_condition_labels():
+    rng = np.random.default_rng(6)
+    n = 120
+    lab = rng.integers(0, 3, size=(2, n))  # a different stimulus in each condition
+    X = np.stack([np.eye(3)[lab[c]] * 4 + rng.normal(size=(n, 3)) for c in range(2)])
+    res = cross_validated_decoding(X, lab, cv=4, inner_cv=3)
+    assert (res.features["accuracy"] > 0.9).all()
+    # the decoders of condition 0 do not read condition 1's labels
+    shuffled = cross_validated_decoding(X, lab[::-1], cv=4, inner_cv=3)
+    assert (shuffled.features["accuracy"] < 0.6).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"X": np.zeros((4, 5, 6, 7))}, "must be"),
+        ({"X": np.full((30, 3), np.nan)}, "NaN"),
+        ({"y": np.zeros(30)}, "single value"),
+        ({"y": np.zeros(29)}, "shape"),
+        ({"cv": 1}, "at least 2 folds"),
+        ({"cv": 31}, "only 30 samples"),
+        ({"Cs": ()}, "positive"),
+        ({"Cs": (0.0, 1.0)}, "positive"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"cv": "ten"}, "splitter"),
+        ({"conditions": ["a", "b"]}, "condition names"),
+    ],
+)
+def test_user_errors(kwargs, message):
+    rng = np.random.default_rng(0)
+    args = {"X": rng.normal(size=(30, 3)), "y": np.arange(30) % 3, "cv": 3, "inner_cv": 2}
+    args.update(kwargs)
+    with pytest.raises(WmgeomError, match=message):
+        cross_validated_decoding(args.pop("X"), args.pop("y"), **args)
+
+
+def test_estimator_errors_and_devices():
+    X, y = _data("separable", n=60)
+    est = LinearDecoder(inner_cv=2).fit(X, y)
+    with pytest.raises(WmgeomError, match="features"):
+        est.decision_function(X[:, :3])
+    with pytest.raises(WmgeomError, match="positive"):
+        LinearDecoder(Cs=(-1.0,)).fit(X, y)
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device(None).type in {"cpu", "cuda"}
+    if not torch.cuda.is_available():
+        with pytest.raises(WmgeomError, match="no CUDA"):
+            resolve_device("cuda")
+    with pytest.raises(WmgeomError, match="unknown device"):
+        resolve_device("tpu9")
