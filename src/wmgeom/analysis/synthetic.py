@@ -7,7 +7,8 @@ The seed's three hypotheses about memory subspaces (Fig. 4e) become generators:
   ``t - s`` of the memory only, ``B_{t-s}``, shared by all stimuli;
 * ``"stimulus"`` (H3): every stimulus has its own sequence of subspaces ``B_{s, t-s}``.
 
-Each stimulus carries several features (one-hot codes, one random embedding per feature);
+Each stimulus carries several features, one-hot coded in orthogonal blocks of a code
+space (of dimension the total number of feature values) that each subspace embeds;
 task-relevant features are coded with gain ``relevant_gain`` and the others with
 ``irrelevant_gain``, so the task-relevant/-irrelevant analyses have a known answer.
 """
@@ -40,9 +41,8 @@ def synthetic_memory_activations(
     features: Mapping[str, int] | None = None,
     tasks: Sequence[tuple[str, int, str]] = (("task", 1, "location"),),
     task_specific: bool = False,
-    relevant_gain: float = 3.0,
-    irrelevant_gain: float = 3.0,
-    code_dim: int = 6,
+    relevant_gain: float = 5.0,
+    irrelevant_gain: float = 5.0,
     decay: float = 1.0,
     noise: float = 1.0,
     seed: int = 0,
@@ -59,7 +59,6 @@ def synthetic_memory_activations(
         task_specific: Draw separate subspaces for every task (else shared by all tasks).
         relevant_gain: Amplitude of the task-relevant feature's code.
         irrelevant_gain: Amplitude of the other features' codes.
-        code_dim: Dimension of each memory subspace (>= number of values - 1 per feature).
         decay: Amplitude factor per frame of age of a memory.
         noise: Standard deviation of isotropic Gaussian noise.
         seed: Random seed.
@@ -75,8 +74,10 @@ def synthetic_memory_activations(
         raise WmgeomError(f"unknown mode {mode!r}; choose from {list(_MODES)}")
     features = dict(features or {"location": 4, "category": 4})
     n_slots = n_frames if mode != "stimulus" else n_frames * n_frames
-    if n_units < code_dim * min(n_slots, 4):
-        raise WmgeomError(f"n_units={n_units} is too small for code_dim={code_dim}")
+    code_dim = sum(features.values())
+    if n_units < code_dim:
+        raise WmgeomError(f"n_units={n_units} is smaller than the {code_dim} feature values; "
+                          "use more units")
     rng = np.random.default_rng(seed)
     T = n_frames
     hidden, labels, task_col, n_col, feat_col = [], {f: [] for f in features}, [], [], []
@@ -88,7 +89,9 @@ def synthetic_memory_activations(
         if shared_bases is None or task_specific:
             # one subspace (D x code_dim) per slot / age / (stimulus, age)
             bases = np.stack([_orthonormal(rng, n_units, code_dim) for _ in range(n_slots)])
-            codes = {f: rng.normal(size=(k, code_dim)) for f, k in features.items()}
+            offsets = np.cumsum([0, *features.values()])
+            codes = {f: np.eye(code_dim)[offsets[j]: offsets[j] + k]
+                     for j, (f, k) in enumerate(features.items())}
             shared_bases = (bases, codes)
         bases, codes = shared_bases
         lab = {f: rng.integers(0, k, size=(n_trials, T)) for f, k in features.items()}
