@@ -56,7 +56,7 @@ def test_planted_relevant_coding_is_found(analysed):
     assert relevant > 0.9
     assert relevant > irrelevant + 0.05
     assert (gru["accuracy"] > gru["chance"]).all()
-    assert set(gru["task_feature"]) == {"location", "identity", "category"}
+    assert set(gru["relevant_feature"]) == {"location", "identity", "category"}
 
 
 def test_chronological_subspaces_decoders_do_not_generalise_across_time(analysed):
@@ -66,7 +66,7 @@ def test_chronological_subspaces_decoders_do_not_generalise_across_time(analysed
     at_encoding = t.loc[t["frame"] == t["stimulus"], "accuracy"].mean()
     later = t.loc[t["frame"] > t["stimulus"], "accuracy"].mean()
     assert at_encoding > later + 0.15  # memory subspaces rotate with age (planted)
-    assert t.loc[t["frame"] == t["stimulus"] + 1, "executive"].all()  # 1-back tasks
+    assert t.loc[t["frame"] == t["stimulus"] + 1, "recall"].all()  # 1-back tasks
 
 
 def test_cross_task_and_encoding_sharing_tables(analysed):
@@ -168,7 +168,7 @@ def test_planted_deorthogonalisation_is_detected(tmp_path):
     assert stats["mean_encoding"] < stats["mean_perceptual"] == pytest.approx(1.0)
     assert stats["p"] < 0.05
     pca = tables["orthogonalization_pca"]
-    assert pca["n_dims"].nunique() == 1  # both spaces reduced to the same dimensionality
+    assert pca["n_components"].nunique() == 1  # both spaces reduced to one dimensionality
     assert set(pca["feature"]) == {"identity"}  # the only feature with 3+ values
 
 
@@ -182,5 +182,5 @@ def test_planted_age_dependent_transformations_in_swap_tests(tmp_path):
     swaps = tables["swap_tests"].groupby("swap")["accuracy"].mean()
     assert swaps["R(i,j)"] > swaps["R(i+k,j+k)"] > swaps["R(i,j+1)"] + 0.1
     pr = tables["procrustes"]
-    same = pr[pr["frame"] == pr["stimulus"]]
-    assert np.allclose(same["accuracy_fitted"], same["accuracy_reconstructed"])
+    assert (pr["frame"] > pr["stimulus"]).all()  # step j+1 reconstructed from step j
+    assert pr["accuracy_reconstructed"].mean() > pr["chance"].mean() + 0.1

@@ -62,7 +62,8 @@ def test_orthogonalization_annotates_t_test():
 
 def _cross_time():
     rows = [dict(model="GRU MTMF", task=f"nback-{n}-identity", stimulus=i, frame=k,
-                 accuracy=0.95 if k == i else 0.4, executive=(k == i + n), chance=0.25)
+                 accuracy=0.95 if k == i else 0.4, executive=(k >= n), recall=(k == i + n),
+                 chance=0.25)
             for n in (1, 2, 3) for i in range(6) for k in range(i, 6)]
     return pd.DataFrame(rows)
 
@@ -107,6 +108,14 @@ def test_within_time_and_causal_panels():
             for r in (True, False) for i in range(4) for k in range(i, 4)]
     fig = F.plot_within_time_decoding(pd.DataFrame(rows))
     assert len([ax for ax in _visible_axes(fig) if ax.images]) == 2
+    rows = [dict(frame=k, feature=f, relevant=(f == "location"), accuracy=0.8, chance=0.25)
+            for k in range(4) for f in F.FEATURES]
+    fig = F.plot_within_time_decoding(pd.DataFrame(rows))
+    relevant_ax, irrelevant_ax = _visible_axes(fig)
+    assert [ln.get_label() for ln in relevant_ax.get_lines() if ln.get_marker() == "o"] == [
+        "location"]
+    assert [ln.get_label() for ln in irrelevant_ax.get_lines() if ln.get_marker() == "o"] == [
+        "identity", "category"]
     rows = [dict(feature=f, distance=d, action=a, probability=0.3, sd=0.05)
             for f in ("location", "identity") for d in (-1.0, 0.0, 1.0) for a in F.ACTIONS]
     fig = F.plot_causal_perturbation(pd.DataFrame(rows))

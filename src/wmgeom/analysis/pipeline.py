@@ -168,114 +168,51 @@ class SkipAnalysis(Exception):
 # --------------------------------------------------------------------------- data
 
 
-@dataclass
-class RunData:
-    """The arrays of one run's analysis split, ready for decoding.
-
-    Attributes:
-        spaces: Activations by name (``hidden``, ``cell``, ``perceptual``, ``encoding``),
-            each ``[trial, frame, unit]``.
-        labels: Per-frame labels by feature, ``[trial, frame]``.
-        task: Task name per trial; ``n``: its N; ``feature``: its task-relevant feature.
-        tasks: Task names in recording order.
-        split: The stimulus split analysed.
-        target: Correct action per trial and frame (``[trial, frame]``) when recorded.
-    """
-
-    spaces: dict[str, np.ndarray]
-    labels: dict[str, np.ndarray]
-    task: np.ndarray
-    n: np.ndarray
-    feature: np.ndarray
-    tasks: list[str]
-    split: str
-    target: np.ndarray | None = None
-
-    def task_feature(self, task: str) -> str:
-        return str(self.feature[np.flatnonzero(self.task == task)[0]])
-
-    def task_n(self, task: str) -> int:
-        return int(self.n[np.flatnonzero(self.task == task)[0]])
-
-    def blocks(self) -> np.ndarray:
-        """Trial indices ``[n_tasks, m]``: the first ``m`` trials of each task (equal ``m``)."""
-        idx = [np.flatnonzero(self.task == t) for t in self.tasks]
-        m = min(len(i) for i in idx)
-        return np.stack([i[:m] for i in idx])
-
-
-def run_data(run: Run, protocol: AnalysisProtocol) -> RunData:
-    """Select the analysis split of a run and pull its arrays out of the Dataset.
+def analysis_dataset(run: Run, protocol: AnalysisProtocol) -> xr.Dataset:
+    """The trials of the protocol's split (all trials when the recording has no splits).
 
     Raises:
-        SkipAnalysis: If the requested split holds too few trials.
+        SkipAnalysis: If the split holds too few trials for the folds.
     """
     ds = run.activations
-    split = protocol.split
-    if "split" in ds and split is not None:
+    if "split" in ds and protocol.split is not None:
         splits = [str(s) for s in np.unique(ds["split"].values)]
+        split = protocol.split
         if split not in splits:
-            fallback = "train" if "train" in splits else splits[0]
-            log.info("split %s not recorded in %s; analysing %s", split, run.path, fallback)
-            split = fallback
-        keep = ds["split"].values.astype(str) == split
-        ds = ds.isel(trial=np.flatnonzero(keep))
-    else:
-        split = split or "all"
-    spaces = {name: ds[name].values.astype(np.float64)
-              for name in ("hidden", "cell", "perceptual", "encoding") if name in ds}
-    labels = {f: ds[f].values for f in FEATURES if f in ds}
-    if "task" not in ds or "feature" not in ds:
-        raise WmgeomError("the recording lacks per-trial 'task' or 'feature'; re-record it")
-    feature = ds["feature"].values
-    if feature.dtype.kind in "iu":
-        feature = np.asarray(FEATURES)[feature]
-    task = ds["task"].values.astype(str)
-    n = ds["n"].values if "n" in ds else np.zeros(len(task), dtype=int)
-    data = RunData(spaces, labels, task, n, feature.astype(str),
-                   list(dict.fromkeys(task.tolist())), split,
-                   ds["target"].values if "target" in ds else None)
-    if len(task) < 2 * protocol.n_splits:
-        raise SkipAnalysis(f"only {len(task)} trials in split {split!r}; need at least "
-                           f"{2 * protocol.n_splits} for {protocol.n_splits}-fold decoding")
-    return data
+            split = "train" if "train" in splits else splits[0]
+            log.info("split %s not recorded in %s; analysing %s", protocol.split, run.path,
+                     split)
+        ds = ds.isel(trial=np.flatnonzero(ds["split"].values.astype(str) == split))
+    if "task" in ds:
+        counts = np.unique(ds["task"].values, return_counts=True)[1]
+        if counts.min() < 2 * protocol.n_splits:
+            raise SkipAnalysis(f"a task has only {counts.min()} trials in the analysed split; "
+                               f"{protocol.n_splits}-fold decoding needs "
+                               f"{2 * protocol.n_splits}")
+    return ds
 
 
-def _decode(protocol: AnalysisProtocol, X: np.ndarray, y, conditions=None):
-    """The seed's cross-validated one-vs-rest decoding with this protocol (SPEC A1)."""
-    from wmgeom.analysis.decoders import cross_validated_decoding
-
-    return cross_validated_decoding(X, y, cv=protocol.n_splits, Cs=protocol.Cs,
-                                    inner_cv=protocol.inner_splits, conditions=conditions,
-                                    seed=protocol.seed, device=protocol.device)
+def _decode_kw(protocol: AnalysisProtocol) -> dict[str, Any]:
+    """Keywords of :func:`~wmgeom.analysis.decoders.cross_validated_decoding` (SPEC A1)."""
+    return {"cv": protocol.n_splits, "Cs": protocol.Cs, "inner_cv": protocol.inner_splits,
+            "seed": protocol.seed, "device": protocol.device}
 
 
-def _decodable(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Features whose labels take at least two values in every condition."""
-    out = {}
-    for f, y in labels.items():
-        y2 = y.reshape(-1, y.shape[-1])
-        if all(len(np.unique(row)) >= 2 for row in y2):
-            out[f] = y
+def _features(ds: xr.Dataset, min_values: int = 2) -> list[str]:
+    """Label features with at least ``min_values`` values within every task."""
+    out = []
+    for f in FEATURES:
+        if f not in ds:
+            continue
+        values = ds[f].values
+        tasks = ds["task"].values if "task" in ds else np.zeros(len(values))
+        if all(len(np.unique(values[tasks == t])) >= min_values for t in np.unique(tasks)):
+            out.append(f)
     return out
 
 
-def _feature_hits(decision: np.ndarray, truth: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Correct multi-class predictions (argmax over one-vs-rest decision values, SPEC A1).
-
-    Args:
-        decision: ``[..., n, K_f]`` decision values of one feature's decoders.
-        truth: ``[..., n]`` true labels (values, not indices).
-        classes: The ``K`` class values the decoders were fitted on.
-
-    Returns:
-        Boolean ``[..., n]``; a label the decoders never saw counts as wrong.
-    """
-    if decision.shape[-1] == 1:
-        pred = classes[(decision[..., 0] > 0).astype(int)]
-    else:
-        pred = classes[decision.argmax(-1)]
-    return pred == truth
+def _tasks(ds: xr.Dataset) -> list[str]:
+    return list(dict.fromkeys(ds["task"].values.astype(str).tolist())) if "task" in ds else []
 
 
 # --------------------------------------------------------------------------- analyses
@@ -307,26 +244,10 @@ _CACHE: dict[tuple, Any] = {}
 
 
 def _cached(key: tuple, make: Callable[[], Any]) -> Any:
-    """Share an expensive intermediate (e.g. one batched decoding) between analyses."""
+    """Share an intermediate (e.g. one batched decoding) between analyses of one call."""
     if key not in _CACHE:
         _CACHE[key] = make()
     return _CACHE[key]
-
-
-def _first_frame_decoding(run: Run, protocol: AnalysisProtocol, space: str):
-    """Decode every feature at the first frame, per task, batched over tasks (A2, A3)."""
-    def make():
-        data = run_data(run, protocol)
-        if space not in data.spaces:
-            raise SkipAnalysis(f"the recording has no {space!r} activations")
-        blocks = data.blocks()
-        X = data.spaces[space][blocks, 0]  # [n_tasks, m, D]
-        y = _decodable({f: lab[blocks, 0] for f, lab in data.labels.items()})
-        if not y:
-            raise SkipAnalysis("no feature takes two values at the first frame")
-        return data, blocks, X, y, _decode(protocol, X, y, conditions=data.tasks)
-
-    return _cached((id(run), protocol, "first_frame", space), make)
 
 
 @_register("relevant_irrelevant", "A2", "2b",
@@ -336,187 +257,71 @@ def relevant_irrelevant(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Task-relevant vs -irrelevant decoding at the first frame (seed 000 Fig. 2b, A2a).
 
     Returns:
-        Rows ``task``, ``task_feature``, ``n``, ``feature`` (decoded), ``relevant``,
-        ``accuracy``, ``balanced_accuracy``, ``chance``, ``space``, ``frame`` (0).
+        :func:`~wmgeom.analysis.generalization.relevant_irrelevant_decoding` at frame 0.
     """
-    data, _, _, _, res = _first_frame_decoding(run, protocol, protocol.space)
-    t = res.features.rename(columns={"condition": "task"})
-    t["task_feature"] = [data.task_feature(k) for k in t["task"]]
-    t["n"] = [data.task_n(k) for k in t["task"]]
-    t["relevant"] = t["feature"] == t["task_feature"]
-    return t.assign(space=protocol.space, frame=0)[
-        ["task", "task_feature", "n", "feature", "relevant", "accuracy", "balanced_accuracy",
-         "chance", "space", "frame"]]
+    from wmgeom.analysis.generalization import relevant_irrelevant_decoding
+
+    ds = analysis_dataset(run, protocol)
+    return relevant_irrelevant_decoding(ds, frames=(0,), space=protocol.space,
+                                        features=_features(ds), **_decode_kw(protocol))
 
 
 @_register("cross_task", "A3", "2a, 2c, A2b",
            "decoders fitted on one task's first-frame states (each CV fold), tested on "
-           "every other task's; diagonal = cross-validated accuracy")
+           "every other task's; diagonal = cross-validated accuracy; LSTM cell state too")
 def cross_task(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Cross-task generalisation matrices per feature (seed 000 Fig. 2a, 2c; LSTM cell A2b).
 
     Returns:
-        Rows ``space`` (``hidden``; ``cell`` for LSTMs), ``feature``, ``train_task``,
-        ``test_task``, ``kind`` (``validation`` on the diagonal, ``generalization`` between
-        tasks with different relevant features, ``same_feature`` between N's of one
-        feature), ``accuracy``, ``chance``.
+        :func:`~wmgeom.analysis.generalization.cross_task_generalization` for the hidden
+        state and, when recorded, the LSTM cell state (column ``space``).
     """
-    data = run_data(run, protocol)
-    if len(data.tasks) < 2:
-        raise SkipAnalysis(f"only one task recorded ({data.tasks[0]}); cross-task "
-                           "generalisation needs at least two")
-    spaces = [protocol.space] + (["cell"] if "cell" in data.spaces else [])
-    frames = []
-    for space in spaces:
-        _, blocks, X, y, res = _first_frame_decoding(run, protocol, space)
-        # decision of every (train task, fold) decoder on every test task's trials
-        d = np.einsum("bnd,aokd->abonk", X, res.coef) + res.intercept[:, None, :, None, :]
-        n_tasks = len(data.tasks)
-        for f, truth in y.items():
-            ks = res.feature_slice(f)
-            hits = _feature_hits(d[..., ks], truth[None, :, None, :], res.classes[f])
-            acc = hits.mean(-1).mean(-1)  # [train, test]
-            cv = res.features[res.features["feature"] == f].set_index("condition")["accuracy"]
-            acc[np.arange(n_tasks), np.arange(n_tasks)] = cv.loc[data.tasks].to_numpy()
-            a, b = np.meshgrid(np.arange(n_tasks), np.arange(n_tasks), indexing="ij")
-            fa = np.array([data.task_feature(t) for t in data.tasks])
-            kind = np.where(a == b, "validation",
-                            np.where(fa[a] != fa[b], "generalization", "same_feature"))
-            frames.append(pd.DataFrame({
-                "space": space, "feature": f,
-                "train_task": np.asarray(data.tasks)[a.ravel()],
-                "test_task": np.asarray(data.tasks)[b.ravel()],
-                "kind": kind.ravel(), "accuracy": acc.ravel(),
-                "chance": 1.0 / len(res.classes[f])}))
-    return pd.concat(frames, ignore_index=True)
+    from wmgeom.analysis.generalization import cross_task_generalization
 
-
-@dataclass
-class TemporalDecoding:
-    """Decoders of stimulus ``s`` fitted on the state at step ``t >= s``, per task.
-
-    Attributes:
-        task: The task.
-        pairs: ``[n_cond, 2]`` the (stimulus ``s``, step ``t``) of each condition.
-        X: States of the task's trials ``[m, T, D]``.
-        labels: Labels of the task's trials by feature, ``[m, T]``.
-        result: The batched :class:`~wmgeom.analysis.decoders.DecodingResult`.
-    """
-
-    task: str
-    pairs: np.ndarray
-    X: np.ndarray
-    labels: dict[str, np.ndarray]
-    result: Any
-
-    def condition(self, s: int, t: int) -> int:
-        return int(np.flatnonzero((self.pairs[:, 0] == s) & (self.pairs[:, 1] == t))[0])
-
-
-def temporal_decoding(run: Run, protocol: AnalysisProtocol) -> tuple[RunData,
-                                                                      list[TemporalDecoding]]:
-    """Fit decoders of every stimulus S=s from every later state T=t (seed 000 §4.3, A5).
-
-    One batched solve per task over all (s, t) pairs, shared by the within-step,
-    cross-time, encoding-sharing and Procrustes analyses.
-    """
-    def make():
-        data = run_data(run, protocol)
-        X_all = data.spaces[protocol.space]
-        n_frames = X_all.shape[1]
-        if n_frames < 2:
-            raise SkipAnalysis("the recording has a single frame; memory steps need two or more")
-        s_idx, t_idx = np.triu_indices(n_frames)
-        pairs = np.stack([s_idx, t_idx], 1)
-        out = []
-        for task, block in zip(data.tasks, data.blocks(), strict=True):
-            X = X_all[block]  # [m, T, D]
-            labels = {f: lab[block] for f, lab in data.labels.items()}
-            y = _decodable({f: lab[:, s_idx].T for f, lab in labels.items()})
-            if not y:
-                continue
-            res = _decode(protocol, X[:, t_idx].transpose(1, 0, 2), y,
-                          conditions=[f"S{s}T{t}" for s, t in pairs])
-            out.append(TemporalDecoding(task, pairs, X, {f: labels[f] for f in y}, res))
-        if not out:
-            raise SkipAnalysis("no feature takes two values at every step")
-        return data, out
-
-    return _cached((id(run), protocol, "temporal"), make)
+    ds = analysis_dataset(run, protocol)
+    tasks = _tasks(ds)
+    if len(tasks) < 2:
+        raise SkipAnalysis(f"only one task recorded ({tasks[0] if tasks else 'none'}); "
+                           "cross-task generalisation needs at least two")
+    spaces = [protocol.space] + (["cell"] if "cell" in ds and protocol.space != "cell" else [])
+    return pd.concat([cross_task_generalization(ds, frame=0, space=space,
+                                                features=_features(ds), **_decode_kw(protocol))
+                      for space in spaces], ignore_index=True)
 
 
 @_register("within_time", "A5", "A5",
-           "decode the features of stimulus S=s from the state at every step T=t >= s "
+           "at every step, decode the features of the stimulus shown at that step "
            "(cross-validated), per task; relevant vs irrelevant features")
 def within_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Within-step decoding of relevant and irrelevant features (seed 000 Fig. A5).
 
     Returns:
-        Rows ``task``, ``n``, ``feature``, ``relevant``, ``stimulus`` (s), ``frame`` (t),
-        ``accuracy``, ``balanced_accuracy``, ``chance``.
+        :func:`~wmgeom.analysis.generalization.relevant_irrelevant_decoding` at every frame.
     """
-    data, fits = temporal_decoding(run, protocol)
-    frames = []
-    for fit in fits:
-        t = fit.result.features.copy()
-        pair = t["condition"].map(dict(zip(fit.result.conditions, map(tuple, fit.pairs),
-                                           strict=True)))
-        t["stimulus"] = [p[0] for p in pair]
-        t["frame"] = [p[1] for p in pair]
-        t["task"] = fit.task
-        t["n"] = data.task_n(fit.task)
-        t["relevant"] = t["feature"] == data.task_feature(fit.task)
-        frames.append(t[["task", "n", "feature", "relevant", "stimulus", "frame", "accuracy",
-                         "balanced_accuracy", "chance"]])
-    return pd.concat(frames, ignore_index=True)
+    from wmgeom.analysis.generalization import relevant_irrelevant_decoding
 
-
-def _encoding_decisions(fit: TemporalDecoding):
-    """Out-of-fold decisions of every encoding decoder E(S=i,T=i) on every step's states.
-
-    Yields ``(test_index, decision)`` per fold, ``decision`` of shape ``[T_i, T_k, n, K]``.
-    """
-    res = fit.result
-    n_frames = fit.X.shape[1]
-    diag = np.array([fit.condition(i, i) for i in range(n_frames)])
-    for o, (_, te) in enumerate(res.folds):
-        coef = res.coef[diag, o]  # [T_i, K, D]
-        d = np.einsum("ntd,ikd->itnk", fit.X[te], coef)
-        yield te, d + res.intercept[diag, o][:, None, None, :]
+    ds = analysis_dataset(run, protocol)
+    return relevant_irrelevant_decoding(ds, frames=None, space=protocol.space,
+                                        features=_features(ds), **_decode_kw(protocol))
 
 
 @_register("cross_time", "A5", "4b, 4c",
            "decoders fitted on the encoding space E(S=i,T=i), tested on held-out trials at "
-           "every later step T=k (memory spaces M(S=i,T=k)); executive = the step k=i+N "
-           "where stimulus i is compared")
+           "every later step T=k (memory spaces M(S=i,T=k)); recall = the executive step "
+           "k=i+N where stimulus i is compared")
 def cross_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Cross-time generalisation of encoding decoders (seed 000 Fig. 4b, 4c; H1 test).
 
     Returns:
-        Rows ``task``, ``n``, ``feature``, ``relevant``, ``stimulus`` (i), ``frame`` (k >= i),
-        ``executive`` (k == i + N), ``accuracy``, ``chance``.
+        :func:`~wmgeom.analysis.generalization.cross_time_decoding`.
     """
-    data, fits = temporal_decoding(run, protocol)
-    frames = []
-    for fit in fits:
-        n_frames = fit.X.shape[1]
-        n = data.task_n(fit.task)
-        i_idx, k_idx = np.triu_indices(n_frames)
-        for f, lab in fit.labels.items():
-            ks = fit.result.feature_slice(f)
-            hits = np.zeros((n_frames, n_frames))
-            count = 0
-            for te, d in _encoding_decisions(fit):
-                truth = lab[te].T[:, None, :]  # [T_i, 1, n]: labels of stimulus i
-                hits += _feature_hits(d[..., ks], truth, fit.result.classes[f]).sum(-1)
-                count += len(te)
-            frames.append(pd.DataFrame({
-                "task": fit.task, "n": n, "feature": f,
-                "relevant": f == data.task_feature(fit.task),
-                "stimulus": i_idx, "frame": k_idx, "executive": k_idx == i_idx + n,
-                "accuracy": hits[i_idx, k_idx] / count,
-                "chance": 1.0 / len(fit.result.classes[f])}))
-    return pd.concat(frames, ignore_index=True)
+    from wmgeom.analysis.generalization import cross_time_decoding
+
+    ds = analysis_dataset(run, protocol)
+    if ds.sizes["frame"] < 2:
+        raise SkipAnalysis("the recording has a single frame; memory steps need two or more")
+    return cross_time_decoding(ds, space=protocol.space, features=_features(ds),
+                               **_decode_kw(protocol))
 
 
 @_register("encoding_sharing", "A6", "4d",
@@ -526,108 +331,50 @@ def encoding_sharing(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Is the encoding space shared across stimuli? (seed 000 Fig. 4d; H2 vs H3).
 
     Returns:
-        Rows ``task``, ``feature``, ``relevant``, ``train_stimulus`` (i),
-        ``test_stimulus`` (j), ``kind`` (``validation`` if i == j else
-        ``generalization``), ``accuracy``, ``chance``.
+        :func:`~wmgeom.analysis.generalization.encoding_space_sharing`.
     """
-    data, fits = temporal_decoding(run, protocol)
-    frames = []
-    for fit in fits:
-        n_frames = fit.X.shape[1]
-        i_idx, j_idx = np.meshgrid(np.arange(n_frames), np.arange(n_frames), indexing="ij")
-        for f, lab in fit.labels.items():
-            ks = fit.result.feature_slice(f)
-            hits = np.zeros((n_frames, n_frames))
-            count = 0
-            for te, d in _encoding_decisions(fit):
-                truth = lab[te].T[None, :, :]  # [1, T_j, n]: labels of stimulus j
-                hits += _feature_hits(d[..., ks], truth, fit.result.classes[f]).sum(-1)
-                count += len(te)
-            frames.append(pd.DataFrame({
-                "task": fit.task, "feature": f, "relevant": f == data.task_feature(fit.task),
-                "train_stimulus": i_idx.ravel(), "test_stimulus": j_idx.ravel(),
-                "kind": np.where(i_idx == j_idx, "validation", "generalization").ravel(),
-                "accuracy": (hits / count).ravel(),
-                "chance": 1.0 / len(fit.result.classes[f])}))
-    return pd.concat(frames, ignore_index=True)
+    from wmgeom.analysis.generalization import encoding_space_sharing
+
+    ds = analysis_dataset(run, protocol)
+    if ds.sizes["frame"] < 2:
+        raise SkipAnalysis("the recording has a single frame; sharing needs two or more")
+    return encoding_space_sharing(ds, space=protocol.space, features=_features(ds),
+                                  **_decode_kw(protocol))
 
 
-def _orthogonalization_index(normals: np.ndarray) -> np.ndarray:
-    """O = mean over i<j of 1 - |cos(w_i, w_j)| (seed 000 eq. 1), over the last two axes."""
-    unit = normals / np.linalg.norm(normals, axis=-1, keepdims=True)
-    cos = np.abs(unit @ np.swapaxes(unit, -1, -2))
-    i, j = np.triu_indices(normals.shape[-2], k=1)
-    return (1.0 - cos[..., i, j]).mean(-1)
+def _orthogonalization(run: Run, protocol: AnalysisProtocol, equalise: bool) -> pd.DataFrame:
+    from wmgeom.analysis.orthogonality import orthogonalization_comparison
 
-
-def _bootstrap_normals(X: np.ndarray, labels: dict[str, np.ndarray],
-                       protocol: AnalysisProtocol) -> tuple[dict[str, np.ndarray], Any]:
-    """One-vs-rest normals fitted on ``n_bootstraps`` resamples of the trials, in one solve.
-
-    Returns:
-        Normals per feature ``[n_bootstraps, K_f, D]`` and the decoding result.
-    """
-    import warnings
-
-    from wmgeom.analysis.decoders import cross_validated_decoding
-
-    rng = np.random.default_rng(protocol.seed)
-    n = X.shape[0]
-    boots = rng.integers(0, n, size=(protocol.n_bootstraps, n))
-    y = _decodable({f: lab[boots] for f, lab in labels.items()})
-    y = {f: lab for f, lab in y.items() if len(np.unique(labels[f])) >= 3}
-    if not y:
-        raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
-                           "index needs at least two one-vs-rest normals")
-    refit_only = [(np.arange(n), np.zeros(0, dtype=np.int64))]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no held-out rows to score
-        res = cross_validated_decoding(X[boots], y, cv=refit_only, Cs=protocol.Cs,
-                                       inner_cv=protocol.inner_splits, seed=protocol.seed,
-                                       device=protocol.device)
-    return {f: res.coef[:, 0, res.feature_slice(f)] for f in y}, res
-
-
-def _pca(X: np.ndarray, k: int) -> np.ndarray:
-    """Scores of ``X [n, D]`` on its first ``k`` principal components."""
-    Xc = X - X.mean(0)
-    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
-    return Xc @ vt[:k].T
-
-
-def _orthogonalization(run: Run, protocol: AnalysisProtocol, equalise: bool):
-    data = run_data(run, protocol)
-    if "perceptual" not in data.spaces:
+    ds = analysis_dataset(run, protocol)
+    if "perceptual" not in ds:
         raise SkipAnalysis("the recording has no perceptual (CNN) features to compare with")
-    spaces = {"perceptual": data.spaces["perceptual"][:, 0],
-              "encoding": data.spaces[protocol.space][:, 0]}
-    labels = {f: lab[:, 0] for f, lab in data.labels.items()}
-    dims = {}
-    if equalise:
-        k = min(min(x.shape[1] for x in spaces.values()), len(data.task) - 1)
-        dims = {name: x.shape[1] for name, x in spaces.items()}
-        spaces = {name: _pca(x, k) for name, x in spaces.items()}
-    rows = []
-    for name, X in spaces.items():
-        normals, _ = _bootstrap_normals(X, labels, protocol)
-        for f, w in normals.items():
-            for b, o in enumerate(_orthogonalization_index(w)):
-                rows.append({"space": name, "feature": f, "bootstrap": b, "index": o,
-                             "n_dims": X.shape[1], "original_dims": dims.get(name, X.shape[1])})
-    t = pd.DataFrame(rows)
-    reference = t[t["space"] == "perceptual"].groupby("feature")["index"].mean()
-    t["value"] = t["index"] / t["feature"].map(reference)
-    return t
+    labels = {f: ds[f].values[:, 0] for f in FEATURES
+              if f in ds and len(np.unique(ds[f].values[:, 0])) >= 3}
+    if not labels:
+        raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
+                           "index needs at least three one-vs-rest decoders")
+    if protocol.n_bootstraps < 2:
+        raise SkipAnalysis("the t-test needs at least 2 bootstraps (protocol.n_bootstraps)")
+    table = orthogonalization_comparison(
+        ds["perceptual"].values[:, 0], ds[protocol.space].values[:, 0], labels,
+        n_bootstrap=protocol.n_bootstraps, n_components="min" if equalise else None,
+        Cs=protocol.Cs, inner_cv=protocol.inner_splits, seed=protocol.seed,
+        device=protocol.device)
+    return table.assign(value=table["normalized_index"])
 
 
 def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
-    """Two-sample t-test of normalised indices, perceptual vs encoding, per model (Fig. 3b).
+    """Two-sample t-test of normalised indices pooled over features, per model (Fig. 3b).
+
+    The per-feature tests are in the orthogonalisation table itself (``t_statistic``,
+    ``p_value``); this pools the bootstraps of every feature of a model for the figure.
 
     Args:
         table: An orthogonalisation table with ``space``, ``value`` and optional ``model``.
 
     Returns:
-        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``t``, ``p``, ``n``.
+        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``t`` (perceptual minus
+        encoding), ``p``, ``n``.
     """
     from scipy.stats import ttest_ind
 
@@ -649,8 +396,8 @@ def orthogonalization(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Orthogonalisation index, perceptual vs encoding space (seed 000 Fig. 3b, SPEC A4).
 
     Returns:
-        Rows ``space``, ``feature``, ``bootstrap``, ``index`` (O), ``value`` (O divided by
-        the perceptual mean of the feature), ``n_dims``, ``original_dims``.
+        :func:`~wmgeom.analysis.orthogonality.orthogonalization_comparison` plus ``value``
+        (the normalised index, as the figure reads it).
     """
     return _orthogonalization(run, protocol, equalise=False)
 
@@ -662,90 +409,46 @@ def orthogonalization_pca(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     return _orthogonalization(run, protocol, equalise=True)
 
 
-def _standardise_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centre a decoder set ``[..., K, D]`` on its mean and scale it to unit norm (eq. 5-6)."""
-    B = W.mean(-2, keepdims=True)
-    S = np.linalg.norm(W - B, axis=(-2, -1), keepdims=True)
-    return (W - B) / S, S, B
+def _procrustes_table(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+    """One Procrustes run per recording, shared by the 4f and 4g tables."""
+    def make():
+        from wmgeom.analysis.procrustes import reconstructed_decoder_accuracy
 
+        ds = analysis_dataset(run, protocol)
+        if ds.sizes["frame"] < 3:
+            raise SkipAnalysis("fewer than three steps recorded; swap tests need j, j+1, j+2")
+        features = _features(ds, min_values=3)
+        if not features:
+            raise SkipAnalysis("no decoded feature has three or more values; a Procrustes "
+                               "shape needs at least three one-vs-rest decoders")
+        return reconstructed_decoder_accuracy(ds, space=protocol.space, features=features,
+                                              **_decode_kw(protocol))
 
-def _procrustes_rotation(source: np.ndarray, target: np.ndarray):
-    """Orthogonal Procrustes of standardised decoder sets: ``R`` ``[..., D, D]`` and scale.
-
-    As :func:`scipy.linalg.orthogonal_procrustes`, batched: ``R = U V^T`` from the SVD of
-    ``source^T target``; the scale is the sum of its singular values.
-    """
-    M = np.swapaxes(source, -1, -2) @ target
-    U, sv, Vt = np.linalg.svd(M)
-    return U @ Vt, sv.sum(-1)
-
-
-def _reconstruct(source: np.ndarray, target_shape: tuple, R: np.ndarray,
-                 scale: np.ndarray) -> np.ndarray:
-    """Reconstructed decoders ``(W'_source R) s S_target + B_target`` (seed eq. 7-8)."""
-    src, _, _ = _standardise_shape(source)
-    _, S, B = target_shape
-    return (src @ R) * scale[..., None, None] * S + B
-
-
-def _procrustes_sets(run: Run, protocol: AnalysisProtocol):
-    """Per task and feature (3+ values): fold-wise decoder sets W(S=s,T=t) and test data."""
-    data, fits = temporal_decoding(run, protocol)
-    out = []
-    for fit in fits:
-        for f, lab in fit.labels.items():
-            classes = fit.result.classes[f]
-            if len(classes) < 3:
-                continue
-            ks = fit.result.feature_slice(f)
-            out.append((fit, f, lab, classes, fit.result.coef[:, :, ks],
-                        fit.result.intercept[:, :, ks]))
-    if not out:
-        raise SkipAnalysis("no decoded feature has three or more values; a Procrustes "
-                           "shape needs at least three one-vs-rest decoders")
-    return data, out
-
-
-def _score(fit, W: np.ndarray, b: np.ndarray, lab: np.ndarray, classes: np.ndarray,
-           s: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Held-out accuracy of fold-wise decoders ``W [P, O, K, D]`` on (stimulus s, step t)."""
-    hits = np.zeros(len(s))
-    count = 0
-    for o, (_, te) in enumerate(fit.result.folds):
-        X = fit.X[te][:, t].transpose(1, 0, 2)  # [P, n, D]
-        d = np.einsum("pnd,pkd->pnk", X, W[:, o]) + b[:, o][:, None, :]
-        hits += _feature_hits(d, lab[te][:, s].T, classes).sum(-1)
-        count += len(te)
-    return hits / count
+    return _cached((id(run), protocol, "procrustes"), make)
 
 
 @_register("procrustes", "A7", "4f",
-           "decoders of stimulus i at step k reconstructed from the encoding decoders "
-           "E(i,i) by an orthogonal Procrustes rotation and a global scale (intercepts of "
-           "the fitted decoders), scored on held-out trials")
+           "decoders of stimulus i at step j+1 reconstructed from those at step j by an "
+           "orthogonal Procrustes rotation and a global scale (biases of the fitted "
+           "decoders), scored on held-out trials")
 def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Fitted vs Procrustes-reconstructed decoder accuracy (seed 000 Fig. 4f, A4).
 
     Returns:
-        Rows ``task``, ``feature``, ``relevant``, ``stimulus`` (i), ``frame`` (k >= i),
-        ``accuracy_fitted``, ``accuracy_reconstructed``, ``chance``.
+        Rows ``task``, ``n``, ``feature``, ``stimulus`` (i), ``frame`` (the reconstructed
+        step j+1), ``accuracy_fitted``, ``accuracy_reconstructed`` (rotation ``R(i,j)``),
+        ``chance``; from :func:`~wmgeom.analysis.procrustes.reconstructed_decoder_accuracy`.
     """
-    data, sets = _procrustes_sets(run, protocol)
-    frames = []
-    for fit, f, lab, classes, W, b in sets:
-        s, t = fit.pairs[:, 0], fit.pairs[:, 1]
-        src = W[np.array([fit.condition(i, i) for i in s])]  # encoding decoders E(i,i)
-        src_std, _, _ = _standardise_shape(src)
-        tgt_shape = _standardise_shape(W)
-        R, scale = _procrustes_rotation(src_std, tgt_shape[0])
-        W_rec = _reconstruct(src, tgt_shape, R, scale)
-        frames.append(pd.DataFrame({
-            "task": fit.task, "feature": f, "relevant": f == data.task_feature(fit.task),
-            "stimulus": s, "frame": t,
-            "accuracy_fitted": _score(fit, W, b, lab, classes, s, t),
-            "accuracy_reconstructed": _score(fit, W_rec, b, lab, classes, s, t),
-            "chance": 1.0 / len(classes)}))
-    return pd.concat(frames, ignore_index=True)
+    t = _procrustes_table(run, protocol)
+    keys = ["task", "n", "feature", "stimulus", "target_frame", "chance"]
+    wide = t[t["rotation"].isin(["fitted", "original"])].pivot_table(
+        index=keys, columns="rotation", values="accuracy").reset_index()
+    return wide.rename(columns={"target_frame": "frame", "fitted": "accuracy_fitted",
+                                "original": "accuracy_reconstructed"}).rename_axis(
+        columns=None)
+
+
+SWAP_LABELS = {"original": "R(i,j)", "time_swap": "R(i,j+1)", "stimulus_swap": "R(i+k,j+k)"}
 
 
 @_register("swap_tests", "A7", "4g",
@@ -754,83 +457,53 @@ def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
 def swap_tests(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Swap tests of the Procrustes rotations (seed 000 eq. 2-3, Fig. 4g).
 
-    ``R(i,j)`` aligns the decoders of stimulus ``i`` at step ``j`` with those at ``j+1``.
-
     Returns:
-        Rows ``task``, ``feature``, ``relevant``, ``stimulus`` (i), ``frame`` (j+1, the
-        step reconstructed), ``swap`` (``"R(i,j)"``, ``"R(i,j+1)"``, ``"R(i+k,j+k)"``),
-        ``accuracy``, ``chance``.
+        The rows of :func:`~wmgeom.analysis.procrustes.reconstructed_decoder_accuracy`
+        whose rotation is ``original``, ``time_swap`` or ``stimulus_swap``, restricted to
+        steps where both swaps exist (so the bars compare the same decoders), with
+        ``swap`` labelled as in the seed (``R(i,j)``, ``R(i,j+1)``, ``R(i+k,j+k)``).
     """
-    data, sets = _procrustes_sets(run, protocol)
-    frames = []
-    for fit, f, lab, classes, W, b in sets:
-        n_frames = fit.X.shape[1]
-        rotations = [(int(i), int(j)) for i, j in fit.pairs if j + 1 < n_frames]
-        cond = {(int(i), int(j)): fit.condition(i, j) for i, j in fit.pairs}
-        std, S, B = _standardise_shape(W)
-        index = {step: p for p, step in enumerate(rotations)}
-        src_all = np.array([cond[i, j] for i, j in rotations], dtype=int)
-        dst_all = np.array([cond[i, j + 1] for i, j in rotations], dtype=int)
-        if not rotations:
-            continue
-        R, scale = _procrustes_rotation(std[src_all], std[dst_all])  # [P, O, D, D]
-        # steps where both swaps exist, so the three bars compare the same decoders
-        steps = [(i, j) for i, j in rotations if (i, j + 1) in index and (i + 1, j + 1) in index]
-        choices = {
-            "R(i,j)": [[index[i, j]] for i, j in steps],
-            "R(i,j+1)": [[index[i, j + 1]] for i, j in steps],
-            "R(i+k,j+k)": [[index[i + k, j + k] for k in range(1, n_frames)
-                            if (i + k, j + k) in index] for i, j in steps],
-        }
-        src = np.array([cond[i, j] for i, j in steps], dtype=int)
-        dst = np.array([cond[i, j + 1] for i, j in steps], dtype=int)
-        s = np.array([i for i, _ in steps])
-        t = np.array([j + 1 for _, j in steps])
-        for swap, options in choices.items():
-            for p_i, opts in enumerate(options):
-                opts = np.array(opts)
-                W_rec = (std[src[p_i]][None] @ R[opts]) * scale[opts][..., None, None] \
-                    * S[dst[p_i]][None] + B[dst[p_i]][None]  # [n_opts, O, K, D]
-                b_rep = np.broadcast_to(b[dst[p_i]], (len(opts),) + b.shape[1:])
-                acc = _score(fit, W_rec, b_rep, lab, classes, np.full(len(opts), s[p_i]),
-                             np.full(len(opts), t[p_i]))
-                frames.append(pd.DataFrame({
-                    "task": fit.task, "feature": f,
-                    "relevant": f == data.task_feature(fit.task), "stimulus": s[p_i],
-                    "frame": t[p_i], "swap": swap, "accuracy": [acc.mean()],
-                    "chance": 1.0 / len(classes)}))
-    if not frames:
-        raise SkipAnalysis("fewer than three steps recorded; swap tests need j, j+1, j+2")
-    return pd.concat(frames, ignore_index=True)
+    t = _procrustes_table(run, protocol)
+    t = t[t["rotation"].isin(list(SWAP_LABELS))].copy()
+    keys = ["task", "feature", "stimulus", "frame"]
+    kinds = t.groupby(keys)["rotation"].transform("nunique")
+    t = t[kinds == len(SWAP_LABELS)]
+    if t.empty:
+        raise SkipAnalysis("no step has both swap partners; record longer sequences")
+    return t.assign(swap=t["rotation"].map(SWAP_LABELS))
 
 
-MATCH = 2  # index of "match" in ACTIONS = ("no_action", "non_match", "match")
-ACTIONS = ("no_action", "non_match", "match")
+MATCH = 2  # index of "match" in the actions ("no_action", "non_match", "match")
 
 
 @_register("causal", "A8", "A7",
            "match trials: the state after the first stimulus is moved along the normal of "
-           "the decoder of its own task-feature value (away from that value; distance in "
-           "units of the mean distance of those states to the hyperplane), then the "
-           "network runs on over the recorded encodings up to the step that compares it")
+           "the decoder of its own task-feature value (distance in units of the mean "
+           "distance of those states to the hyperplane; positive = towards and across it), "
+           "then the network runs on over the recorded encodings to the step that compares it")
 def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """Causal perturbation along decoder normals (seed 000 Fig. A7, SPEC A8).
 
-    Decoders are fitted on the RNN state at the first frame (cross-validated, in the
-    model's own coordinates: the decoders' standardisation is undone), one per value of
-    the task's feature; each match trial's state is moved by ``-distance * margin *
-    w / |w|`` for the decoder ``w`` of its first stimulus' value, where ``margin`` is the
-    mean distance of those states from the hyperplane, so ``distance = 1`` reaches it
-    on average. The network then runs from the perturbed state over frames ``1..N``.
+    Decoders of the task's feature are fitted on the RNN state at the first frame
+    (cross-validated; normals in the model's own coordinates, the standardisation undone)
+    and averaged over folds. For each value ``v``, the match trials whose first stimulus
+    has value ``v`` are moved by ``-distance * margin * w_v / |w_v|`` with
+    :func:`~wmgeom.analysis.causal.causal_perturbation`, where ``margin`` is the mean
+    distance of those states from the hyperplane (``distance = 1`` reaches it on
+    average); the network runs on over frames ``1..N`` and its action probabilities at
+    step ``N`` are kept.
 
     Returns:
-        Rows ``task``, ``feature``, ``distance``, ``action``, ``probability`` (mean over
-        trials at step N), ``sd``, ``n_trials``, ``margin``.
+        Rows ``task``, ``feature``, ``value``, ``distance``, ``action``, ``probability``,
+        ``std``, ``n_trials``, ``margin``.
     """
     import torch
 
-    data = run_data(run, protocol)
-    if data.target is None or "encoding" not in data.spaces:
+    from wmgeom.analysis.causal import causal_perturbation
+    from wmgeom.analysis.decoders import cross_validated_decoding
+
+    ds = analysis_dataset(run, protocol)
+    if "target" not in ds or "encoding" not in ds:
         raise SkipAnalysis("the recording lacks targets or the RNN input encodings")
     try:
         model = run.load_model()
@@ -838,53 +511,56 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         raise SkipAnalysis(f"the trained model could not be loaded ({exc})") from None
     if not hasattr(model, "rollout"):
         raise SkipAnalysis("the model has no rollout(state0, encodings) method")
-    if getattr(model, "architecture", None) == "lstm" and "cell" not in data.spaces:
+    lstm = getattr(model, "architecture", None) == "lstm"
+    if lstm and "cell" not in ds:
         raise SkipAnalysis("the model is an LSTM but the recording holds no cell state")
-    H = data.spaces["hidden"]
+    H = ds[protocol.space].values
     frames = []
-    for task in data.tasks:
-        idx = np.flatnonzero(data.task == task)
-        n, feature = data.task_n(task), data.task_feature(task)
-        if n >= H.shape[1] or feature not in data.labels:
+    for task in _tasks(ds):
+        idx = np.flatnonzero(ds["task"].values.astype(str) == task)
+        n = int(ds["n"].values[idx[0]])
+        feature = str(ds["feature"].values[idx[0]])
+        if n >= ds.sizes["frame"] or feature not in ds:
             continue
-        labels = data.labels[feature][idx, 0]
+        labels = ds[feature].values[idx, 0]
         if len(np.unique(labels)) < 2:
             continue
-        res = _decode(protocol, H[idx, 0], labels)
-        keep = data.target[idx, n] == MATCH
-        if keep.sum() < 2:
-            continue
-        coef = res.coef[0].mean(0)  # [K, D], fold-averaged normal in model coordinates
-        intercept = res.intercept[0].mean(0)
+        res = cross_validated_decoding(H[idx, 0], labels, **_decode_kw(protocol))
+        coef, intercept = res.coef[0].mean(0), res.intercept[0].mean(0)  # over folds
         classes = res.classes["label"]
-        if coef.shape[0] == 1:  # binary: one decoder for classes[1]; flip for classes[0]
-            coef = np.concatenate([-coef, coef])
-            intercept = np.concatenate([-intercept, intercept])
-        k = np.searchsorted(classes, labels[keep])
-        w = coef[k]  # [n_match, D]
-        norm = np.linalg.norm(w, axis=1, keepdims=True)
-        h0 = H[idx[keep], 0]
-        margin = float(np.mean(((h0 * w).sum(1) + intercept[k]) / norm[:, 0]))
-        distances = np.asarray(protocol.distances, dtype=float)
-        shift = -distances[:, None, None] * abs(margin) * (w / norm)[None]  # [n_d, n, D]
-        state = torch.as_tensor(h0[None] + shift, dtype=torch.float32).flatten(0, 1)
-        enc = torch.as_tensor(data.spaces["encoding"][idx[keep], 1:n + 1], dtype=torch.float32)
-        enc = enc.repeat(len(distances), 1, 1)
-        if "cell" in data.spaces:
-            cell = torch.as_tensor(data.spaces["cell"][idx[keep], 0], dtype=torch.float32)
-            state = (state, cell.repeat(len(distances), 1))
-        with torch.no_grad():
-            probs = model.rollout(state, enc)[:, -1].cpu().numpy()
-        probs = probs.reshape(len(distances), keep.sum(), -1)
-        mean, sd = probs.mean(1), probs.std(1)
-        frames.append(pd.DataFrame({
-            "task": task, "feature": feature, "distance": np.repeat(distances, probs.shape[-1]),
-            "action": np.tile(ACTIONS[:probs.shape[-1]], len(distances)),
-            "probability": mean.ravel(), "sd": sd.ravel(), "n_trials": int(keep.sum()),
-            "margin": margin}))
+        if coef.shape[0] == 1:  # one binary decoder for classes[1]; its mirror for classes[0]
+            coef, intercept = np.concatenate([-coef, coef]), np.concatenate([-intercept,
+                                                                             intercept])
+        match = ds["target"].values[idx, n] == MATCH
+        for k, value in enumerate(classes):
+            sel = idx[match & (labels == value)]
+            if len(sel) < 2:
+                continue
+            w, b = coef[k], intercept[k]
+            margin = float(np.mean((H[sel, 0] @ w + b) / np.linalg.norm(w)))
+            enc = torch.as_tensor(ds["encoding"].values[sel, 1:n + 1], dtype=torch.float32)
+            n_d = len(protocol.distances)
+            state = torch.as_tensor(H[sel, 0], dtype=torch.float32)
+            if lstm:
+                state = (state, torch.as_tensor(ds["cell"].values[sel, 0], dtype=torch.float32))
+            table = causal_perturbation(
+                state, w, [-d * abs(margin) for d in protocol.distances],
+                lambda s, enc=enc, n_d=n_d: model.rollout(s, enc.repeat(n_d, 1, 1)))
+            table = table[table["step"] == n - 1].copy()
+            table["distance"] = np.repeat(protocol.distances, len(table) // n_d)
+            frames.append(table.drop(columns="step").assign(
+                task=task, feature=feature, value=value, margin=margin))
     if not frames:
         raise SkipAnalysis("no task has match trials with a decodable first stimulus")
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    # average the values of a task, weighting each by its number of trials
+    out["weighted"] = out["probability"] * out["n_trials"]
+    keys = ["task", "feature", "distance", "action"]
+    agg = out.groupby(keys, sort=False).agg(weighted=("weighted", "sum"),
+                                            n_trials=("n_trials", "sum"),
+                                            std=("std", "mean"), margin=("margin", "mean"))
+    agg["probability"] = agg.pop("weighted") / agg["n_trials"]
+    return agg.reset_index()
 
 
 # --------------------------------------------------------------------------- driver
@@ -1045,6 +721,11 @@ def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
     return t[t["task"].isin(tasks[:max_tasks])]
 
 
+def _different_relevant(t: pd.DataFrame) -> pd.DataFrame:
+    """Validation pairs and pairs of tasks with different relevant features (Fig. 2c)."""
+    return t[(t["kind"] == "validation") | ~t["same_relevant"].astype(bool)]
+
+
 def _space(t: pd.DataFrame, space: str) -> pd.DataFrame:
     return t[t["space"] == space] if "space" in t else t
 
@@ -1072,7 +753,7 @@ def _figures():
                                           T["relevant_irrelevant"], p)),
         "fig2c_validation_generalization": (
             ("cross_task",), lambda T, p: F.plot_validation_vs_generalization(
-                _space(T["cross_task"], "hidden").query("kind != 'same_feature'"), p)),
+                _different_relevant(_space(T["cross_task"], "hidden")), p)),
         "fig3b_orthogonalization": (("orthogonalization",), orth("orthogonalization")),
         "figA3_orthogonalization_pca": (("orthogonalization_pca",),
                                         orth("orthogonalization_pca")),

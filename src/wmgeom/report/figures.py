@@ -322,39 +322,47 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
 # --------------------------------------------------------------------------- Figure 4
 
 
+def _recall_column(table: pd.DataFrame) -> str:
+    """``recall`` (T = S + N: the executive step that compares stimulus S) if present."""
+    return "recall" if "recall" in table.columns else "executive"
+
+
 def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
     """Seed 000 Fig. 4b: decoders fitted on E(S=i, T=i), tested at every later step T=k.
 
     Args:
         table: Rows ``stimulus`` (i, the frame whose object is decoded), ``frame`` (k, the
-            step tested), ``accuracy``, ``executive`` (bool: step k is where stimulus i is
-            retrieved, k = i + N); optional ``model``, ``task`` (one panel per task).
+            step tested), ``accuracy`` and ``recall`` (bool: k = i + N, the executive step
+            where stimulus i is compared; ``executive`` is read when ``recall`` is absent);
+            optional ``model``, ``task`` (one panel per model and task).
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
-        The figure: one stimulus × step matrix per (model, task); executive cells boxed red.
+        The figure: one stimulus × step matrix per (model, task); the executive steps
+        that recall each stimulus are boxed in red.
     """
-    _require(table, ["stimulus", "frame", "accuracy", "executive"], "4b")
+    flag = _recall_column(table)
+    _require(table, ["stimulus", "frame", "accuracy", flag], "4b")
     table = table.copy()
     if "task" not in table.columns:
         table["task"] = ""
-    panels = list(dict.fromkeys(zip(table.get("model", pd.Series([""] * len(table))).astype(str),
-                                    table["task"].astype(str), strict=True)))
+    models = table["model"].astype(str) if "model" in table.columns else pd.Series(
+        [""] * len(table), index=table.index)
+    panels = list(dict.fromkeys(zip(models, table["task"].astype(str), strict=True)))
     n_cols = min(3, len(panels))
     n_rows = int(np.ceil(len(panels) / n_cols))
     fig, axes = _grid(n_rows, n_cols, size=(3.4, 3.0))
     image = None
     for p, (model, task) in enumerate(panels):
         ax = axes.flat[p]
-        sub = table[(table["task"].astype(str) == task)]
-        sub = _by_model(sub, model) if model else sub
+        sub = table[(table["task"].astype(str) == task) & (models == model)]
         matrix = sub.pivot_table(index="stimulus", columns="frame", values="accuracy")
-        executive = sub.pivot_table(index="stimulus", columns="frame", values="executive",
-                                    aggfunc="max").reindex_like(matrix)
+        boxed = sub.pivot_table(index="stimulus", columns="frame", values=flag,
+                                aggfunc="max").reindex_like(matrix)
         image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis",
                           aspect="auto")
-        for (i, j), flag in np.ndenumerate(executive.to_numpy(dtype=float)):
-            if flag == 1:
+        for (i, j), on in np.ndenumerate(boxed.to_numpy(dtype=float)):
+            if on == 1:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
         ax.set_xticks(range(matrix.shape[1]))
         ax.set_xticklabels([int(k) + 1 for k in matrix.columns])
@@ -367,8 +375,8 @@ def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
         ax.set_visible(False)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
-    fig.suptitle("Cross-time decoding from the encoding space; red = executive steps "
-                 "(seed 000 Fig. 4b)")
+    fig.suptitle("Cross-time decoding from the encoding space; red = executive step "
+                 "recalling S (T = S + N) (seed 000 Fig. 4b)")
     return _finish(fig, path)
 
 
@@ -376,26 +384,28 @@ def plot_executive_generalization(table: pd.DataFrame, path=None) -> Figure:
     """Seed 000 Fig. 4c: cross-time generalisation on executive vs non-executive steps.
 
     Args:
-        table: The cross-time table of :func:`plot_cross_time_decoding` (rows with
-            ``frame > stimulus`` are used), with ``executive``, ``accuracy``, optional
-            ``model``, ``chance``.
+        table: The cross-time table of :func:`plot_cross_time_decoding`; its memory steps
+            (``frame > stimulus``) are split by ``recall`` (the executive step comparing the
+            stimulus; ``executive`` when absent); optional ``model``, ``chance``.
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
         The figure with paired boxplots per model (executive left, non-executive right).
     """
-    _require(table, ["stimulus", "frame", "accuracy", "executive"], "4c")
+    flag = _recall_column(table)
+    _require(table, ["stimulus", "frame", "accuracy", flag], "4c")
     later = table[table["frame"] > table["stimulus"]]
     if later.empty:
         raise WmgeomError("table for figure 4c has no memory steps (frame > stimulus)")
     models = _models(later)
     fig, axes = _grid(1, 1, size=(1.6 * max(len(models), 2) + 1.5, 3.4))
     ax = axes[0, 0]
-    ex = [_by_model(later, m).loc[lambda d: d["executive"].astype(bool), "accuracy"]
+    ex = [_by_model(later, m).loc[lambda d: d[flag].astype(bool), "accuracy"]
           .to_numpy(dtype=float) for m in models]
-    non = [_by_model(later, m).loc[lambda d: ~d["executive"].astype(bool), "accuracy"]
+    non = [_by_model(later, m).loc[lambda d: ~d[flag].astype(bool), "accuracy"]
            .to_numpy(dtype=float) for m in models]
-    _paired_boxplots(ax, models, ex, non, ("executive", "non-executive"), ("#d62728", "#8c8c8c"))
+    _paired_boxplots(ax, models, ex, non, ("executive (S recalled)", "non-executive"),
+                     ("#d62728", "#8c8c8c"))
     _chance_line(ax, _chance(later))
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("cross-time decoding accuracy")
@@ -511,41 +521,55 @@ def plot_within_time_decoding(table: pd.DataFrame, path=None) -> Figure:
     """Seed 000 Fig. A5: within-step decoding of relevant and irrelevant features.
 
     Args:
-        table: Rows ``frame`` (step decoded from), ``relevant`` (bool), ``accuracy``;
-            optional ``stimulus`` (the frame whose object is decoded; default the same
-            frame), ``model``, ``chance``.
+        table: Rows ``frame`` (step decoded from), ``feature``, ``relevant`` (bool),
+            ``accuracy``; optional ``stimulus`` (the frame whose object is decoded, then a
+            stimulus × step matrix is drawn), ``model``, ``chance``.
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
-        The figure: left task-relevant, right task-irrelevant; a stimulus × step matrix
-        averaged over features and tasks (or a line over steps without ``stimulus``).
+        The figure: left task-relevant, right task-irrelevant features; accuracy at every
+        step, one line per feature (averaged over tasks), or matrices with ``stimulus``.
     """
     _require(table, ["frame", "relevant", "accuracy"], "A5")
-    table = table.copy()
-    if "stimulus" not in table.columns:
-        table["stimulus"] = table["frame"]
     models = _models(table)
-    fig, axes = _grid(len(models), 2, size=(3.4, 3.0))
+    fig, axes = _grid(len(models), 2, size=(3.4, 2.9), sharey="row")
     image = None
     for r, model in enumerate(models):
         sub = _by_model(table, model)
         for c, relevant in enumerate((True, False)):
             ax = axes[r, c]
             part = sub[sub["relevant"].astype(bool) == relevant]
-            matrix = part.pivot_table(index="stimulus", columns="frame", values="accuracy")
-            image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis",
-                              aspect="auto")
-            ax.set_xticks(range(matrix.shape[1]))
-            ax.set_xticklabels([int(k) + 1 for k in matrix.columns])
-            ax.set_yticks(range(matrix.shape[0]))
-            ax.set_yticklabels([f"S{int(i) + 1}" for i in matrix.index])
-            ax.set_xlabel("time step T")
-            ax.set_ylabel("stimulus S")
             kind = "task-relevant" if relevant else "task-irrelevant"
             ax.set_title(f"{model} {kind}".strip(), fontsize=9)
+            if "stimulus" in part.columns:
+                matrix = part.pivot_table(index="stimulus", columns="frame", values="accuracy")
+                image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1,
+                                  cmap="viridis", aspect="auto")
+                ax.set_xticks(range(matrix.shape[1]))
+                ax.set_xticklabels([int(k) + 1 for k in matrix.columns])
+                ax.set_yticks(range(matrix.shape[0]))
+                ax.set_yticklabels([f"S{int(i) + 1}" for i in matrix.index])
+                ax.set_xlabel("time step T")
+                ax.set_ylabel("stimulus S")
+                continue
+            features = _order(part["feature"]) if "feature" in part.columns else [None]
+            for k, feature in enumerate(features):
+                rows = part if feature is None else part[part["feature"] == feature]
+                curve = rows.groupby("frame")["accuracy"].mean()
+                ax.plot(curve.index + 1, curve.to_numpy(), "-o", ms=3, color=f"C{k}",
+                        label=feature or "accuracy")
+                chance = _chance(rows)
+                if chance is not None:
+                    ax.axhline(chance, color=f"C{k}", ls="--", lw=0.8)
+            ax.set_ylim(0, 1.05)
+            ax.set_xlabel("time step T (stimulus shown at T)")
+            if c == 0:
+                ax.set_ylabel("validation accuracy")
+            ax.legend(fontsize=7, loc="lower left")
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="validation accuracy")
-    fig.suptitle("Within-step decoding of relevant and irrelevant features (seed 000 Fig. A5)")
+    fig.suptitle("Within-step decoding of relevant and irrelevant features "
+                 "(seed 000 Fig. A5; dashed: chance)")
     return _finish(fig, path)
 
 
@@ -554,7 +578,8 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
 
     Args:
         table: Rows ``distance``, ``action`` (one of ``ACTIONS``), ``probability`` (mean
-            over trials); optional ``sd``, ``feature`` (one panel per feature), ``model``.
+            over trials); optional ``std`` (or ``sd``), ``feature`` (one panel per
+            feature), ``model``.
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
@@ -576,8 +601,9 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
                 mean = part["probability"].mean()
                 ax.plot(mean.index, mean.to_numpy(), "-o", ms=3,
                         color=ACTION_COLORS.get(action), label=action)
-                if "sd" in sub.columns:
-                    sd = part["sd"].mean().to_numpy()
+                spread = "std" if "std" in sub.columns else "sd" if "sd" in sub.columns else None
+                if spread is not None:
+                    sd = part[spread].mean().to_numpy()
                     ax.fill_between(mean.index, mean - sd, mean + sd, alpha=0.2,
                                     color=ACTION_COLORS.get(action))
             ax.axvline(0, color="k", lw=0.8, ls=":")

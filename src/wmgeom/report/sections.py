@@ -83,11 +83,13 @@ def read_cross_time(t: pd.DataFrame) -> str:
 
 def read_executive(t: pd.DataFrame) -> str:
     later = t[t["frame"] > t["stimulus"]]
+    flag = "recall" if "recall" in t else "executive"
 
     def one(g):
-        ex = g.loc[g["executive"].astype(bool), "accuracy"].mean()
-        non = g.loc[~g["executive"].astype(bool), "accuracy"].mean()
-        return f"executive steps {_pct(ex)} vs non-executive {_pct(non)}"
+        ex = g.loc[g[flag].astype(bool), "accuracy"].mean()
+        non = g.loc[~g[flag].astype(bool), "accuracy"].mean()
+        return f"executive steps recalling the stimulus {_pct(ex)} vs other memory steps " \
+               f"{_pct(non)}"
 
     return _per_model(later, one)
 
@@ -114,7 +116,7 @@ def read_within_time(t: pd.DataFrame) -> str:
     def one(g):
         rel = g.loc[g["relevant"].astype(bool), "accuracy"].mean()
         irr = g.loc[~g["relevant"].astype(bool), "accuracy"].mean()
-        return f"at the encoding step relevant features {_pct(rel)} vs irrelevant {_pct(irr)}"
+        return f"averaged over steps, relevant features {_pct(rel)} vs irrelevant {_pct(irr)}"
 
     return _per_model(same, one)
 
@@ -134,7 +136,15 @@ def read_causal(t: pd.DataFrame) -> str:
 
 
 def _hidden(t: pd.DataFrame) -> pd.DataFrame:
-    return t[t["space"] == "hidden"] if "space" in t else t
+    """Hidden-state rows; generalisation only between tasks of different relevant features."""
+    t = t[t["space"] == "hidden"] if "space" in t else t
+    return _fig2c_pairs(t)
+
+
+def _fig2c_pairs(t: pd.DataFrame) -> pd.DataFrame:
+    if "same_relevant" in t:
+        return t[(t["kind"] == "validation") | ~t["same_relevant"].astype(bool)]
+    return t
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ FIGURE_NOTES: tuple[FigureNote, ...] = (
                ("cross_task",),
                "LSTM hidden and cell states both task-specific (like GRU)",
                lambda T: read_validation_generalization(
-                   T["cross_task"][T["cross_task"]["space"] == "cell"])),
+                   _fig2c_pairs(T["cross_task"][T["cross_task"]["space"] == "cell"]))),
     FigureNote("fig2c_validation_generalization",
                "Validation vs generalisation per architecture (Fig. 2c)", ("cross_task",),
                "generalisation close to validation for vanilla RNNs, far below it for gated RNNs",
