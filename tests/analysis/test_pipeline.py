@@ -139,6 +139,16 @@ def test_user_errors(analysed):
         AnalysisProtocol(n_splits=1)
     with pytest.raises(WmgeomError, match="positive numbers"):
         AnalysisProtocol(Cs=(0.0,))
+    with pytest.raises(WmgeomError, match="invalid analysis protocol"):
+        analyze_runs([gru], protocol={"n_fold": 3}, progress=False)
+
+
+def test_protocol_follows_the_profile():
+    seed = AnalysisProtocol.for_profile("paper")
+    assert (seed.n_splits, seed.Cs, seed.n_bootstraps) == (10, (0.001, 0.01, 1.0, 10.0), 10)
+    quick = AnalysisProtocol.for_profile("quick")
+    assert quick.n_splits < seed.n_splits and len(quick.Cs) < len(seed.Cs)
+    assert AnalysisProtocol(Cs=[1, 2]).Cs == (1.0, 2.0)  # lists from configs become tuples
 
 
 def test_causal_rollout_from_unperturbed_states_reproduces_the_recording(analysed):

@@ -135,8 +135,9 @@ class AnalysisProtocol:
             analysed for LSTMs when recorded).
         split: Stimulus split analysed (novel angles by default: same objects as training,
             unseen trials); the training split is used when it is not recorded.
-        device: Where decoders are solved (``cpu``, ``cuda`` or ``auto``).
-        distances: Distances (in units of the normalised decoder normal) for the causal test.
+        device: Where decoders are solved (``auto``: a GPU when there is one, else ``cpu``).
+        distances: Distances of the causal test, in units of the mean distance of the
+            perturbed states from the decoder's hyperplane (1 reaches it on average).
         seed: Seed for bootstraps and subsampling.
     """
 
@@ -146,11 +147,13 @@ class AnalysisProtocol:
     inner_splits: int = 5
     space: str = "hidden"
     split: str | None = "val_angle"
-    device: str = "cpu"
+    device: str = "auto"
     distances: tuple[float, ...] = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0)
     seed: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "Cs", tuple(float(c) for c in self.Cs))
+        object.__setattr__(self, "distances", tuple(float(d) for d in self.distances))
         if self.n_splits < 2:
             raise WmgeomError(f"n_splits={self.n_splits} is too small; use at least 2 folds")
         if not self.Cs or any(c <= 0 for c in self.Cs):
@@ -159,6 +162,18 @@ class AnalysisProtocol:
             raise WmgeomError(f"inner_splits={self.inner_splits} is too small; use at least 2")
         if self.n_bootstraps < 1:
             raise WmgeomError(f"n_bootstraps={self.n_bootstraps} must be at least 1")
+
+
+    @classmethod
+    def for_profile(cls, profile: str | None) -> AnalysisProtocol:
+        """The seed's protocol for ``paper`` runs; a lighter one for ``quick`` runs.
+
+        The quick protocol (5 folds, 3 inner folds, C in {0.01, 1}) keeps a 2-core CPU
+        run within minutes; every other setting is the seed's.
+        """
+        if profile == "quick":
+            return cls(n_splits=5, inner_splits=3, Cs=(0.01, 1.0))
+        return cls()
 
 
 class SkipAnalysis(Exception):
@@ -599,7 +614,8 @@ def analyze_runs(
             run directory by default.
         progress: Show a progress bar over analyses.
         protocol: Decoding protocol (an :class:`AnalysisProtocol` or its fields as a dict);
-            the seed's protocol by default.
+            by default :meth:`AnalysisProtocol.for_profile` of the first run's profile
+            (``config.yaml``): the seed's protocol, lighter for ``quick`` runs.
         analyses: Names of analyses to run (default all; see :data:`ANALYSES`).
         figures: Draw the figures (set False for tables only).
         model_loader: ``run_dir -> model`` for the causal test (default
@@ -615,10 +631,14 @@ def analyze_runs(
     """
     if not run_dirs:
         raise WmgeomError("no run directory given; pass at least one RUN_DIR")
-    if isinstance(protocol, dict):
-        protocol = AnalysisProtocol(**protocol)
-    protocol = protocol or AnalysisProtocol()
     runs = [load_run(d) for d in run_dirs]
+    if isinstance(protocol, dict):
+        try:
+            protocol = AnalysisProtocol(**protocol)
+        except TypeError as exc:
+            raise WmgeomError(f"invalid analysis protocol ({exc}); fields are "
+                              f"{[f for f in AnalysisProtocol.__dataclass_fields__]}") from None
+    protocol = protocol or AnalysisProtocol.for_profile(runs[0].config.get("profile"))
     if model_loader is not None:
         runs = [replace(r, model_loader=model_loader) for r in runs]
     selected = _select(analyses)
@@ -663,7 +683,7 @@ def _run_all(selected: list[Analysis], runs: list[Run], protocol: AnalysisProtoc
                 status = "ok"
                 try:
                     df = analysis.compute(run, protocol)
-                except SkipAnalysis as why:
+                except (SkipAnalysis, WmgeomError) as why:
                     status = "skipped"
                     skipped.append({"analysis": analysis.name, "requirement":
                                     analysis.requirement, "run": str(run.path),
