@@ -168,9 +168,9 @@ def relevant_irrelevant_decoding(
     batched decoding problem.
 
     Args:
-        data: Activations Dataset, :class:`ActivationArrays` or array ``[trial, frame, unit]``
-            (then pass ``labels``, ``task`` and ``relevant`` as keywords in ``decode_kw``'s
-            place through :func:`~wmgeom.analysis.data.activation_arrays`).
+        data: Activations Dataset, :class:`ActivationArrays`, or an array
+            ``[trial, frame, unit]`` together with the keywords ``labels=``, ``task=``,
+            ``n=`` and ``relevant=`` of :func:`~wmgeom.analysis.data.activation_arrays`.
         frames: Frames to decode at (None: all).
         space: Activation variable of a Dataset.
         tasks: Tasks to analyse (default all recorded).
