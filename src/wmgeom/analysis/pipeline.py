@@ -213,16 +213,26 @@ def _decode_kw(protocol: AnalysisProtocol) -> dict[str, Any]:
             "seed": protocol.seed, "device": protocol.device}
 
 
-def _features(ds: xr.Dataset, min_values: int = 2) -> list[str]:
-    """Label features with at least ``min_values`` values within every task."""
+def _features(ds: xr.Dataset, min_values: int = 2, frames: Iterable[int] | None = None,
+              ) -> list[str]:
+    """Label features with at least ``min_values`` values in every task at every frame used.
+
+    Raises:
+        SkipAnalysis: If no feature qualifies.
+    """
+    frames = list(range(ds.sizes["frame"])) if frames is None else list(frames)
+    tasks = ds["task"].values.astype(str) if "task" in ds else np.zeros(ds.sizes["trial"])
     out = []
     for f in FEATURES:
         if f not in ds:
             continue
-        values = ds[f].values
-        tasks = ds["task"].values if "task" in ds else np.zeros(len(values))
-        if all(len(np.unique(values[tasks == t])) >= min_values for t in np.unique(tasks)):
+        values = ds[f].values[:, frames]
+        if all(len(np.unique(values[tasks == t, k])) >= min_values
+               for t in np.unique(tasks) for k in range(len(frames))):
             out.append(f)
+    if not out:
+        raise SkipAnalysis(f"no feature takes {min_values} or more values in every task at the "
+                           "frames analysed; record more trials")
     return out
 
 
@@ -278,7 +288,8 @@ def relevant_irrelevant(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
 
     ds = analysis_dataset(run, protocol)
     return relevant_irrelevant_decoding(ds, frames=(0,), space=protocol.space,
-                                        features=_features(ds), **_decode_kw(protocol))
+                                        features=_features(ds, frames=[0]),
+                                        **_decode_kw(protocol))
 
 
 @_register("cross_task", "A3", "2a, 2c, A2b",
@@ -299,8 +310,9 @@ def cross_task(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         raise SkipAnalysis(f"only one task recorded ({tasks[0] if tasks else 'none'}); "
                            "cross-task generalisation needs at least two")
     spaces = [protocol.space] + (["cell"] if "cell" in ds and protocol.space != "cell" else [])
-    return pd.concat([cross_task_generalization(ds, frame=0, space=space,
-                                                features=_features(ds), **_decode_kw(protocol))
+    features = _features(ds, frames=[0])
+    return pd.concat([cross_task_generalization(ds, frame=0, space=space, features=features,
+                                                **_decode_kw(protocol))
                       for space in spaces], ignore_index=True)
 
 
@@ -432,10 +444,7 @@ def _procrustes_table(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         ds = analysis_dataset(run, protocol)
         if ds.sizes["frame"] < 3:
             raise SkipAnalysis("fewer than three steps recorded; swap tests need j, j+1, j+2")
-        features = _features(ds, min_values=3)
-        if not features:
-            raise SkipAnalysis("no decoded feature has three or more values; a Procrustes "
-                               "shape needs at least three one-vs-rest decoders")
+        features = _features(ds, min_values=3)  # a Procrustes shape needs 3+ decoders
         return reconstructed_decoder_accuracy(ds, space=protocol.space, features=features,
                                               **_decode_kw(protocol))
 

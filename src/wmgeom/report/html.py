@@ -37,7 +37,7 @@ figure { margin: 18px 0; padding: 10px; border: 1px solid #d0d7de; border-radius
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { font-size: 0.92em; color: #424a53; margin-top: 6px; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 8px 0 18px; }
-th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: right; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: #f1f3f5; }
 td:first-child, th:first-child { text-align: left; }
 .table-wrap { max-height: 420px; overflow: auto; }
