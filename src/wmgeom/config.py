@@ -60,7 +60,7 @@ class ModelSettings(_Strict):
         None, description="None = ImageNet weights; a path to a state_dict file; or 'random'"
     )
     architecture: Literal["rnn", "gru", "lstm"] = "gru"
-    hidden_size: int = Field(64, ge=1)
+    hidden_size: int = Field(128, ge=1)
     channel_components: int | None = Field(
         128, ge=1, description="PCA of backbone channels before the 1x1 conv; None keeps all"
     )
