@@ -54,7 +54,7 @@ class FeatureCache:
 
     def to_tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """The whole cache as one float16 tensor on ``device`` (for fast gathers)."""
-        return torch.from_numpy(np.ascontiguousarray(self.maps)).to(device)
+        return torch.from_numpy(np.array(self.maps)).to(device)  # a writable copy of the memmap
 
 
 def canvas_batches(stimset, batch_size: int):
