@@ -95,29 +95,35 @@ def _load_state_file(path: str | Path, name: str) -> dict:
     return state
 
 
+def _load_weights(model: nn.Module, weights: str | None, name: str, definition: str,
+                  imagenet, imagenet_tag: str) -> str:
+    """Load ImageNet, a local file, or nothing (``"random"``) into ``model``; return a tag."""
+    if weights == "random":
+        return "random"
+    if weights in (None, "imagenet"):
+        model.load_state_dict(imagenet())
+        return imagenet_tag
+    try:
+        model.load_state_dict(_load_state_file(weights, name))
+    except RuntimeError as exc:
+        raise WmgeomError(
+            f"weights file {weights} does not fit {definition}: {str(exc).splitlines()[0]}"
+        ) from exc
+    return f"file:{Path(weights).name}"
+
+
 def _resnet50(weights: str | None) -> Backbone:
     from torchvision.models import ResNet50_Weights, resnet50
 
     model = resnet50(weights=None)
-    if weights in (None, "imagenet"):
+    def imagenet() -> dict:
         try:
-            state = ResNet50_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+            return ResNet50_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
         except Exception as exc:  # no internet and nothing in torch's cache
             raise _no_weights_error("resnet50", f"download failed: {type(exc).__name__}") from exc
-        tag = "imagenet1k_v1"
-        model.load_state_dict(state)
-    elif weights == "random":
-        tag = "random"
-    else:
-        state = _load_state_file(weights, "resnet50")
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise WmgeomError(
-                f"weights file {weights} does not fit torchvision's resnet50: "
-                f"{str(exc).splitlines()[0]}"
-            ) from exc
-        tag = f"file:{Path(weights).name}"
+
+    tag = _load_weights(model, weights, "resnet50", "torchvision's resnet50", imagenet,
+                        "imagenet1k_v1")
     trunk = nn.Sequential(
         model.conv1, model.bn1, model.relu, model.maxpool,
         model.layer1, model.layer2, model.layer3, model.layer4,
@@ -159,21 +165,8 @@ def _efficientnet_lite0(weights: str | None) -> Backbone:
     import timm
 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    if weights in (None, "imagenet"):
-        model.load_state_dict(efficientnet_lite0_state_dict(model))
-        tag = "imagenet-packaged"
-    elif weights == "random":
-        tag = "random"
-    else:
-        state = _load_state_file(weights, "efficientnet_lite0")
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise WmgeomError(
-                f"weights file {weights} does not fit timm's tf_efficientnet_lite0: "
-                f"{str(exc).splitlines()[0]}"
-            ) from exc
-        tag = f"file:{Path(weights).name}"
+    tag = _load_weights(model, weights, "efficientnet_lite0", "timm's tf_efficientnet_lite0",
+                        lambda: efficientnet_lite0_state_dict(model), "imagenet-packaged")
 
     class Trunk(nn.Module):
         def __init__(self, m: nn.Module):
