@@ -116,6 +116,7 @@ def _resnet50(weights: str | None) -> Backbone:
     from torchvision.models import ResNet50_Weights, resnet50
 
     model = resnet50(weights=None)
+
     def imagenet() -> dict:
         try:
             return ResNet50_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
