@@ -142,12 +142,16 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
     return summary
 
 
-def load_trained(run_dir: str | Path, progress: bool = False):
-    """``(config, prepared, data, model)`` of a trained run, weights from its checkpoint."""
+def load_trained(run_dir: str | Path, progress: bool = False,
+                 prepared: Prepared | None = None):
+    """``(config, prepared, data, model)`` of a trained run, weights from its checkpoint.
+
+    ``prepared`` reuses stimuli and features already loaded for this run's config.
+    """
     run_dir = Path(run_dir)
     config = _read_run_config(run_dir)
     payload = load_checkpoint(run_dir / "checkpoints" / "last.pt", fingerprint(config))
-    prep = prepare(config, progress)
+    prep = prepared or prepare(config, progress)
     data = build_data(prep.cache, prep.stimset, config.tasks, prep.device)
     model = build_model(data, config.model)
     model.load_state_dict(payload["model"])
@@ -160,10 +164,11 @@ def load_run_model(run_dir: str | Path):
     return load_trained(run_dir)[3]
 
 
-def record(run_dir: str | Path, progress: bool = True) -> Path:
+def record(run_dir: str | Path, progress: bool = True,
+           prepared: Prepared | None = None) -> Path:
     """Record activations of a trained run into ``RUN_DIR/activations.nc``."""
     run_dir = Path(run_dir)
-    config, prep, data, model = load_trained(run_dir, progress)
+    config, prep, data, model = load_trained(run_dir, progress, prepared)
     r = config.record
     ds = record_activations(
         model, data, tuple(config.tasks.n_values), config.tasks.length, r.trials_per_task,
@@ -181,8 +186,9 @@ def run(config: RunConfig, run_dir: str | Path, resume: bool = False,
     """Everything: stimuli, features, training, recording, analyses and the report."""
     run_dir = Path(run_dir)
     start = time.perf_counter()
-    summary = train(config, run_dir, resume=resume, progress=progress)
-    record(run_dir, progress=progress)
+    prep = prepare(config, progress)  # stimuli and features once, for training and recording
+    summary = train(config, run_dir, resume=resume, progress=progress, prepared=prep)
+    record(run_dir, progress=progress, prepared=prep)
     if analyze:
         from wmgeom.analysis.pipeline import analyze_runs
         from wmgeom.report import write_report
