@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from wmgeom.config import RunConfig, dump_config, load_config
+from wmgeom.devices import resolve_device
 from wmgeom.errors import WmgeomError
 from wmgeom.io import content_key, write_json_atomic, write_text_atomic
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
@@ -30,7 +31,7 @@ from wmgeom.train.nback import (
     paper_criterion,
     summary_accuracy,
 )
-from wmgeom.train.trainer import Trainer, resolve_device
+from wmgeom.train.trainer import Trainer
 
 
 @dataclass

@@ -14,7 +14,6 @@ from wmgeom.analysis.decoders import (
     LinearDecoder,
     cross_validated_decoding,
     decision_values,
-    resolve_device,
     solve_hinge_svm,
 )
 from wmgeom.errors import WmgeomError
@@ -193,10 +192,3 @@ def test_estimator_errors_and_devices():
         est.decision_function(X[:, :3])
     with pytest.raises(WmgeomError, match="positive"):
         LinearDecoder(Cs=(-1.0,)).fit(X, y)
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device(None).type in {"cpu", "cuda"}
-    if not torch.cuda.is_available():
-        with pytest.raises(WmgeomError, match="no CUDA"):
-            resolve_device("cuda")
-    with pytest.raises(WmgeomError, match="unknown device"):
-        resolve_device("tpu9")

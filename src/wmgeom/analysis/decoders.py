@@ -43,6 +43,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
+from wmgeom.devices import resolve_device
 from wmgeom.errors import WmgeomError
 
 SEED_CS: tuple[float, ...] = (0.001, 0.01, 1.0, 10.0)
@@ -54,30 +55,8 @@ __all__ = [
     "LinearDecoder",
     "cross_validated_decoding",
     "decision_values",
-    "resolve_device",
     "solve_hinge_svm",
 ]
-
-
-# --------------------------------------------------------------------------- devices
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """The torch device to solve on: ``"auto"``/None picks CUDA when available, else CPU.
-
-    Raises:
-        WmgeomError: If a CUDA device is asked for and none is available.
-    """
-    if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise WmgeomError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise WmgeomError(f"device {device!r} asked for but no CUDA GPU is available; "
-                          "use device='cpu' or 'auto'")
-    return dev
 
 
 # --------------------------------------------------------------------------- the solver

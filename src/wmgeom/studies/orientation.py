@@ -34,11 +34,12 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wmgeom.analysis import behaviour, connectivity, dynamics, manifold, topology
+from wmgeom.devices import resolve_device
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path, content_key, write_json_atomic, write_text_atomic
 from wmgeom.models.ctrnn import CTRNN, CTRNNConfig, orientation_loss
 from wmgeom.tasks.orientation import EPOCHS, OrientationTaskConfig, TwoOrientationTask
-from wmgeom.train.trainer import TrainConfig, Trainer, resolve_device
+from wmgeom.train.trainer import TrainConfig, Trainer
 
 
 class Condition(BaseModel):

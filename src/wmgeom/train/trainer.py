@@ -70,13 +70,6 @@ class TrainResult:
     metrics: pd.DataFrame = field(repr=False)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` → CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 class Trainer:
     """Train ``model`` on batches from ``sample_fn``.
 
