@@ -20,11 +20,10 @@ import pandas as pd
 import torch
 
 from wmgeom.errors import WmgeomError
+from wmgeom.tasks.base import ACTIONS
 
-__all__ = ["ACTIONS", "causal_perturbation"]
+__all__ = ["causal_perturbation"]
 
-ACTIONS: tuple[str, ...] = ("no_action", "non_match", "match")
-"""Action order of the model's readout (docs/design.md)."""
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 
 from wmgeom.errors import WmgeomError
-
-FEATURES: tuple[str, ...] = ("location", "identity", "category")
-"""The object properties of the N-back tasks (seed 000: L, I, C)."""
+from wmgeom.tasks.base import FEATURES
 
 SPACES: tuple[str, ...] = ("hidden", "cell", "encoding", "perceptual")
 """Activation variables of an Activations Dataset that analyses can read."""

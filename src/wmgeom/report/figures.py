@@ -26,9 +26,8 @@ from matplotlib.patches import Rectangle
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
+from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS
 
-FEATURES = ("location", "identity", "category")
-ACTIONS = ("no_action", "non_match", "match")
 VALIDATION_COLOR = "#7b3fa0"  # purple, as seed 000 Fig. 2c
 GENERALIZATION_COLOR = "#e6b400"  # yellow
 RELEVANT_COLOR = "#2f6db3"
@@ -641,7 +640,7 @@ def plot_training_curves(metrics: pd.DataFrame, path=None,
     if not columns:
         raise WmgeomError("metrics.csv has none of the columns loss, acc_executive, acc_all")
     fig, axes = _grid(1, len(columns), size=(3.8, 3.0))
-    splits = _order(metrics["split"], preferred=("train", "val_angle", "val_identity"))
+    splits = _order(metrics["split"], preferred=SPLITS)
     for c, column in enumerate(columns):
         ax = axes[0, c]
         for k, split in enumerate(splits):
@@ -713,7 +712,7 @@ def plot_accuracy(table: pd.DataFrame, path=None) -> Figure:
     if "task" not in table.columns:
         table["task"] = "all"
     tasks = list(dict.fromkeys(table["task"].astype(str)))
-    splits = _order(table["split"], preferred=("train", "val_angle", "val_identity"))
+    splits = _order(table["split"], preferred=SPLITS)
     fig, axes = _grid(1, 1, size=(max(4.0, 0.7 * len(tasks) * len(splits) + 1.5), 3.2))
     ax = axes[0, 0]
     x = np.arange(len(tasks))

@@ -1,4 +1,4 @@
-"""Stimuli: procedural 3D objects, their renders, splits, canvases and iWISDM I/O (SPEC S1–S5).
+"""Stimuli: procedural 3D objects, user meshes, renders, splits, canvases and iWISDM I/O (SPEC S1–S5).
 
 ``load_or_render(StimulusConfig())`` gives the default set (4 categories × 3 identities ×
 72 view angles), rendered once and then read from the cache.
@@ -11,19 +11,13 @@ from pathlib import Path
 
 from wmgeom.io import atomic_path
 from wmgeom.stimuli.contact_sheet import contact_sheet
-from wmgeom.stimuli.iwisdm import (
-    _check_target,
-    export_iwisdm,
-    load_mesh_folder,
-    read_iwisdm,
-    write_iwisdm,
-)
+from wmgeom.stimuli.iwisdm import _check_target, export_iwisdm, read_iwisdm, write_iwisdm
 from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
 from wmgeom.stimuli.stimset import (
     LOCATION_NAMES,
-    SPLITS,
     StimulusConfig,
     StimulusSet,
+    load_mesh_folder,
     load_or_render,
 )
 
@@ -49,7 +43,6 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_CATEGORIES",
     "LOCATION_NAMES",
-    "SPLITS",
     "StimulusConfig",
     "StimulusSet",
     "contact_sheet",

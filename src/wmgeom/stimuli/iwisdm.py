@@ -1,4 +1,4 @@
-"""Interoperability: the iWISDM stimulus-folder layout and folders of user meshes (SPEC S4).
+"""Interoperability: the iWISDM stimulus-folder layout (SPEC S4).
 
 iWISDM (Lei et al. 2024, the task generator seed 000 used) reads a stimulus folder as::
 
@@ -29,14 +29,7 @@ import pandas as pd
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path, content_key
-from wmgeom.stimuli.stimset import (
-    MESH_SUFFIXES,
-    StimulusConfig,
-    StimulusSet,
-    _category_dirs,
-    load_or_render,
-    typed_table,
-)
+from wmgeom.stimuli.stimset import StimulusSet, typed_table
 
 #: Our split → iWISDM's split folder.
 SPLIT_FOLDERS = {"train": "train", "val_angle": "val", "val_identity": "test"}
@@ -252,84 +245,3 @@ def _corner_colour(images: np.ndarray) -> tuple[int, int, int]:
     if np.ptp(corners, axis=0).max() <= 2:
         return tuple(int(c) for c in np.rint(np.median(corners, axis=0)))
     return (0, 0, 0)
-
-
-# ----------------------------------------------------------------------------- user meshes
-
-
-def load_mesh_folder(root: str | os.PathLike, config: StimulusConfig | None = None,
-                     cache_dir: str | os.PathLike | None = None,
-                     progress: bool = True) -> StimulusSet:
-    """Render a folder of user meshes laid out as ``<category>/<identity>/<file>`` (SPEC S4).
-
-    Files may be OBJ, GLB/glTF, OFF, PLY or STL (anywhere below the identity folder, so
-    ShapeNetCore's ``<synset>/<model>/models/model_normalized.obj`` works). Identities are
-    taken in sorted order: the first ``n_train_identities`` train, the next
-    ``n_heldout_identities`` are held out; identity names are ``<category>/<folder>``. Rendering and caching follow
-    :func:`wmgeom.stimuli.load_or_render` with ``source`` set to ``root``.
-    """
-    base = (config or StimulusConfig()).model_dump()
-    base["source"] = str(Path(root).resolve())
-    return load_or_render(StimulusConfig(**base), cache_dir=cache_dir, progress=progress)
-
-
-def folder_meshes(root: Path, categories: list[str], config: StimulusConfig):
-    """Identity names and normalised meshes of a user mesh folder, category-major."""
-    from wmgeom.stimuli.shapes import normalize_mesh
-
-    dirs = {d.name: d for d in _category_dirs(root)}
-    missing = [c for c in categories if c not in dirs]
-    if missing:
-        raise WmgeomError(f"mesh folder {root} has no category folder(s) {', '.join(missing)}; "
-                          f"it has {', '.join(dirs)}")
-    n = config.n_train_identities + config.n_heldout_identities
-    names, meshes = [], []
-    for c in categories:
-        ids = sorted(d for d in dirs[c].iterdir() if d.is_dir() and not d.name.startswith("."))
-        if len(ids) < n:
-            raise WmgeomError(
-                f"category {c} in {root} has {len(ids)} identity folder(s) but the config "
-                f"needs {n} (n_train_identities + n_heldout_identities); add meshes or lower them"
-            )
-        names.append([f"{c}/{d.name}" for d in ids[:n]])
-        for d in ids[:n]:
-            files = sorted(f for f in d.rglob("*") if f.suffix.lower() in MESH_SUFFIXES)
-            if not files:
-                raise WmgeomError(f"identity folder {d} holds no mesh file "
-                                  f"({', '.join(MESH_SUFFIXES)}); add one or remove the folder")
-            meshes.append(normalize_mesh(read_mesh(files[0], config.up_axis)))
-    return names, meshes
-
-
-def read_mesh(path: Path, up_axis: str = "y"):
-    """A user mesh as one face-coloured, z-up trimesh (textures sampled to face colours)."""
-    import trimesh
-
-    try:
-        mesh = trimesh.load(path, force="mesh")
-    except Exception as exc:  # trimesh raises many types for bad files
-        raise WmgeomError(f"cannot read mesh {path} ({exc}); replace or remove it") from None
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise WmgeomError(f"mesh {path} has no faces; replace or remove it")
-    faces = np.asarray(mesh.faces)
-    try:
-        visual = mesh.visual
-        if visual.kind == "texture":  # sample the texture at the vertices
-            colours = np.asarray(visual.to_color().vertex_colors, float)[faces].mean(axis=1)
-        elif visual.kind == "vertex":
-            colours = np.asarray(visual.vertex_colors, float)[faces].mean(axis=1)
-        else:
-            colours = np.asarray(visual.face_colors, float)
-        colours = np.rint(colours).astype(np.int64)
-    except Exception:  # unusual materials: fall back to a neutral grey
-        colours = np.full((len(mesh.faces), 4), 180)
-    if len(colours) != len(mesh.faces):
-        colours = np.full((len(mesh.faces), 4), 180)
-    colours[:, :3] = np.minimum((colours[:, :3] // 32) * 32 + 16, 255)  # few colour groups
-    colours[:, 3] = 255
-    vertices = np.asarray(mesh.vertices, float)
-    if up_axis == "y":
-        vertices = np.stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]], axis=1)
-    out = trimesh.Trimesh(vertices, np.asarray(mesh.faces), process=False)
-    out.visual = trimesh.visual.ColorVisuals(out, face_colors=colours.astype(np.uint8))
-    return out

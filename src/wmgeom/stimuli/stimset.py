@@ -29,17 +29,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path, cache_root, content_key
+from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_meshes
 from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
 from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
+from wmgeom.tasks.base import SPLITS
 
 #: Bump when the cache layout changes; the key also hashes the mesh and render code.
 RENDER_VERSION = 1
-SPLITS = ("train", "val_angle", "val_identity")
 TABLE_COLUMNS = ("category", "category_name", "identity", "identity_name", "angle", "azimuth",
                  "elevation", "split")
 #: Location order on the canvas (row-major over the 2×2 grid).
 LOCATION_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
-MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".off", ".ply", ".stl")
 
 
 class StimulusConfig(BaseModel):
@@ -287,7 +287,7 @@ def _resolved_categories(config: StimulusConfig) -> list[str]:
         return list(config.categories)
     if config.source == "procedural":
         return list(DEFAULT_CATEGORIES)
-    return [d.name for d in _category_dirs(Path(config.source))]
+    return [d.name for d in category_dirs(Path(config.source))]
 
 
 def stimulus_table(config: StimulusConfig, categories: list[str],
@@ -343,7 +343,7 @@ def _key(config: StimulusConfig) -> str:
     params = {"config": config.model_dump(mode="json"), "version": RENDER_VERSION,
               "code": _code_version()}
     if config.source != "procedural":
-        params["files"] = _folder_fingerprint(Path(config.source), _resolved_categories(config))
+        params["files"] = folder_fingerprint(Path(config.source), _resolved_categories(config))
     return content_key(params)
 
 
@@ -355,9 +355,9 @@ def render_stimulus_set(config: StimulusConfig, progress: bool = True) -> Stimul
     if config.source == "procedural":
         names, meshes = _procedural_meshes(config, categories)
     else:
-        from wmgeom.stimuli.iwisdm import folder_meshes
-
-        names, meshes = folder_meshes(Path(config.source), categories, config)
+        names, meshes = folder_meshes(
+            Path(config.source), categories,
+            config.n_train_identities + config.n_heldout_identities, config.up_axis)
     table = stimulus_table(config, categories, names)
     views = view_grid(config.azimuth_values(), config.elevation_values())
     with tqdm(total=len(meshes), desc="rendering objects", unit="obj", disable=not progress,
@@ -439,25 +439,15 @@ def typed_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-# ----------------------------------------------------------------------------- mesh folders
+def load_mesh_folder(root: str | os.PathLike, config: StimulusConfig | None = None,
+                     cache_dir: str | os.PathLike | None = None,
+                     progress: bool = True) -> StimulusSet:
+    """Render a folder of user meshes laid out as ``<category>/<identity>/<file>`` (SPEC S4).
 
-
-def _category_dirs(root: Path) -> list[Path]:
-    if not root.is_dir():
-        raise WmgeomError(f"mesh folder {root} does not exist; point source at a folder laid "
-                          "out as <category>/<identity>/<mesh file>")
-    dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not dirs:
-        raise WmgeomError(f"mesh folder {root} is empty; it needs <category>/<identity>/<mesh "
-                          f"file> with files ending in {', '.join(MESH_SUFFIXES)}")
-    return dirs
-
-
-def _folder_fingerprint(root: Path, categories: list[str]) -> list:
-    out = []
-    for c in categories:
-        for f in sorted((root / c).rglob("*")):
-            if f.is_file():
-                st = f.stat()
-                out.append([str(f.relative_to(root)), st.st_size, st.st_mtime_ns])
-    return out
+    Identities are taken in sorted order: the first ``n_train_identities`` train, the next
+    ``n_heldout_identities`` are held out (see :mod:`wmgeom.stimuli.meshes`). Rendering and
+    caching follow :func:`load_or_render` with ``source`` set to ``root``.
+    """
+    base = (config or StimulusConfig()).model_dump()
+    base["source"] = str(Path(root).resolve())
+    return load_or_render(StimulusConfig(**base), cache_dir=cache_dir, progress=progress)

@@ -3,9 +3,8 @@
 Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
 """
 
-from wmgeom.tasks.base import ACTIONS, FEATURES, TrialBatch, task_vector
+from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS, TrialBatch, task_vector
 from wmgeom.tasks.nback import (
-    SPLITS,
     NBackTask,
     StimulusSampler,
     TaskMixture,

@@ -1,4 +1,4 @@
-"""Shared task vocabulary and the :class:`TrialBatch` passed from tasks to models.
+"""The one vocabulary of wmgeom (features, actions, splits) and the :class:`TrialBatch` passed from tasks to models.
 
 A trial is a short sequence of *frames*; each frame shows one stimulus, an object image
 (a row of the stimulus table) at one of the canvas locations. Trials are index arrays
@@ -22,6 +22,10 @@ NO_ACTION, NON_MATCH, MATCH = 0, 1, 2
 
 #: Object properties an N-back task can be about; ``feature`` indexes into this tuple.
 FEATURES: tuple[str, ...] = ("location", "identity", "category")
+
+#: Stimulus splits (SPEC S2): training images, novel view angles of the training objects,
+#: and held-out objects of the same categories (novel identities).
+SPLITS: tuple[str, ...] = ("train", "val_angle", "val_identity")
 
 DEFAULT_N_VALUES: tuple[int, ...] = (1, 2, 3)
 

@@ -53,7 +53,6 @@ from wmgeom.tasks.base import (
     task_vector,
 )
 
-SPLITS: tuple[str, ...] = ("train", "val_angle", "val_identity")
 DEFAULT_LENGTH = 6
 TABLE_COLUMNS: tuple[str, ...] = ("category", "identity", "angle", "split")
 

@@ -18,10 +18,8 @@ import torch.nn.functional as F
 
 from wmgeom.models.features import CANVAS_SIZE, FeatureCache
 from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
-from wmgeom.tasks import TrialBatch
+from wmgeom.tasks import SPLITS, TrialBatch
 from wmgeom.tasks.registry import make_regime
-
-SPLITS = ("train", "val_angle", "val_identity")
 
 
 @dataclass
