@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from wmgeom.models.backbones import build_backbone
+from wmgeom.models.registry import build_backbone
 
 
 def images_per_second(net, device, batch, repeats, fast):

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from wmgeom.pipeline import prepare
 
 from wmgeom.config import make_config
-from wmgeom.pipeline import prepare
 from wmgeom.train.nback import build_data, build_model, nback_loss
 
 
 def seconds_per_step(data, config, steps: int) -> float:
     torch.manual_seed(0)
-    model = build_model(data, config.model)
+    model = build_model(config.model, config.tasks)
     model.to(data.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = nback_loss(data)
@@ -61,7 +61,7 @@ def main() -> None:
     config = make_config("quick", {"model": {"channel_components": None},
                                    "train": {"batch_size": args.batch}})
     prep = prepare(config, progress=True)
-    from wmgeom.models.backbones import build_backbone
+    from wmgeom.models.registry import build_backbone
 
     cached = build_data(prep.cache, prep.stimset, config.tasks, prep.device)
     online = build_data(prep.cache, prep.stimset, config.tasks, prep.device,

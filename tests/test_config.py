@@ -1,7 +1,8 @@
 import pytest
 
-from wmgeom.config import dump_config, load_config, make_config
+from wmgeom.config import dump_config
 from wmgeom.errors import WmgeomError
+from wmgeom.studies.nback import load_config, make_config
 
 
 def test_profiles():

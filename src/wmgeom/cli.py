@@ -37,9 +37,10 @@ class Study(StrEnum):
 
 
 def _config(config: Path | None, profile: str | None):
-    from wmgeom.config import load_config
+    """The N-back config of ``--config`` / ``--profile`` (the stage commands are N-back's)."""
+    from wmgeom.studies.registry import load_study_config
 
-    return load_config(config, profile)
+    return load_study_config(config, profile, "nback")[1]
 
 
 @app.command()
@@ -47,20 +48,16 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("wmgeom-run"),
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
-    study: Annotated[Study, typer.Option(help="Which study to run.")] = Study.nback,
+    study: Annotated[Study | None, typer.Option(
+        help="Which study to run (default: the config file's, else nback).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
     progress: ProgressOpt = True,
 ) -> None:
     """Everything, end to end: stimuli, features, training, recording, analyses, report."""
-    if study is Study.two_orientation:
-        from wmgeom.studies.orientation import load_study_config, run_orientation_study
+    from wmgeom.studies.registry import load_study_config
 
-        summary = run_orientation_study(out, load_study_config(config, profile),
-                                        progress=progress, resume=resume)
-    else:
-        from wmgeom.pipeline import run as run_pipeline
-
-        summary = run_pipeline(_config(config, profile), out, resume=resume, progress=progress)
+    chosen, cfg = load_study_config(config, profile, study.value if study else None)
+    summary = chosen.run(cfg, out, resume=resume, progress=progress)
     print(json.dumps(summary, indent=2))
     console.print(f"[green]done[/green]: {out}/report.html")
 
@@ -83,7 +80,7 @@ def render(
 def features(config: ConfigOpt = None, profile: ProfileOpt = None,
              progress: ProgressOpt = True) -> None:
     """Compute (or find) the backbone feature cache of the configured stimulus set."""
-    from wmgeom.pipeline import prepare
+    from wmgeom.studies.nback import prepare
 
     prep = prepare(_config(config, profile), progress)
     console.print(f"[green]features[/green] {prep.cache.spec.name} ({prep.cache.spec.weights}): "
@@ -99,7 +96,7 @@ def train(
     progress: ProgressOpt = True,
 ) -> None:
     """Train a model; writes config.yaml, metrics.csv, checkpoints/ and summary.json."""
-    from wmgeom.pipeline import train as train_run
+    from wmgeom.studies.nback import train as train_run
 
     print(json.dumps(train_run(_config(config, profile), out, resume=resume,
                                progress=progress), indent=2))
@@ -109,29 +106,33 @@ def train(
 def record(run_dir: Annotated[Path, typer.Argument(help="A trained run directory.")],
            progress: ProgressOpt = True) -> None:
     """Record activations of a trained run into RUN_DIR/activations.nc."""
-    from wmgeom.pipeline import record as record_run
+    from wmgeom.studies.nback import record as record_run
 
     console.print(f"[green]recorded[/green] {record_run(run_dir, progress)}")
 
 
 @app.command()
 def analyze(run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
+            out: Annotated[Path | None, typer.Option(
+                "--out", "-o", help="Folder for analysis/ and figures/ (default: the first "
+                "run directory).")] = None,
             progress: ProgressOpt = True) -> None:
     """Run every analysis on recorded runs; tables to analysis/, figures to figures/."""
-    from wmgeom.analysis.pipeline import analyze_runs
+    from wmgeom.studies.nback import analyze as analyze_runs
 
-    tables = analyze_runs(list(run_dirs), progress=progress)
-    console.print(f"[green]analysed[/green] {len(tables)} tables → {run_dirs[0]}/analysis")
+    tables = analyze_runs(list(run_dirs), out_dir=out, progress=progress)
+    console.print(f"[green]analysed[/green] {len(tables)} tables → {out or run_dirs[0]}/analysis")
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="An analysed run directory.")],
-           extra: Annotated[list[Path] | None, typer.Option(
-               help="More run directories to compare (regimes, architectures).")] = None) -> None:
+def report(run_dir: Annotated[Path, typer.Argument(
+        help="An analysed run directory (or the --out folder of `wmgeom analyze`).")]) -> None:
     """Write RUN_DIR/report.html: every figure, table and the config on one page."""
-    from wmgeom.report import write_report
+    from wmgeom.studies.registry import study_of_run
 
-    console.print(f"[green]report[/green] {write_report(run_dir, extra or ())}")
+    if not run_dir.is_dir():
+        raise WmgeomError(f"{run_dir} is not a directory; pass a run directory")
+    console.print(f"[green]report[/green] {study_of_run(run_dir).report(run_dir)}")
 
 
 @app.command()
@@ -163,8 +164,8 @@ def sweep(
     progress: ProgressOpt = True,
 ) -> None:
     """Train and record a grid of runs (architectures × regimes × sizes × seeds)."""
-    from wmgeom.sweep import grid_points
-    from wmgeom.sweep import sweep as run_sweep
+    from wmgeom.studies.grid import grid_points
+    from wmgeom.studies.grid import sweep as run_sweep
 
     base = _config(config, profile)
     hidden = None if sizes == "paper" else _csv_list(sizes, int) if sizes else [base.model.hidden_size]
@@ -173,7 +174,7 @@ def sweep(
     table = run_sweep(base, out, points, jobs=jobs, use_ray=ray, progress=progress)
     print(table.to_string(index=False))
     if analyze:
-        from wmgeom.analysis.pipeline import analyze_runs
+        from wmgeom.studies.nback import analyze as analyze_runs
 
         analyze_runs([out / r for r in table.run], out_dir=out, progress=progress)
 

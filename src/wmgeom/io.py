@@ -1,8 +1,9 @@
-"""Side effects at the edge: atomic file writes, cache folders, content keys.
+"""Side effects at the edge: atomic writes, the readers of YAML, JSON and netCDF, cache folders.
 
 Every result and checkpoint is written to a temporary name in the same folder and
 renamed into place, so an interrupted run never leaves a file that looks complete
-(SPEC L2).
+(SPEC L2). Every YAML, JSON and netCDF file wmgeom reads goes through one reader here,
+which turns a missing or damaged file into one :class:`~wmgeom.errors.WmgeomError` line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from wmgeom.errors import WmgeomError
 
 
 def cache_root() -> Path:
@@ -78,3 +81,125 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _unique_key_loader():
+    """A safe YAML loader that refuses a mapping listing the same key twice."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise WmgeomError(f"key {key!r} appears twice (lines {seen[key]} and {line}); "
+                                  "keep one")
+            seen[key] = key_node.start_mark.line + 1
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                    construct_mapping)
+    return UniqueKeyLoader
+
+
+def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
+    """The mapping in a YAML file (SPEC U2, L1).
+
+    Raises:
+        WmgeomError: If the file is missing, is not valid YAML, lists a key twice, or does
+            not hold a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise WmgeomError(f"{what} not found: {path}")
+    try:
+        data = yaml.load(path.read_text(), Loader=_unique_key_loader()) or {}  # noqa: S506
+    except WmgeomError as exc:
+        raise WmgeomError(f"{what} {path}: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise WmgeomError(f"{what} {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise WmgeomError(f"{what} {path} must hold a mapping of keys, not "
+                          f"{type(data).__name__}")
+    return data
+
+
+def read_json(path: str | os.PathLike, what: str = "file", fix: str = "delete it") -> dict:
+    """The object in a JSON file, ``{}`` when the file does not exist.
+
+    Raises:
+        WmgeomError: If the file exists but is not a JSON object (the message says ``fix``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WmgeomError(f"{what} {path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(data, dict):
+        raise WmgeomError(f"{what} {path} does not hold a JSON object; {fix}")
+    return data
+
+
+def write_dataset(ds: Any, path: str | os.PathLike) -> Path:
+    """Write an :class:`xarray.Dataset` as netCDF (h5netcdf engine), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def open_dataset(path: str | os.PathLike, fix: str) -> Any:
+    """Read a netCDF file written by :func:`write_dataset` into memory.
+
+    Raises:
+        WmgeomError: If it is missing or unreadable; the message ends with ``fix``.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        raise WmgeomError(f"{path} not found; {fix}")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except Exception as exc:  # corrupt, truncated or foreign file
+        raise WmgeomError(f"{path} is unreadable ({type(exc).__name__}); {fix}") from None
+
+
+def read_tables(folder: str | os.PathLike) -> dict[str, Any]:
+    """Every ``*.csv`` table of a folder, by file stem (pandas DataFrames).
+
+    Raises:
+        WmgeomError: If a table cannot be parsed (naming the file and the fix).
+    """
+    import pandas as pd
+
+    tables = {}
+    for csv in sorted(Path(folder).glob("*.csv")):
+        try:
+            tables[csv.stem] = pd.read_csv(csv)
+        except pd.errors.EmptyDataError:
+            tables[csv.stem] = pd.DataFrame()
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise WmgeomError(f"table {csv} is damaged ({type(exc).__name__}); delete it and "
+                              "run `wmgeom analyze` again") from None
+    return tables
+
+
+def write_table(df: Any, path: str | os.PathLike) -> Path:
+    """Write a DataFrame as CSV (no index), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+    return path

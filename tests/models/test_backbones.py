@@ -5,7 +5,7 @@ from PIL import Image
 from skimage import data
 
 from wmgeom.errors import WmgeomError
-from wmgeom.models.backbones import build_backbone
+from wmgeom.models.registry import build_backbone
 
 # ImageNet class indices
 TABBY, TIGER_CAT, EGYPTIAN_CAT = 281, 282, 285

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 
 from wmgeom.errors import WmgeomError
+from wmgeom.pca import pca as principal_components
 
 CLIFFORD_THRESHOLDS = {
     "min_principal_angle_deg": 60.0,
@@ -96,17 +97,12 @@ def pca(states, n_components: int | None = None) -> dict[str, np.ndarray]:
         dict with ``scores`` ``[n_points, k]``, ``components`` ``[k, n_units]``,
         ``explained_variance_ratio`` ``[k]`` and ``mean``.
     """
-    X = np.asarray(states, dtype=float)
-    mean = X.mean(axis=0)
-    U, S, Vt = np.linalg.svd(X - mean, full_matrices=False)
-    var = S**2
-    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    k = len(S) if n_components is None else min(n_components, len(S))
+    fit = principal_components(np.asarray(states, dtype=float), n_components)
     return {
-        "scores": U[:, :k] * S[:k],
-        "components": Vt[:k],
-        "explained_variance_ratio": ratio[:k],
-        "mean": mean,
+        "scores": fit.transform(states),
+        "components": fit.components,
+        "explained_variance_ratio": fit.explained_variance_ratio,
+        "mean": fit.mean,
     }
 
 

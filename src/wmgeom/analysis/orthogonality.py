@@ -18,6 +18,7 @@ from scipy import stats
 
 from wmgeom.analysis.decoders import SEED_CS, _fit_grid, _problems, _torch_dtype
 from wmgeom.errors import WmgeomError
+from wmgeom.pca import pca
 
 __all__ = ["orthogonalization_comparison", "orthogonalization_index"]
 
@@ -46,13 +47,6 @@ def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
     K = W.shape[-2]
     iu = np.triu_indices(K, 1)
     return (1.0 - np.abs(cos[..., iu[0], iu[1]])).mean(-1)
-
-
-def _pca(X: np.ndarray, k: int) -> np.ndarray:
-    """Project ``X [n, D]`` on its first ``k`` principal components."""
-    Xc = X - X.mean(0)
-    _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
-    return Xc @ Vt[:k].T
 
 
 def orthogonalization_comparison(
@@ -110,7 +104,7 @@ def orthogonalization_comparison(
         if not 1 <= k <= min(P.shape[1], E.shape[1], P.shape[0]):
             raise WmgeomError(f"n_components={n_components} must be between 1 and "
                               f"{min(P.shape[1], E.shape[1], P.shape[0])}")
-        P, E = _pca(P, k), _pca(E, k)
+        P, E = pca(P, k).transform(P), pca(E, k).transform(E)
         n_components = k
     n = P.shape[0]
     rng = np.random.default_rng(seed)

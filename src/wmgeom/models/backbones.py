@@ -23,8 +23,6 @@ from torch import nn
 
 from wmgeom.errors import WmgeomError
 
-BACKBONES = ("efficientnet_lite0", "resnet50")
-
 
 @dataclass(frozen=True)
 class BackboneSpec:
@@ -112,10 +110,12 @@ def _load_weights(model: nn.Module, weights: str | None, name: str, definition: 
     return f"file:{Path(weights).name}"
 
 
-def _resnet50(weights: str | None) -> Backbone:
-    from torchvision.models import ResNet50_Weights, resnet50
+def resnet50(weights: str | None = None) -> Backbone:
+    """torchvision's ResNet50 up to ``layer4`` (2048×7×7), the paper's backbone."""
+    from torchvision.models import ResNet50_Weights
+    from torchvision.models import resnet50 as torchvision_resnet50
 
-    model = resnet50(weights=None)
+    model = torchvision_resnet50(weights=None)
 
     def imagenet() -> dict:
         try:
@@ -162,7 +162,8 @@ def efficientnet_lite0_state_dict(model: nn.Module) -> dict:
     return dict(zip(target.keys(), source.values(), strict=True))
 
 
-def _efficientnet_lite0(weights: str | None) -> Backbone:
+def efficientnet_lite0(weights: str | None = None) -> Backbone:
+    """timm's tf_efficientnet_lite0 up to its last 1×1 block (1280×7×7), offline weights."""
     import timm
 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
@@ -187,19 +188,3 @@ def _efficientnet_lite0(weights: str | None) -> Backbone:
 
     spec = BackboneSpec("efficientnet_lite0", tag, 1280, (7, 7), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     return Backbone(Trunk(model), Head(model), spec)
-
-
-_BUILDERS = {"resnet50": _resnet50, "efficientnet_lite0": _efficientnet_lite0}
-
-
-def build_backbone(name: str, weights: str | None = None) -> Backbone:
-    """Build a frozen backbone by name.
-
-    Args:
-        name: one of :data:`BACKBONES`.
-        weights: ``None``/``"imagenet"`` for ImageNet weights, a path to a local
-            state_dict file, or ``"random"`` for an untrained backbone (explicit only).
-    """
-    if name not in _BUILDERS:
-        raise WmgeomError(f"unknown backbone '{name}'; choose one of {', '.join(BACKBONES)}.")
-    return _BUILDERS[name](weights)

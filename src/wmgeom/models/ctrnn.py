@@ -25,11 +25,12 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import WmgeomError, format_validation_error
 
 NONLINEARITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "retanh": lambda x: torch.relu(torch.tanh(x)),
@@ -84,11 +85,7 @@ class CTRNN(nn.Module):
         try:
             self.config = CTRNNConfig(**{**base, **overrides})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "config"
-            raise WmgeomError(
-                f"invalid CTRNN parameter {loc}: {err['msg']}; fix the value in the model config"
-            ) from None
+            raise WmgeomError(format_validation_error(exc, "CTRNN")) from None
         if n_inputs < 1 or n_outputs < 1:
             raise WmgeomError(
                 f"CTRNN needs at least one input and one output, got {n_inputs} and {n_outputs}"
@@ -179,3 +176,17 @@ def orientation_loss(model: CTRNN, batch) -> tuple[torch.Tensor, dict[str, float
     reg = model.rate_regularization(rates)
     loss = mse + reg
     return loss, {"mse": float(mse.detach()), "rate_reg": float(reg.detach())}
+
+
+def run_trials(model: CTRNN, inputs: np.ndarray, noise: bool, seed: int = 0
+               ) -> dict[str, np.ndarray]:
+    """Run ``model`` on input sequences ``[B, T, n_inputs]``; ``rates``, ``outputs`` (numpy).
+
+    The firing-rate noise (when ``noise``) is drawn from a generator seeded with ``seed``,
+    so a recording is reproducible and leaves the global random state alone.
+    """
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    with torch.no_grad():
+        out, rates = model(torch.as_tensor(inputs, device=device), noise=noise, generator=gen)
+    return {"rates": rates.cpu().numpy(), "outputs": out.cpu().numpy()}

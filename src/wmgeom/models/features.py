@@ -17,7 +17,9 @@ import torch
 from tqdm.auto import tqdm
 
 from wmgeom.io import atomic_path, cache_root, content_key
-from wmgeom.models.backbones import Backbone, BackboneSpec, build_backbone
+from wmgeom.models.backbones import Backbone, BackboneSpec
+from wmgeom.models.registry import build_backbone
+from wmgeom.pca import pca
 
 CACHE_VERSION = 1
 CANVAS_SIZE = 224  # the backbones' input size (SPEC S3)
@@ -121,7 +123,7 @@ def load_or_compute_features(
 
     Args:
         stimset: a :class:`wmgeom.stimuli.StimulusSet`.
-        backbone: backbone name (see :func:`wmgeom.models.backbones.build_backbone`).
+        backbone: backbone name (see :data:`wmgeom.models.registry.BACKBONES`).
         weights: ``None`` (ImageNet), a weights file, or ``"random"``.
         cache_dir: defaults to ``cache_root()/features``.
     """
@@ -168,13 +170,10 @@ def channel_pca(cache: FeatureCache, n_components: int) -> tuple[FeatureCache, f
             f"channel_components must be between 1 and the backbone's {c} channels, "
             f"got {n_components}."
         )
-    pixels = maps.permute(0, 2, 3, 1).reshape(-1, c)
-    mean = pixels.mean(0)
-    cov = torch.cov((pixels - mean).T)
-    evals, evecs = torch.linalg.eigh(cov.double())
-    order = torch.argsort(evals, descending=True)[:n_components]
-    basis = evecs[:, order].float()
-    kept = float(evals[order].sum() / evals.clamp_min(0).sum())
+    fit = pca(maps.permute(0, 2, 3, 1).reshape(-1, c), n_components, solver="covariance")
+    mean = torch.from_numpy(fit.mean)
+    basis = torch.from_numpy(np.ascontiguousarray(fit.components.T))
+    kept = fit.kept
     projected = torch.einsum("nchw,ck->nkhw", maps - mean.view(1, c, 1, 1), basis)
     spec = BackboneSpec(cache.spec.name, f"{cache.spec.weights}+pca{n_components}",
                         n_components, cache.spec.spatial, cache.spec.mean, cache.spec.std)

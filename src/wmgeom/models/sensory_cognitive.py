@@ -11,16 +11,55 @@ The model normally reads backbone maps from the feature cache (``forward``); wit
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
+from pydantic import Field, field_validator
 from torch import nn
 
+from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
+from wmgeom.models.registry import ARCHITECTURES, BACKBONES
+from wmgeom.models.registry import architecture as architecture_of
 
-ARCHITECTURES = ("rnn", "gru", "lstm")
-Architecture = Literal["rnn", "gru", "lstm"]
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class SensoryCognitiveConfig(StrictModel):
+    """The sensory-cognitive model of an N-back run (SPEC M1–M3).
+
+    Attributes:
+        backbone: A registered backbone (:data:`~wmgeom.models.registry.BACKBONES`).
+        weights: None = ImageNet weights; a path to a state_dict file; or ``"random"``.
+        architecture: A registered recurrent architecture (``rnn``, ``gru``, ``lstm``).
+        hidden_size: Recurrent units (seed 000: 512 vanilla RNN, 256 GRU/LSTM).
+        channel_components: PCA of the backbone's channels before the 1×1 convolution
+            (None keeps all channels).
+        online: Run the backbone in the training loop instead of reading the cache.
+    """
+
+    backbone: str = "efficientnet_lite0"
+    weights: str | None = Field(
+        None, description="None = ImageNet weights; a path to a state_dict file; or 'random'"
+    )
+    architecture: str = "gru"
+    hidden_size: int = Field(128, ge=1)
+    channel_components: int | None = Field(
+        128, ge=1, description="PCA of backbone channels before the 1x1 conv; None keeps all"
+    )
+    online: bool = Field(False, description="run the backbone in the loop instead of the cache")
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, v: str) -> str:
+        if v not in BACKBONES:
+            raise ValueError(f"unknown backbone; choose one of {', '.join(BACKBONES)}")
+        return v
+
+    @field_validator("architecture")
+    @classmethod
+    def _known_architecture(cls, v: str) -> str:
+        if v not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture; choose one of {', '.join(ARCHITECTURES)}")
+        return v
 
 
 class SensoryCognitiveModel(nn.Module):
@@ -32,7 +71,7 @@ class SensoryCognitiveModel(nn.Module):
         spatial: the map's spatial size, ``(7, 7)`` for 224×224 canvases.
         task_dim: length of the task vector (6 for the paper's task set).
         hidden_size: RNN units (paper: 512 vanilla RNN, 256 GRU/LSTM).
-        architecture: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``.
+        architecture: a registered architecture: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``.
         n_actions: readout size (no action, non-match, match).
         backbone: optional frozen backbone for online mode.
     """
@@ -43,27 +82,23 @@ class SensoryCognitiveModel(nn.Module):
         spatial: tuple[int, int],
         task_dim: int,
         hidden_size: int,
-        architecture: Architecture = "gru",
+        architecture: str = "gru",
         n_actions: int = 3,
         backbone: nn.Module | None = None,
     ):
         super().__init__()
-        if architecture not in ARCHITECTURES:
-            raise WmgeomError(
-                f"unknown architecture '{architecture}'; choose one of {', '.join(ARCHITECTURES)}."
-            )
+        info = architecture_of(architecture)
         if hidden_size < 1:
             raise WmgeomError(f"hidden_size must be a positive integer, got {hidden_size}.")
         self.architecture = architecture
+        self.architecture_info = info
         self.hidden_size = hidden_size
         self.task_dim = task_dim
         self.backbone = backbone
         self.reduce = nn.Conv2d(in_channels, hidden_size, kernel_size=1)
         flat = hidden_size * spatial[0] * spatial[1]
         self.encoder = nn.Sequential(nn.Linear(flat + task_dim, hidden_size), nn.LayerNorm(hidden_size))
-        rnn_cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[architecture]
-        kwargs = {"nonlinearity": "tanh"} if architecture == "rnn" else {}
-        self.rnn = rnn_cls(hidden_size, hidden_size, batch_first=True, **kwargs)
+        self.rnn = info.module(hidden_size, hidden_size, batch_first=True, **info.kwargs)
         self.readout = nn.Linear(hidden_size, n_actions)
         self._kaiming_init()
 

@@ -1,9 +1,12 @@
 """Figures of the papers and the self-contained HTML report (SPEC U3).
 
-:mod:`wmgeom.report.figures` holds one function per seed-000 figure;
-:mod:`wmgeom.report.html` renders sections into one page and writes a run's report.
+:mod:`~wmgeom.report.page` renders sections into one page (it knows no study);
+:mod:`~wmgeom.report.figures` holds one function per seed-000 figure and
+:mod:`~wmgeom.report.nback` one figure spec per figure, its sections and the N-back page;
+:mod:`~wmgeom.report.orientation` the figures and page of the two-orientation study.
+Everything here draws from tables; nothing runs an analysis.
 """
 
-from wmgeom.report.html import Section, render_html, write_report
+from wmgeom.report.page import Section, render_html
 
-__all__ = ["Section", "render_html", "write_report"]
+__all__ = ["Section", "render_html"]

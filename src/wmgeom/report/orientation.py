@@ -1,10 +1,10 @@
 """Figures and report sections of the two-orientation study (SPEC A9, U3; seed 001).
 
 One figure function per analysis; each takes plain arrays / tables and an optional
-``path`` (saved as PNG and SVG). :func:`write_figures` draws them all from the results of
-:func:`wmgeom.studies.orientation.analyse_condition`; :func:`sections` builds the report
-sections of a run directory, phrasing every reading from its own tables beside the claim of
-seed 001's abstract.
+``path`` (saved as PNG and SVG). :func:`draw_figures` draws them all from the study's
+tables (those of :func:`wmgeom.analysis.orientation.analyse_condition`, one ``condition``
+column); :func:`sections` builds the report sections of a run directory, phrasing every
+reading from its own tables beside the claim of seed 001's abstract.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from wmgeom.analysis.connectivity import sort_units  # noqa: E402
 from wmgeom.report.figures import save_figure  # noqa: E402
-from wmgeom.report.html import Section  # noqa: E402
+from wmgeom.report.page import Section  # noqa: E402
 
 FIGURES = {
     "orientation_manifold": "Activity manifold at the end of delay 2 (noise-free grid).",
@@ -181,41 +181,60 @@ def plot_behaviour(
     return _finish(fig, path)
 
 
-def write_figures(
-    fig_dir: str | Path, results: dict[str, dict[str, Any]], default_condition: str
+def _condition(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    return table[table["condition"] == name] if "condition" in table else table
+
+
+def draw_figures(
+    fig_dir: str | Path, tables: dict[str, pd.DataFrame], default_condition: str
 ) -> list[Path]:
-    """Draw every figure of the study into ``fig_dir`` (PNG + SVG); return the PNG paths."""
+    """Draw every figure of the study from its tables into ``fig_dir`` (PNG + SVG).
+
+    Args:
+        fig_dir: Output folder.
+        tables: The study's tables (``analysis/*.csv``), each with a ``condition`` column:
+            ``conditions``, ``manifold_scores``, ``manifold_spectrum``, ``persistence``,
+            ``unit_groups``, ``recurrent_weights``, ``connectivity_profile``,
+            ``tuning_change``, ``cross_temporal_decoding``, ``epochs``, ``report_errors``,
+            ``bias_curve``.
+        default_condition: The condition whose network the single-model figures show.
+
+    Returns:
+        The PNG paths.
+    """
     fig_dir = Path(fig_dir)
-    r = results[default_condition]
-    numbers = pd.DataFrame({n: v["numbers"] for n, v in results.items()}).T
+    T = {name: _condition(t, default_condition) for name, t in tables.items()
+         if name != "conditions"}
+    scores = T["manifold_scores"]
+    pcs = scores[[c for c in scores.columns if c.startswith("pc")]].to_numpy()
+    evr = T["manifold_spectrum"].sort_values("component")["explained_variance_ratio"].to_numpy()
+    persistence = T["persistence"]
+    diagrams = [persistence.loc[persistence["dimension"] == k, ["birth", "death"]].to_numpy()
+                for k in range(int(persistence["dimension"].max()) + 1)]
+    groups = T["unit_groups"].set_index("unit").drop(columns="condition", errors="ignore")
+    W = T["recurrent_weights"].pivot(index="post", columns="pre", values="weight").to_numpy()
+    tuning = T["tuning_change"].set_index("unit").drop(columns="condition", errors="ignore")
+    ctd_table = T["cross_temporal_decoding"]
+    time_ms = np.sort(ctd_table["train_time_ms"].unique())
+    ctd = ctd_table.pivot(index="train_time_ms", columns="test_time_ms",
+                          values="error_deg").reindex(index=time_ms, columns=time_ms).to_numpy()
+    epochs = T["epochs"].set_index("epoch")
+    step = {t: k for k, t in enumerate(time_ms)}
+    marks = {"delay1_end": step[epochs.loc["delay1", "end_ms"]],
+             "delay2_end": step[epochs.loc["delay2", "end_ms"]],
+             "stimulus2": step[epochs.loc["stimulus2", "start_ms"]]}
+    numbers = tables["conditions"].set_index("condition")
+    names = list(numbers.index)
+    errors = {n: _condition(tables["report_errors"], n) for n in names}
+    bias = {n: _condition(tables["bias_curve"], n) for n in names}
     figures = [
-        (
-            "orientation_manifold",
-            lambda p: plot_manifold(
-                r["grid_pca"]["scores"],
-                r["grid_pca"]["explained_variance_ratio"],
-                *r["grid_theta"],
-                path=p,
-            ),
-        ),
-        ("orientation_topology", lambda p: plot_persistence(r["diagrams"], path=p)),
-        (
-            "orientation_connectivity",
-            lambda p: plot_connectivity(r["weights"], r["groups"], r["profile"], path=p),
-        ),
-        (
-            "orientation_dynamics",
-            lambda p: plot_dynamics(r["tuning"], r["ctd"], r["time_ms"], r["ctd_marks"], path=p),
-        ),
-        (
-            "orientation_behaviour",
-            lambda p: plot_behaviour(
-                {n: v["errors"] for n, v in results.items()},
-                {n: v["bias"] for n, v in results.items()},
-                numbers,
-                path=p,
-            ),
-        ),
+        ("orientation_manifold", lambda p: plot_manifold(
+            pcs, evr, scores["theta1"].to_numpy(), scores["theta2"].to_numpy(), path=p)),
+        ("orientation_topology", lambda p: plot_persistence(diagrams, path=p)),
+        ("orientation_connectivity", lambda p: plot_connectivity(
+            W, groups, T["connectivity_profile"], path=p)),
+        ("orientation_dynamics", lambda p: plot_dynamics(tuning, ctd, time_ms, marks, path=p)),
+        ("orientation_behaviour", lambda p: plot_behaviour(errors, bias, numbers, path=p)),
     ]
     written = []
     for name, draw in figures:
@@ -385,3 +404,19 @@ def sections(run_dir: str | Path) -> list[Section]:
             tables=[("Bias vs θ2 − θ1", table("bias_curve"))],
         ),
     ]
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` of a two-orientation run from its summary, tables and
+    figures (figures missing from ``figures/`` are drawn from ``analysis/`` first)."""
+    from wmgeom.io import read_json, read_tables
+    from wmgeom.report.page import render_html
+
+    run_dir = Path(run_dir)
+    summary = read_json(run_dir / "summary.json", "run summary", "run the study again")
+    figure_dir = run_dir / "figures"
+    if summary and not all((figure_dir / f"{name}.png").is_file() for name in FIGURES):
+        draw_figures(figure_dir, read_tables(run_dir / "analysis"),
+                     summary["default_condition"])
+    title = f"wmgeom report: two-orientation working memory ({run_dir.name})"
+    return render_html(title, sections(run_dir), run_dir / "report.html")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import WmgeomError, format_validation_error
 from wmgeom.io import atomic_path, cache_root, content_key
 from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_meshes
 from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
@@ -86,7 +86,7 @@ class StimulusConfig(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise WmgeomError(_format_errors(exc)) from None
+            raise WmgeomError(format_validation_error(exc, "stimulus config")) from None
 
     @field_validator("categories")
     @classmethod
@@ -157,18 +157,6 @@ class StimulusConfig(BaseModel):
         idx = np.arange(len(self.azimuth_values()))
         k = self.heldout_azimuth_every
         return (idx % k == 1) if k else np.zeros(len(idx), bool)
-
-
-def _format_errors(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            parts.append(f"unknown key '{loc}' (see StimulusConfig for the valid keys)")
-        else:
-            parts.append(f"{loc}: {msg}")
-    return "stimulus config: " + "; ".join(parts)
 
 
 @dataclass

@@ -1,5 +1,7 @@
-"""Whole studies end to end: train every condition, record, analyse, write figures and report.
+"""Whole studies end to end, each a short chain of the same stages (SPEC U1).
 
-:mod:`wmgeom.studies.orientation` is seed 001's two-orientation study
-(``wmgeom run --study two-orientation``).
+:mod:`~wmgeom.studies.nback` is seed 000's N-back study, :mod:`~wmgeom.studies.orientation`
+seed 001's two-orientation study and :mod:`~wmgeom.studies.grid` the paper grid of
+architectures × regimes × sizes × seeds; :mod:`~wmgeom.studies.registry` maps the
+``study`` key of a config to its study.
 """

@@ -11,12 +11,21 @@ from wmgeom.tasks.nback import (
     batch_feature_values,
     nback_targets,
 )
-from wmgeom.tasks.registry import REGIMES, make, make_regime, names, regime_tasks, register
+from wmgeom.tasks.registry import (
+    REGIMES,
+    RegimeConfig,
+    make,
+    make_regime,
+    names,
+    regime_tasks,
+    register,
+)
 
 __all__ = [
     "ACTIONS",
     "FEATURES",
     "REGIMES",
+    "RegimeConfig",
     "SPLITS",
     "NBackTask",
     "StimulusSampler",

@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import WmgeomError, format_validation_error
 
 EPOCHS = ("fixation", "stimulus1", "delay1", "stimulus2", "delay2", "report")
 """Epoch names, in trial order."""
@@ -130,12 +130,7 @@ class TwoOrientationTask:
         try:
             self.config = OrientationTaskConfig(**{**base, **overrides})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "config"
-            raise WmgeomError(
-                f"invalid two-orientation task parameter {loc}: {err['msg']}; "
-                "fix the value in the task config"
-            ) from None
+            raise WmgeomError(format_validation_error(exc, "two-orientation task")) from None
         c = self.config
         self.preferred_deg = np.arange(c.n_tuned) * 180.0 / c.n_tuned
         self.steps = {
@@ -291,3 +286,15 @@ class TwoOrientationTask:
 def decode_orientation(cos2: np.ndarray, sin2: np.ndarray) -> np.ndarray:
     """Orientation (degrees in ``[0, 180)``) from the ``cos 2θ, sin 2θ`` outputs."""
     return (np.rad2deg(np.arctan2(sin2, cos2)) / 2.0) % 180.0
+
+
+def report_outputs(outputs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Outputs averaged over each trial's report epoch (``mask``): ``[B, n_outputs]``.
+
+    Args:
+        outputs: ``[B, T, n_outputs]`` network outputs.
+        mask: ``[B, T, n]`` (or ``[B, T, 1]``) report-epoch mask, as
+            :attr:`OrientationBatch.mask`.
+    """
+    m = mask[..., :1]
+    return (outputs * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1)

@@ -13,12 +13,58 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import Field, model_validator
+
+from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
 from wmgeom.tasks.base import DEFAULT_N_VALUES, FEATURES
 from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler, TaskMixture
 
 REGIMES: tuple[str, ...] = ("STSF", "STMF", "MTMF")
 _NBACK_NAME = re.compile(r"^nback-(\d+)-([a-z]+)$")
+
+
+class RegimeConfig(StrictModel):
+    """Which N-back tasks a model trains on (SPEC R1, T1, T2; seed 000 §3).
+
+    Attributes:
+        regime: ``STSF`` (one task), ``STMF`` (one N, all three features) or ``MTMF``.
+        task: STSF: the task name, e.g. ``nback-2-location``.
+        n: STMF: the N whose three features are trained.
+        n_values: The configured N set (fixes the task vector, SPEC T2).
+        length: Frames per trial (the seed's 6).
+    """
+
+    regime: str = "MTMF"
+    task: str | None = Field(None, description="STSF: the task name, e.g. nback-2-location")
+    n: int | None = Field(None, description="STMF: the N whose three features are trained")
+    n_values: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    length: int = Field(6, ge=2)
+
+    @model_validator(mode="after")
+    def _check(self) -> RegimeConfig:
+        if self.regime not in REGIMES:
+            raise ValueError(f"regime {self.regime!r} is not one of {', '.join(REGIMES)}")
+        if not self.n_values or any(n < 1 for n in self.n_values):
+            raise ValueError(f"n_values must be positive integers, got {self.n_values}")
+        if max(self.n_values) >= self.length:
+            raise ValueError(
+                f"every N must be smaller than the sequence length {self.length}, "
+                f"got n_values={self.n_values}"
+            )
+        if self.regime == "STSF" and self.task is None:
+            raise ValueError("regime STSF needs tasks.task, e.g. nback-1-location")
+        if self.regime == "STMF" and self.n is None:
+            raise ValueError("regime STMF needs tasks.n, e.g. 2")
+        try:
+            self.task_names()
+        except WmgeomError as exc:  # an unknown task, or an N outside n_values
+            raise ValueError(str(exc)) from None
+        return self
+
+    def task_names(self) -> list[str]:
+        """The names of the tasks trained together (:func:`regime_tasks`)."""
+        return regime_tasks(self.regime, task=self.task, n=self.n, n_values=self.n_values)
 
 
 def _make_two_orientation(stimuli: Any = None, **kwargs: Any) -> Any:

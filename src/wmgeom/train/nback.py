@@ -15,11 +15,31 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
+from wmgeom.config import StrictModel
+from wmgeom.models.backbones import Backbone
 from wmgeom.models.features import CANVAS_SIZE, FeatureCache
-from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
-from wmgeom.tasks import SPLITS, TrialBatch
-from wmgeom.tasks.registry import make_regime
+from wmgeom.models.registry import BACKBONES
+from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
+from wmgeom.stimuli.stimset import StimulusSet
+from wmgeom.tasks import FEATURES, SPLITS, TrialBatch
+from wmgeom.tasks.nback import TaskMixture
+from wmgeom.tasks.registry import RegimeConfig, make_regime
+
+
+class EvalConfig(StrictModel):
+    """Evaluation during training (SPEC R3).
+
+    Attributes:
+        trials_per_task: Fixed evaluation trials per task and split.
+        criterion_train: Accuracy on training images that the criterion requires (> it).
+        criterion_val_angle: Accuracy on novel view angles that the criterion requires.
+    """
+
+    trials_per_task: int = Field(64, ge=1)
+    criterion_train: float = Field(0.95, gt=0, le=1)
+    criterion_val_angle: float = Field(0.90, gt=0, le=1)
 
 
 @dataclass
@@ -31,11 +51,11 @@ class NBackData:
     """
 
     maps: torch.Tensor  # float16 [n_stimuli, C, h, w] on device
-    mixture: Any
+    mixture: TaskMixture
     n_locations: int
     device: torch.device
-    backbone: Any = None
-    stimset: Any = None
+    backbone: Backbone | None = None
+    stimset: StimulusSet | None = None
 
     def frame_maps(self, batch: TrialBatch) -> torch.Tensor:
         """Backbone maps of every frame, ``[B, T, C, h, w]`` float32."""
@@ -58,8 +78,8 @@ class NBackData:
         return maps, task, target
 
 
-def build_data(cache: FeatureCache, stimset, tasks_cfg, device: torch.device,
-               backbone: Any = None) -> NBackData:
+def build_data(cache: FeatureCache, stimset: StimulusSet, tasks_cfg: RegimeConfig,
+               device: torch.device, backbone: Backbone | None = None) -> NBackData:
     """Task mixture of the configured regime over ``stimset``, features from ``cache``
     (or, with ``backbone``, computed online from canvases)."""
     mixture = make_regime(tasks_cfg.regime, stimset, task=tasks_cfg.task, n=tasks_cfg.n,
@@ -70,11 +90,18 @@ def build_data(cache: FeatureCache, stimset, tasks_cfg, device: torch.device,
                      backbone=backbone, stimset=stimset if backbone is not None else None)
 
 
-def build_model(data: NBackData, model_cfg) -> SensoryCognitiveModel:
-    """The configured model for maps shaped like ``data``'s and its task vectors."""
+def build_model(model_cfg: SensoryCognitiveConfig, tasks_cfg: RegimeConfig
+                ) -> SensoryCognitiveModel:
+    """The configured model, sized from the configs alone (no stimuli or features needed).
+
+    Its input is the backbone's map as the feature cache stores it: the registered
+    backbone's channels (or ``channel_components`` after the channel PCA) on its spatial
+    grid; the task vector has one bit per feature and per N (SPEC T2).
+    """
+    info = BACKBONES[model_cfg.backbone]
     return SensoryCognitiveModel(
-        in_channels=data.maps.shape[1], spatial=tuple(data.maps.shape[2:]),
-        task_dim=data.mixture.tasks[0].task_vector.size,
+        in_channels=model_cfg.channel_components or info.channels, spatial=info.spatial,
+        task_dim=len(FEATURES) + len(tasks_cfg.n_values),
         hidden_size=model_cfg.hidden_size, architecture=model_cfg.architecture,
     )
 

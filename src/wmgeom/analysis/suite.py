@@ -1,16 +1,19 @@
-"""Run every seed-000 analysis a set of recordings allows, and draw its figures (SPEC A2–A8, U3).
+"""The seed-000 analysis suite: every analysis a set of recordings allows (SPEC A2–A8).
 
-:func:`analyze_runs` opens ``RUN_DIR/activations.nc`` of each run (the Activations schema
-of docs/design.md), runs each analysis on each run, concatenates the per-run tables with
-``model``/``architecture``/``regime`` columns (so figures compare regimes and
-architectures when several runs are given), writes every table as CSV to
-``<out>/analysis/`` and every figure as PNG and SVG to ``<out>/figures/``, where ``<out>``
-is ``out_dir`` or the first run directory.
+:func:`run_analyses` takes :class:`Recording` objects — an Activations Dataset (the schema
+of docs/design.md) with the architecture and regime that produced it and, for the causal
+test, a rollout callable handed in by the caller — runs each registered analysis on each
+recording, and returns tidy tables with ``model``/``architecture``/``regime``/``run``
+columns (so figures compare regimes and architectures when several recordings are given).
+Nothing is read from or written to disk, no model is loaded and no figure is drawn here:
+the studies do the I/O and :mod:`wmgeom.report` draws the figures from these tables.
 
 An analysis a recording cannot support (one task only, no cell state, no perceptual
-features, no loadable model for the causal test) is listed in the ``skipped`` table with
-its reason; nothing is filled in. The ``timing`` table records how long each analysis
-took, and ``analysis/protocol.json`` the decoding protocol used.
+features, no rollout for the causal test) is listed in the ``skipped`` table with its
+reason; nothing is filled in. The ``timing`` table records how long each analysis took.
+
+A new analysis is one function in :mod:`wmgeom.analysis`, one :func:`register` entry here
+and one figure spec in :mod:`wmgeom.report.nback`.
 """
 
 from __future__ import annotations
@@ -18,105 +21,60 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 
 from wmgeom.errors import WmgeomError
-from wmgeom.io import atomic_path, write_json_atomic
+from wmgeom.models.registry import ARCHITECTURES
+from wmgeom.tasks.base import FEATURES, MATCH
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("location", "identity", "category")
-ACTIVATIONS_FILE = "activations.nc"
+__all__ = ["ANALYSES", "Analysis", "AnalysisProtocol", "Context", "Recording", "SkipAnalysis",
+           "orthogonalization_stats", "register", "run_analyses"]
 
 
-# --------------------------------------------------------------------------- runs
+# --------------------------------------------------------------------------- recordings
+
+
+Rollout = Callable[[Any, Any], Any]
+"""``rollout(state0, encodings) -> action probabilities``: the recurrent layer and readout run
+on from a given state (e.g. :meth:`~wmgeom.models.SensoryCognitiveModel.rollout`)."""
 
 
 @dataclass(frozen=True)
-class Run:
-    """One recorded run: its folder, its activations and what produced them.
+class Recording:
+    """One model's recorded activations and what produced them.
 
     Attributes:
-        path: The run directory.
         activations: The Activations Dataset (docs/design.md).
+        name: A unique name of the recording (e.g. its run directory).
         architecture: Recurrent architecture (``rnn``, ``gru``, ``lstm``, ...).
-        regime: Training regime (``stsf``, ``stmf``, ``mtmf``).
-        config: The resolved config (``RUN_DIR/config.yaml``), empty if absent.
-        model_loader: Optional ``run_dir -> model`` for the causal test (A8).
+        regime: Training regime (``STSF``, ``STMF``, ``MTMF``), empty if unknown.
+        rollout: Runs the network on from perturbed states (the causal test, A8); None
+            when no trained model is available.
     """
 
-    path: Path
     activations: xr.Dataset
-    architecture: str
-    regime: str
-    config: dict = field(default_factory=dict)
-    model_loader: Callable[[Path], Any] | None = field(default=None, repr=False)
-
-    def load_model(self) -> Any:
-        """The trained model (``wmgeom.models.load_run_model`` unless a loader was given)."""
-        if self.model_loader is not None:
-            return self.model_loader(self.path)
-        from wmgeom.models import load_run_model
-
-        return load_run_model(self.path)
+    name: str
+    architecture: str = "model"
+    regime: str = ""
+    rollout: Rollout | None = field(default=None, repr=False, compare=False)
 
     @property
     def model(self) -> str:
         """A short label such as ``"GRU MTMF"`` used to facet figures."""
         return f"{self.architecture.upper()} {self.regime.upper()}".strip()
 
-
-def _find_key(node: Any, names: Iterable[str]) -> Any:
-    """First value stored under any of ``names`` in a nested mapping (breadth first)."""
-    names = tuple(names)
-    queue = [node]
-    while queue:
-        current = queue.pop(0)
-        if isinstance(current, dict):
-            for name in names:
-                if current.get(name) not in (None, ""):
-                    return current[name]
-            queue.extend(v for v in current.values() if isinstance(v, dict))
-    return None
-
-
-def load_run(run_dir: str | Path) -> Run:
-    """Open ``RUN_DIR/activations.nc`` and read the run's architecture and regime.
-
-    Raises:
-        WmgeomError: If the folder or its recording is missing or unreadable.
-    """
-    run_dir = Path(run_dir)
-    path = run_dir / ACTIVATIONS_FILE
-    if not path.is_file():
-        raise WmgeomError(
-            f"{path} not found; record activations first (`wmgeom record {run_dir}`)"
-        )
-    try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
-    except Exception as exc:  # corrupt or foreign file
-        raise WmgeomError(f"cannot read {path} ({exc}); re-run `wmgeom record`") from exc
-    if "hidden" not in ds:
-        raise WmgeomError(f"{path} has no 'hidden' variable; it is not a wmgeom recording")
-    config: dict = {}
-    config_path = run_dir / "config.yaml"
-    if config_path.is_file():
-        try:
-            config = yaml.safe_load(config_path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise WmgeomError(f"{config_path} is not valid YAML ({exc}); fix or delete it") from exc
-    meta = {**config, "_attrs": dict(ds.attrs)}
-    architecture = _find_key(dict(ds.attrs), ("architecture", "rnn", "rnn_type", "cell_type"))
-    architecture = architecture or _find_key(meta, ("architecture", "rnn", "rnn_type"))
-    regime = _find_key(dict(ds.attrs), ("regime",)) or _find_key(meta, ("regime",))
-    return Run(run_dir, ds, str(architecture or "model"), str(regime or ""), config)
+    @property
+    def has_cell_state(self) -> bool:
+        """Whether the network's state is ``(h, c)`` (from the architecture registry)."""
+        info = ARCHITECTURES.get(self.architecture)
+        return info.has_cell_state if info is not None else "cell" in self.activations
 
 
 # --------------------------------------------------------------------------- protocol
@@ -183,19 +141,19 @@ class SkipAnalysis(Exception):
 # --------------------------------------------------------------------------- data
 
 
-def analysis_dataset(run: Run, protocol: AnalysisProtocol) -> xr.Dataset:
+def analysis_dataset(rec: Recording, protocol: AnalysisProtocol) -> xr.Dataset:
     """The trials of the protocol's split (all trials when the recording has no splits).
 
     Raises:
         SkipAnalysis: If the split holds too few trials for the folds.
     """
-    ds = run.activations
+    ds = rec.activations
     if "split" in ds and protocol.split is not None:
         splits = [str(s) for s in np.unique(ds["split"].values)]
         split = protocol.split
         if split not in splits:
             split = "train" if "train" in splits else splits[0]
-            log.info("split %s not recorded in %s; analysing %s", protocol.split, run.path,
+            log.info("split %s not recorded in %s; analysing %s", protocol.split, rec.name,
                      split)
         ds = ds.isel(trial=np.flatnonzero(ds["split"].values.astype(str) == split))
     if "task" in ds:
@@ -243,21 +201,60 @@ def _tasks(ds: xr.Dataset) -> list[str]:
 # --------------------------------------------------------------------------- analyses
 
 
+@dataclass
+class Context:
+    """What the analyses of one :func:`run_analyses` call share.
+
+    Attributes:
+        protocol: The decoding protocol.
+        store: Intermediates computed once per recording and reused by several analyses
+            (e.g. one Procrustes fit serves the Fig. 4f and 4g tables).
+    """
+
+    protocol: AnalysisProtocol
+    store: dict[tuple, Any] = field(default_factory=dict)
+
+    def once(self, rec: Recording, key: str, make: Callable[[], Any]) -> Any:
+        """``make()`` the first time ``key`` is asked for ``rec``, the stored value after."""
+        k = (rec.name, key)
+        if k not in self.store:
+            self.store[k] = make()
+        return self.store[k]
+
+
 @dataclass(frozen=True)
 class Analysis:
-    """One analysis of the suite: a table name, what it reproduces, how to compute it."""
+    """One analysis of the suite: a table name, what it reproduces, how to compute it.
+
+    Attributes:
+        name: Table name (``analysis/<name>.csv``).
+        requirement: The SPEC requirement it implements (A2–A8).
+        figure: The seed-000 figure(s) it reproduces.
+        compute: ``compute(recording, context) -> DataFrame``; raises
+            :class:`SkipAnalysis` with the reason when the recording cannot support it.
+        description: One sentence for the report.
+    """
 
     name: str
     requirement: str
     figure: str
-    compute: Callable[[Run, AnalysisProtocol], pd.DataFrame]
+    compute: Callable[[Recording, Context], pd.DataFrame]
     description: str = ""
 
 
 ANALYSES: list[Analysis] = []
+"""The registry, in running order."""
 
 
-def _register(name: str, requirement: str, figure: str, description: str):
+def register(name: str, requirement: str, figure: str, description: str):
+    """Decorator adding ``compute(recording, context)`` to :data:`ANALYSES` as ``name``.
+
+    Raises:
+        WmgeomError: If the name is taken.
+    """
+    if any(a.name == name for a in ANALYSES):
+        raise WmgeomError(f"an analysis named {name!r} is already registered")
+
     def wrap(fn):
         ANALYSES.append(Analysis(name, requirement, figure, fn, description))
         return fn
@@ -265,20 +262,10 @@ def _register(name: str, requirement: str, figure: str, description: str):
     return wrap
 
 
-_CACHE: dict[tuple, Any] = {}
-
-
-def _cached(key: tuple, make: Callable[[], Any]) -> Any:
-    """Share an intermediate (e.g. one batched decoding) between analyses of one call."""
-    if key not in _CACHE:
-        _CACHE[key] = make()
-    return _CACHE[key]
-
-
-@_register("relevant_irrelevant", "A2", "2b",
+@register("relevant_irrelevant", "A2", "2b",
            "decode location, identity and category from the RNN state at the first frame, "
            "per task; relevant = the task's own feature")
-def relevant_irrelevant(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def relevant_irrelevant(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Task-relevant vs -irrelevant decoding at the first frame (seed 000 Fig. 2b, A2a).
 
     Returns:
@@ -286,16 +273,16 @@ def relevant_irrelevant(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """
     from wmgeom.analysis.generalization import relevant_irrelevant_decoding
 
-    ds = analysis_dataset(run, protocol)
-    return relevant_irrelevant_decoding(ds, frames=(0,), space=protocol.space,
+    ds = analysis_dataset(rec, ctx.protocol)
+    return relevant_irrelevant_decoding(ds, frames=(0,), space=ctx.protocol.space,
                                         features=_features(ds, frames=[0]),
-                                        **_decode_kw(protocol))
+                                        **_decode_kw(ctx.protocol))
 
 
-@_register("cross_task", "A3", "2a, 2c, A2b",
+@register("cross_task", "A3", "2a, 2c, A2b",
            "decoders fitted on one task's first-frame states (each CV fold), tested on "
            "every other task's; diagonal = cross-validated accuracy; LSTM cell state too")
-def cross_task(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def cross_task(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Cross-task generalisation matrices per feature (seed 000 Fig. 2a, 2c; LSTM cell A2b).
 
     Returns:
@@ -304,22 +291,22 @@ def cross_task(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """
     from wmgeom.analysis.generalization import cross_task_generalization
 
-    ds = analysis_dataset(run, protocol)
+    ds = analysis_dataset(rec, ctx.protocol)
     tasks = _tasks(ds)
     if len(tasks) < 2:
         raise SkipAnalysis(f"only one task recorded ({tasks[0] if tasks else 'none'}); "
                            "cross-task generalisation needs at least two")
-    spaces = [protocol.space] + (["cell"] if "cell" in ds and protocol.space != "cell" else [])
+    spaces = [ctx.protocol.space] + (["cell"] if "cell" in ds and ctx.protocol.space != "cell" else [])
     features = _features(ds, frames=[0])
     return pd.concat([cross_task_generalization(ds, frame=0, space=space, features=features,
-                                                **_decode_kw(protocol))
+                                                **_decode_kw(ctx.protocol))
                       for space in spaces], ignore_index=True)
 
 
-@_register("within_time", "A5", "A5",
+@register("within_time", "A5", "A5",
            "at every step, decode the features of the stimulus shown at that step "
            "(cross-validated), per task; relevant vs irrelevant features")
-def within_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def within_time(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Within-step decoding of relevant and irrelevant features (seed 000 Fig. A5).
 
     Returns:
@@ -327,16 +314,16 @@ def within_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """
     from wmgeom.analysis.generalization import relevant_irrelevant_decoding
 
-    ds = analysis_dataset(run, protocol)
-    return relevant_irrelevant_decoding(ds, frames=None, space=protocol.space,
-                                        features=_features(ds), **_decode_kw(protocol))
+    ds = analysis_dataset(rec, ctx.protocol)
+    return relevant_irrelevant_decoding(ds, frames=None, space=ctx.protocol.space,
+                                        features=_features(ds), **_decode_kw(ctx.protocol))
 
 
-@_register("cross_time", "A5", "4b, 4c",
+@register("cross_time", "A5", "4b, 4c",
            "decoders fitted on the encoding space E(S=i,T=i), tested on held-out trials at "
            "every later step T=k (memory spaces M(S=i,T=k)); recall = the executive step "
            "k=i+N where stimulus i is compared")
-def cross_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def cross_time(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Cross-time generalisation of encoding decoders (seed 000 Fig. 4b, 4c; H1 test).
 
     Returns:
@@ -344,17 +331,17 @@ def cross_time(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """
     from wmgeom.analysis.generalization import cross_time_decoding
 
-    ds = analysis_dataset(run, protocol)
+    ds = analysis_dataset(rec, ctx.protocol)
     if ds.sizes["frame"] < 2:
         raise SkipAnalysis("the recording has a single frame; memory steps need two or more")
-    return cross_time_decoding(ds, space=protocol.space, features=_features(ds),
-                               **_decode_kw(protocol))
+    return cross_time_decoding(ds, space=ctx.protocol.space, features=_features(ds),
+                               **_decode_kw(ctx.protocol))
 
 
-@_register("encoding_sharing", "A6", "4d",
+@register("encoding_sharing", "A6", "4d",
            "decoders fitted on E(S=i,T=i), tested on held-out trials' E(S=j,T=j) with the "
            "labels of stimulus j; validation when j = i")
-def encoding_sharing(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def encoding_sharing(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Is the encoding space shared across stimuli? (seed 000 Fig. 4d; H2 vs H3).
 
     Returns:
@@ -362,17 +349,17 @@ def encoding_sharing(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     """
     from wmgeom.analysis.generalization import encoding_space_sharing
 
-    ds = analysis_dataset(run, protocol)
+    ds = analysis_dataset(rec, ctx.protocol)
     if ds.sizes["frame"] < 2:
         raise SkipAnalysis("the recording has a single frame; sharing needs two or more")
-    return encoding_space_sharing(ds, space=protocol.space, features=_features(ds),
-                                  **_decode_kw(protocol))
+    return encoding_space_sharing(ds, space=ctx.protocol.space, features=_features(ds),
+                                  **_decode_kw(ctx.protocol))
 
 
-def _orthogonalization(run: Run, protocol: AnalysisProtocol, equalise: bool) -> pd.DataFrame:
+def _orthogonalization(rec: Recording, ctx: Context, equalise: bool) -> pd.DataFrame:
     from wmgeom.analysis.orthogonality import orthogonalization_comparison
 
-    ds = analysis_dataset(run, protocol)
+    ds = analysis_dataset(rec, ctx.protocol)
     if "perceptual" not in ds:
         raise SkipAnalysis("the recording has no perceptual (CNN) features to compare with")
     labels = {f: ds[f].values[:, 0] for f in FEATURES
@@ -380,13 +367,13 @@ def _orthogonalization(run: Run, protocol: AnalysisProtocol, equalise: bool) -> 
     if not labels:
         raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
                            "index needs at least three one-vs-rest decoders")
-    if protocol.n_bootstraps < 2:
+    if ctx.protocol.n_bootstraps < 2:
         raise SkipAnalysis("the t-test needs at least 2 bootstraps (protocol.n_bootstraps)")
     table = orthogonalization_comparison(
-        ds["perceptual"].values[:, 0], ds[protocol.space].values[:, 0], labels,
-        n_bootstrap=protocol.n_bootstraps, n_components="min" if equalise else None,
-        Cs=protocol.Cs, inner_cv=protocol.inner_splits, seed=protocol.seed,
-        device=protocol.device)
+        ds["perceptual"].values[:, 0], ds[ctx.protocol.space].values[:, 0], labels,
+        n_bootstrap=ctx.protocol.n_bootstraps, n_components="min" if equalise else None,
+        Cs=ctx.protocol.Cs, inner_cv=ctx.protocol.inner_splits, seed=ctx.protocol.seed,
+        device=ctx.protocol.device)
     return table.assign(value=table["normalized_index"])
 
 
@@ -416,46 +403,46 @@ def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@_register("orthogonalization", "A4", "3b",
+@register("orthogonalization", "A4", "3b",
            "one-vs-rest normals at the first frame in the perceptual (CNN) and encoding "
            "(RNN) spaces, bootstrapped; O normalised by the perceptual mean per feature")
-def orthogonalization(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def orthogonalization(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Orthogonalisation index, perceptual vs encoding space (seed 000 Fig. 3b, SPEC A4).
 
     Returns:
         :func:`~wmgeom.analysis.orthogonality.orthogonalization_comparison` plus ``value``
         (the normalised index, as the figure reads it).
     """
-    return _orthogonalization(run, protocol, equalise=False)
+    return _orthogonalization(rec, ctx, equalise=False)
 
 
-@_register("orthogonalization_pca", "A4", "A3",
+@register("orthogonalization_pca", "A4", "A3",
            "as orthogonalization, after PCA reduces both spaces to the same dimensionality")
-def orthogonalization_pca(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def orthogonalization_pca(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Orthogonalisation with PCA-equalised dimensionality (seed 000 Fig. A3)."""
-    return _orthogonalization(run, protocol, equalise=True)
+    return _orthogonalization(rec, ctx, equalise=True)
 
 
-def _procrustes_table(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def _procrustes_table(rec: Recording, ctx: Context) -> pd.DataFrame:
     """One Procrustes run per recording, shared by the 4f and 4g tables."""
     def make():
         from wmgeom.analysis.procrustes import reconstructed_decoder_accuracy
 
-        ds = analysis_dataset(run, protocol)
+        ds = analysis_dataset(rec, ctx.protocol)
         if ds.sizes["frame"] < 3:
             raise SkipAnalysis("fewer than three steps recorded; swap tests need j, j+1, j+2")
         features = _features(ds, min_values=3)  # a Procrustes shape needs 3+ decoders
-        return reconstructed_decoder_accuracy(ds, space=protocol.space, features=features,
-                                              **_decode_kw(protocol))
+        return reconstructed_decoder_accuracy(ds, space=ctx.protocol.space, features=features,
+                                              **_decode_kw(ctx.protocol))
 
-    return _cached((id(run), protocol, "procrustes"), make)
+    return ctx.once(rec, "procrustes", make)
 
 
-@_register("procrustes", "A7", "4f",
+@register("procrustes", "A7", "4f",
            "decoders of stimulus i at step j+1 reconstructed from those at step j by an "
            "orthogonal Procrustes rotation and a global scale (biases of the fitted "
            "decoders), scored on held-out trials")
-def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def procrustes(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Fitted vs Procrustes-reconstructed decoder accuracy (seed 000 Fig. 4f, A4).
 
     Returns:
@@ -463,7 +450,7 @@ def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         step j+1), ``accuracy_fitted``, ``accuracy_reconstructed`` (rotation ``R(i,j)``),
         ``chance``; from :func:`~wmgeom.analysis.procrustes.reconstructed_decoder_accuracy`.
     """
-    t = _procrustes_table(run, protocol)
+    t = _procrustes_table(rec, ctx)
     keys = ["task", "n", "feature", "stimulus", "target_frame", "chance"]
     wide = t[t["rotation"].isin(["fitted", "original"])].pivot_table(
         index=keys, columns="rotation", values="accuracy").reset_index()
@@ -475,10 +462,10 @@ def procrustes(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
 SWAP_LABELS = {"original": "R(i,j)", "time_swap": "R(i,j+1)", "stimulus_swap": "R(i+k,j+k)"}
 
 
-@_register("swap_tests", "A7", "4g",
+@register("swap_tests", "A7", "4g",
            "W(i,j+1) reconstructed from W(i,j) with its own rotation R(i,j), with R(i,j+1) "
            "(same stimulus, next step) or with R(i+k,j+k) (other stimuli, same age)")
-def swap_tests(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def swap_tests(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Swap tests of the Procrustes rotations (seed 000 eq. 2-3, Fig. 4g).
 
     Returns:
@@ -487,7 +474,7 @@ def swap_tests(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         steps where both swaps exist (so the bars compare the same decoders), with
         ``swap`` labelled as in the seed (``R(i,j)``, ``R(i,j+1)``, ``R(i+k,j+k)``).
     """
-    t = _procrustes_table(run, protocol)
+    t = _procrustes_table(rec, ctx)
     t = t[t["rotation"].isin(list(SWAP_LABELS))].copy()
     keys = ["task", "feature", "stimulus", "frame"]
     kinds = t.groupby(keys)["rotation"].transform("nunique")
@@ -497,15 +484,12 @@ def swap_tests(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     return t.assign(swap=t["rotation"].map(SWAP_LABELS))
 
 
-MATCH = 2  # index of "match" in the actions ("no_action", "non_match", "match")
-
-
-@_register("causal", "A8", "A7",
+@register("causal", "A8", "A7",
            "match trials: the state after the first stimulus is moved along the normal of "
            "the decoder of its own task-feature value (distance in units of the mean "
            "distance of those states to the hyperplane; positive = towards and across it), "
            "then the network runs on over the recorded encodings to the step that compares it")
-def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
+def causal(rec: Recording, ctx: Context) -> pd.DataFrame:
     """Causal perturbation along decoder normals (seed 000 Fig. A7, SPEC A8).
 
     Decoders of the task's feature are fitted on the RNN state at the first frame
@@ -526,19 +510,16 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
     from wmgeom.analysis.causal import causal_perturbation
     from wmgeom.analysis.decoders import cross_validated_decoding
 
-    ds = analysis_dataset(run, protocol)
+    ds = analysis_dataset(rec, ctx.protocol)
     if "target" not in ds or "encoding" not in ds:
         raise SkipAnalysis("the recording lacks targets or the RNN input encodings")
-    try:
-        model = run.load_model()
-    except Exception as exc:  # no checkpoint, weights unavailable, ...
-        raise SkipAnalysis(f"the trained model could not be loaded ({exc})") from None
-    if not hasattr(model, "rollout"):
-        raise SkipAnalysis("the model has no rollout(state0, encodings) method")
-    lstm = getattr(model, "architecture", None) == "lstm"
+    if rec.rollout is None:
+        raise SkipAnalysis("no trained model was handed in to run on from perturbed states "
+                           "(the run has no checkpoint, or its model could not be loaded)")
+    lstm = rec.has_cell_state
     if lstm and "cell" not in ds:
-        raise SkipAnalysis("the model is an LSTM but the recording holds no cell state")
-    H = ds[protocol.space].values
+        raise SkipAnalysis("the model has a cell state but the recording holds none")
+    H = ds[ctx.protocol.space].values
     frames = []
     for task in _tasks(ds):
         idx = np.flatnonzero(ds["task"].values.astype(str) == task)
@@ -549,7 +530,7 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
         labels = ds[feature].values[idx, 0]
         if len(np.unique(labels)) < 2:
             continue
-        res = cross_validated_decoding(H[idx, 0], labels, **_decode_kw(protocol))
+        res = cross_validated_decoding(H[idx, 0], labels, **_decode_kw(ctx.protocol))
         coef, intercept = res.coef[0].mean(0), res.intercept[0].mean(0)  # over folds
         classes = res.classes["label"]
         if coef.shape[0] == 1:  # one binary decoder for classes[1]; its mirror for classes[0]
@@ -563,15 +544,15 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
             w, b = coef[k], intercept[k]
             margin = float(np.mean((H[sel, 0] @ w + b) / np.linalg.norm(w)))
             enc = torch.as_tensor(ds["encoding"].values[sel, 1:n + 1], dtype=torch.float32)
-            n_d = len(protocol.distances)
+            n_d = len(ctx.protocol.distances)
             state = torch.as_tensor(H[sel, 0], dtype=torch.float32)
             if lstm:
                 state = (state, torch.as_tensor(ds["cell"].values[sel, 0], dtype=torch.float32))
             table = causal_perturbation(
-                state, w, [-d * abs(margin) for d in protocol.distances],
-                lambda s, enc=enc, n_d=n_d: model.rollout(s, enc.repeat(n_d, 1, 1)))
+                state, w, [-d * abs(margin) for d in ctx.protocol.distances],
+                lambda s, enc=enc, n_d=n_d: rec.rollout(s, enc.repeat(n_d, 1, 1)))
             table = table[table["step"] == n - 1].copy()
-            table["distance"] = np.repeat(protocol.distances, len(table) // n_d)
+            table["distance"] = np.repeat(ctx.protocol.distances, len(table) // n_d)
             frames.append(table.drop(columns="step").assign(
                 task=task, feature=feature, value=value, margin=margin))
     if not frames:
@@ -590,129 +571,30 @@ def causal(run: Run, protocol: AnalysisProtocol) -> pd.DataFrame:
 # --------------------------------------------------------------------------- driver
 
 
-def _progress(enabled: bool, total: int):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("[bold]analysis[/] {task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(), disable=not enabled,
-                        transient=False)
-    return progress
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
-
-
-def analyze_runs(
-    run_dirs: list[Path] | list[str],
-    out_dir: Path | None = None,
-    progress: bool = True,
-    protocol: AnalysisProtocol | dict | None = None,
-    analyses: Iterable[str] | None = None,
-    figures: bool = True,
-    model_loader: Callable[[Path], Any] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Run every seed-000 analysis the recordings allow; write tables and figures.
-
-    Args:
-        run_dirs: Run directories, each holding ``activations.nc`` (and ``config.yaml``).
-            Several runs (e.g. the 3 architectures × 3 regimes grid) are compared in the
-            figures per regime and per architecture.
-        out_dir: Where ``analysis/`` (CSV tables) and ``figures/`` (PNG, SVG) go; the first
-            run directory by default.
-        progress: Show a progress bar over analyses.
-        protocol: Decoding protocol (an :class:`AnalysisProtocol` or its fields as a dict);
-            by default :meth:`AnalysisProtocol.for_profile` of the first run's profile
-            (``config.yaml``): the seed's protocol, lighter for ``quick`` runs.
-        analyses: Names of analyses to run (default all; see :data:`ANALYSES`).
-        figures: Draw the figures (set False for tables only).
-        model_loader: ``run_dir -> model`` for the causal test (default
-            :func:`wmgeom.models.load_run_model`); the test is skipped, with the reason,
-            when the model cannot be loaded.
-
-    Returns:
-        Tables by name: one per analysis that ran, plus ``timing`` (seconds per analysis
-        and run) and ``skipped`` (analysis, run, reason).
+def resolve_protocol(protocol: AnalysisProtocol | dict | None, profile: str | None = None
+                     ) -> AnalysisProtocol:
+    """An :class:`AnalysisProtocol` from a protocol, its fields as a dict, or a profile name.
 
     Raises:
-        WmgeomError: If no run is given, a run cannot be read, or an analysis name is unknown.
+        WmgeomError: If the dict names unknown fields or holds invalid values.
     """
-    if not run_dirs:
-        raise WmgeomError("no run directory given; pass at least one RUN_DIR")
-    runs = [load_run(d) for d in run_dirs]
+    if isinstance(protocol, AnalysisProtocol):
+        return protocol
     if isinstance(protocol, dict):
         try:
-            protocol = AnalysisProtocol(**protocol)
+            return AnalysisProtocol(**protocol)
         except TypeError as exc:
             raise WmgeomError(f"invalid analysis protocol ({exc}); fields are "
-                              f"{[f for f in AnalysisProtocol.__dataclass_fields__]}") from None
-    protocol = protocol or AnalysisProtocol.for_profile(runs[0].config.get("profile"))
-    if model_loader is not None:
-        runs = [replace(r, model_loader=model_loader) for r in runs]
-    selected = _select(analyses)
-    base = Path(out_dir) if out_dir is not None else Path(run_dirs[0])
-
-    _CACHE.clear()
-    try:
-        tables, timing, skipped = _run_all(selected, runs, protocol, progress)
-    finally:
-        _CACHE.clear()
-
-    result = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
-    for name in ("orthogonalization", "orthogonalization_pca"):
-        if name in result:
-            result[f"{name}_stats"] = orthogonalization_stats(result[name])
-    result["timing"] = pd.DataFrame(timing, columns=["analysis", "requirement", "model", "run",
-                                                     "status", "rows", "seconds"])
-    result["skipped"] = pd.DataFrame(skipped, columns=["analysis", "requirement", "run",
-                                                       "model", "reason"])
-    if figures:
-        result["timing"] = pd.concat([result["timing"], _draw_figures(result, base / "figures")],
-                                     ignore_index=True)
-    for name, df in result.items():
-        _write_csv(df, base / "analysis" / f"{name}.csv")
-    write_json_atomic(base / "analysis" / "protocol.json",
-                      {**asdict(protocol), "runs": [str(r.path) for r in runs],
-                       "analyses": [a.name for a in selected]})
-    return result
+                              f"{list(AnalysisProtocol.__dataclass_fields__)}") from None
+    return AnalysisProtocol.for_profile(profile)
 
 
-def _run_all(selected: list[Analysis], runs: list[Run], protocol: AnalysisProtocol,
-             progress: bool) -> tuple[dict[str, list[pd.DataFrame]], list[dict], list[dict]]:
-    """Run each analysis on each run under a progress bar; collect tables, timing, skips."""
-    tables: dict[str, list[pd.DataFrame]] = {}
-    timing, skipped = [], []
-    with _progress(progress, len(selected) * len(runs)) as bar:
-        task = bar.add_task("", total=len(selected) * len(runs))
-        for analysis in selected:
-            for run in runs:
-                bar.update(task, description=f"{analysis.name} · {run.model}")
-                start = time.perf_counter()
-                status = "ok"
-                try:
-                    df = analysis.compute(run, protocol)
-                except (SkipAnalysis, WmgeomError) as why:
-                    status = "skipped"
-                    skipped.append({"analysis": analysis.name, "requirement":
-                                    analysis.requirement, "run": str(run.path),
-                                    "model": run.model, "reason": str(why)})
-                    log.info("skipped %s for %s: %s", analysis.name, run.path, why)
-                    df = None
-                seconds = time.perf_counter() - start
-                if df is not None:
-                    df = df.assign(model=run.model, architecture=run.architecture,
-                                   regime=run.regime, run=str(run.path))
-                    tables.setdefault(analysis.name, []).append(df)
-                timing.append({"analysis": analysis.name, "requirement": analysis.requirement,
-                               "model": run.model, "run": str(run.path), "status": status,
-                               "rows": 0 if df is None else len(df), "seconds": seconds})
-                bar.advance(task)
+def select_analyses(names: Iterable[str] | None) -> list[Analysis]:
+    """The registered analyses named (all, in registry order, for None).
 
-    return tables, timing, skipped
-
-
-def _select(names: Iterable[str] | None) -> list[Analysis]:
+    Raises:
+        WmgeomError: For an unknown name.
+    """
     if names is None:
         return list(ANALYSES)
     known = {a.name: a for a in ANALYSES}
@@ -723,80 +605,67 @@ def _select(names: Iterable[str] | None) -> list[Analysis]:
     return [known[n] for n in names]
 
 
-# --------------------------------------------------------------------------- figures
+TIMING_COLUMNS = ["analysis", "requirement", "model", "run", "status", "rows", "seconds"]
+SKIPPED_COLUMNS = ["analysis", "requirement", "run", "model", "reason"]
 
 
-def _draw_figures(tables: dict[str, pd.DataFrame], figure_dir: Path) -> pd.DataFrame:
-    """Draw every figure whose tables exist; return a timing table for the drawing."""
-    rows = []
-    for name, (needs, draw) in _figures().items():
-        if not all(n in tables and not tables[n].empty for n in needs):
-            continue
-        if name == "figA2b_cross_task_cell" and "cell" not in set(tables["cross_task"]["space"]):
-            continue
-        start = time.perf_counter()
-        draw(tables, figure_dir / name)
-        rows.append({"analysis": f"figure {name}", "requirement": "U3", "model": "all",
-                     "run": "", "status": "ok", "rows": 0,
-                     "seconds": time.perf_counter() - start})
-    return pd.DataFrame(rows)
+def run_analyses(
+    recordings: list[Recording],
+    protocol: AnalysisProtocol | dict | None = None,
+    analyses: Iterable[str] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run every selected analysis on every recording (pure: no disk, no figures).
 
+    Args:
+        recordings: One or more recordings; several (e.g. the 3 architectures × 3 regimes
+            grid) are concatenated in every table with ``model``, ``architecture``,
+            ``regime`` and ``run`` columns.
+        protocol: Decoding protocol, its fields as a dict, or None for the quick profile's.
+        analyses: Names of analyses to run (default all; see :data:`ANALYSES`).
+        on_step: Called with ``"<analysis> · <model>"`` before each step (progress).
 
-def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
-    """Rows decoding each task's own feature; identity tasks first, as seed Fig. 4b."""
-    t = t[t["relevant"].astype(bool)]
-    tasks = list(dict.fromkeys(t.loc[t["feature"] == "identity", "task"]))
-    tasks += [k for k in dict.fromkeys(t["task"]) if k not in tasks]
-    return t[t["task"].isin(tasks[:max_tasks])]
+    Returns:
+        Tables by name: one per analysis that ran, ``<name>_stats`` for the
+        orthogonalisation tables, plus ``timing`` (seconds per analysis and recording) and
+        ``skipped`` (analysis, recording, reason).
 
-
-def _different_relevant(t: pd.DataFrame) -> pd.DataFrame:
-    """Validation pairs and pairs of tasks with different relevant features (Fig. 2c)."""
-    return t[(t["kind"] == "validation") | ~t["same_relevant"].astype(bool)]
-
-
-def _space(t: pd.DataFrame, space: str) -> pd.DataFrame:
-    return t[t["space"] == space] if "space" in t else t
-
-
-def _figures():
-    from wmgeom.report import figures as F
-
-    def cross_task(T, path, space="hidden"):
-        return F.plot_cross_task_generalization(_space(T["cross_task"], space), path)
-
-    def cross_task_cell(T, path):
-        return cross_task(T, path, space="cell")
-
-    def orth(name):
-        return lambda T, path: F.plot_orthogonalization(
-            T[name], path, stats=T.get(f"{name}_stats"),
-            title=None if name == "orthogonalization" else
-            "Orthogonalisation with PCA-equalised dimensionality (seed 000 Fig. A3)")
-
-    return {
-        "fig2a_cross_task": (("cross_task",), cross_task),
-        "figA2b_cross_task_cell": (("cross_task",), cross_task_cell),
-        "fig2b_relevant_irrelevant": (("relevant_irrelevant",),
-                                      lambda T, p: F.plot_relevant_irrelevant(
-                                          T["relevant_irrelevant"], p)),
-        "fig2c_validation_generalization": (
-            ("cross_task",), lambda T, p: F.plot_validation_vs_generalization(
-                _different_relevant(_space(T["cross_task"], "hidden")), p)),
-        "fig3b_orthogonalization": (("orthogonalization",), orth("orthogonalization")),
-        "figA3_orthogonalization_pca": (("orthogonalization_pca",),
-                                        orth("orthogonalization_pca")),
-        "fig4b_cross_time": (("cross_time",), lambda T, p: F.plot_cross_time_decoding(
-            _relevant_panels(T["cross_time"]), p)),
-        "fig4c_executive": (("cross_time",), lambda T, p: F.plot_executive_generalization(
-            T["cross_time"][T["cross_time"]["relevant"].astype(bool)], p)),
-        "fig4d_encoding_sharing": (("encoding_sharing",), lambda T, p: F.plot_encoding_sharing(
-            T["encoding_sharing"], p)),
-        "fig4f_procrustes": (("procrustes",), lambda T, p: F.plot_procrustes(
-            T["procrustes"], p)),
-        "fig4g_swap_tests": (("swap_tests",), lambda T, p: F.plot_swap_tests(
-            T["swap_tests"], p)),
-        "figA5_within_time": (("within_time",), lambda T, p: F.plot_within_time_decoding(
-            T["within_time"], p)),
-        "figA7_causal": (("causal",), lambda T, p: F.plot_causal_perturbation(T["causal"], p)),
-    }
+    Raises:
+        WmgeomError: If no recording is given, or an analysis name is unknown.
+    """
+    if not recordings:
+        raise WmgeomError("no recording given; pass at least one")
+    protocol = resolve_protocol(protocol, "quick")
+    selected = select_analyses(analyses)
+    ctx = Context(protocol)
+    tables: dict[str, list[pd.DataFrame]] = {}
+    timing, skipped = [], []
+    for analysis in selected:
+        for rec in recordings:
+            if on_step is not None:
+                on_step(f"{analysis.name} · {rec.model}")
+            start = time.perf_counter()
+            status = "ok"
+            try:
+                df = analysis.compute(rec, ctx)
+            except (SkipAnalysis, WmgeomError) as why:
+                status = "skipped"
+                skipped.append({"analysis": analysis.name, "requirement": analysis.requirement,
+                                "run": rec.name, "model": rec.model, "reason": str(why)})
+                log.info("skipped %s for %s: %s", analysis.name, rec.name, why)
+                df = None
+            seconds = time.perf_counter() - start
+            if df is not None:
+                df = df.assign(model=rec.model, architecture=rec.architecture,
+                               regime=rec.regime, run=rec.name)
+                tables.setdefault(analysis.name, []).append(df)
+            timing.append({"analysis": analysis.name, "requirement": analysis.requirement,
+                           "model": rec.model, "run": rec.name, "status": status,
+                           "rows": 0 if df is None else len(df), "seconds": seconds})
+    result = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    for name in ("orthogonalization", "orthogonalization_pca"):
+        if name in result:
+            result[f"{name}_stats"] = orthogonalization_stats(result[name])
+    result["timing"] = pd.DataFrame(timing, columns=TIMING_COLUMNS)
+    result["skipped"] = pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
+    return result

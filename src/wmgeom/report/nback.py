@@ -1,20 +1,29 @@
-"""Sections of the N-back report: each figure with a reading of its numbers beside seed 000's.
+"""The N-back report: one figure spec per seed-000 figure, its sections and the page (SPEC U3).
 
-Every reading is phrased from the tables computed for this run (never from fixed text);
-the seed's finding is quoted next to it so a reader can compare (SPEC U3).
+Each :class:`FigureSpec` names the figure, the analysis tables it reads, how to draw it
+(a function of :mod:`wmgeom.report.figures`), what seed 000 found and how to read the
+figure's numbers from the tables. :func:`draw_figures` draws every figure whose tables
+exist; :func:`write_report` reads a folder's tables from ``analysis/`` and renders
+``report.html``. Every reading is phrased from the tables computed for this run (never from
+fixed text); the seed's finding is quoted next to it so a reader can compare. Nothing here
+runs an analysis.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
+from wmgeom.errors import WmgeomError
+from wmgeom.io import read_json, read_tables, read_yaml
 from wmgeom.report import figures as F
-from wmgeom.report.html import Section
+from wmgeom.report.page import Section, render_html
 
 
 def _pct(x: float) -> str:
@@ -147,77 +156,161 @@ def _fig2c_pairs(t: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
+def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
+    """Rows decoding each task's own feature; identity tasks first, as seed Fig. 4b."""
+    t = t[t["relevant"].astype(bool)]
+    tasks = list(dict.fromkeys(t.loc[t["feature"] == "identity", "task"]))
+    tasks += [k for k in dict.fromkeys(t["task"]) if k not in tasks]
+    return t[t["task"].isin(tasks[:max_tasks])]
+
+
+def _space(t: pd.DataFrame, space: str) -> pd.DataFrame:
+    return t[t["space"] == space] if "space" in t else t
+
+
+def _has_cell(T: dict[str, pd.DataFrame]) -> bool:
+    return "cell" in set(T["cross_task"].get("space", pd.Series(dtype=str)))
+
+
+def _orthogonalization_figure(name: str, title: str | None = None):
+    return lambda T, path: F.plot_orthogonalization(T[name], path, stats=T.get(f"{name}_stats"),
+                                                    title=title)
+
+
 @dataclass(frozen=True)
-class FigureNote:
-    """What a figure shows, which table it reads and what seed 000 found."""
+class FigureSpec:
+    """One seed-000 figure of the report.
+
+    Attributes:
+        name: File stem under ``figures/`` (``.png`` and ``.svg``).
+        title: Section title.
+        tables: Analysis tables the figure reads (all must be present and non-empty).
+        draw: ``draw(tables, path_stem) -> Figure``.
+        seed: What seed 000 reports.
+        reading: ``reading(tables) -> str``: what this run's numbers say.
+        applies: ``applies(tables) -> bool``: whether the figure exists for these tables.
+    """
 
     name: str
     title: str
     tables: tuple[str, ...]
+    draw: Callable[[dict[str, pd.DataFrame], Path], Figure]
     seed: str
     reading: Callable[[dict[str, pd.DataFrame]], str]
+    applies: Callable[[dict[str, pd.DataFrame]], bool] = lambda T: True
+
+    def available(self, tables: dict[str, pd.DataFrame]) -> bool:
+        """Whether every table it reads is there and non-empty, and it applies."""
+        return all(n in tables and not tables[n].empty for n in self.tables) and \
+            self.applies(tables)
 
 
-FIGURE_NOTES: tuple[FigureNote, ...] = (
-    FigureNote("fig2b_relevant_irrelevant", "Task-relevant vs -irrelevant features (Fig. 2b, A2a)",
-               ("relevant_irrelevant",),
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("fig2b_relevant_irrelevant",
+               "Task-relevant vs -irrelevant features (Fig. 2b, A2a)", ("relevant_irrelevant",),
+               lambda T, p: F.plot_relevant_irrelevant(T["relevant_irrelevant"], p),
                "relevant features fully decodable in all models; irrelevant ones poorly in "
                "STSF but >85% in STMF and MTMF models",
                lambda T: read_relevant_irrelevant(T["relevant_irrelevant"])),
-    FigureNote("fig2a_cross_task", "Cross-task generalisation (Fig. 2a, A2b)", ("cross_task",),
+    FigureSpec("fig2a_cross_task", "Cross-task generalisation (Fig. 2a, A2b)", ("cross_task",),
+               lambda T, p: F.plot_cross_task_generalization(_space(T["cross_task"], "hidden"),
+                                                             p),
                "vanilla RNN decoders generalise across tasks (shared subspace); GRU and LSTM "
                "subspaces are task-specific",
                lambda T: read_validation_generalization(_hidden(T["cross_task"]))),
-    FigureNote("figA2b_cross_task_cell", "Cross-task generalisation, LSTM cell state (Fig. A2b)",
+    FigureSpec("figA2b_cross_task_cell", "Cross-task generalisation, LSTM cell state (Fig. A2b)",
                ("cross_task",),
+               lambda T, p: F.plot_cross_task_generalization(_space(T["cross_task"], "cell"), p),
                "LSTM hidden and cell states both task-specific (like GRU)",
                lambda T: read_validation_generalization(
-                   _fig2c_pairs(T["cross_task"][T["cross_task"]["space"] == "cell"]))),
-    FigureNote("fig2c_validation_generalization",
+                   _fig2c_pairs(T["cross_task"][T["cross_task"]["space"] == "cell"])),
+               _has_cell),
+    FigureSpec("fig2c_validation_generalization",
                "Validation vs generalisation per architecture (Fig. 2c)", ("cross_task",),
+               lambda T, p: F.plot_validation_vs_generalization(_hidden(T["cross_task"]), p),
                "generalisation close to validation for vanilla RNNs, far below it for gated RNNs",
                lambda T: read_validation_generalization(_hidden(T["cross_task"]))),
-    FigureNote("fig3b_orthogonalization", "Orthogonalisation index (Fig. 3b)",
-               ("orthogonalization",),
+    FigureSpec("fig3b_orthogonalization", "Orthogonalisation index (Fig. 3b)",
+               ("orthogonalization",), _orthogonalization_figure("orthogonalization"),
                "the RNN encoding space is slightly less orthogonalised than the perceptual "
                "space in most models",
                lambda T: read_orthogonalization(T["orthogonalization"],
                                                 T.get("orthogonalization_stats"))),
-    FigureNote("figA3_orthogonalization_pca", "Orthogonalisation, PCA-equalised (Fig. A3)",
+    FigureSpec("figA3_orthogonalization_pca", "Orthogonalisation, PCA-equalised (Fig. A3)",
                ("orthogonalization_pca",),
+               _orthogonalization_figure(
+                   "orthogonalization_pca",
+                   "Orthogonalisation with PCA-equalised dimensionality (seed 000 Fig. A3)"),
                "same de-orthogonalisation when PCA equalises the dimensionality",
                lambda T: read_orthogonalization(T["orthogonalization_pca"],
                                                 T.get("orthogonalization_pca_stats"))),
-    FigureNote("fig4b_cross_time", "Cross-time decoding (Fig. 4b)", ("cross_time",),
+    FigureSpec("fig4b_cross_time", "Cross-time decoding (Fig. 4b)", ("cross_time",),
+               lambda T, p: F.plot_cross_time_decoding(_relevant_panels(T["cross_time"]), p),
                "encoding-step decoders do not generalise well to later memory steps "
                "(against slot-like H1)",
                lambda T: read_cross_time(T["cross_time"])),
-    FigureNote("fig4c_executive", "Executive vs non-executive steps (Fig. 4c)", ("cross_time",),
+    FigureSpec("fig4c_executive", "Executive vs non-executive steps (Fig. 4c)", ("cross_time",),
+               lambda T, p: F.plot_executive_generalization(
+                   T["cross_time"][T["cross_time"]["relevant"].astype(bool)], p),
                "cross-time accuracy higher on executive (recall) steps in STMF/MTMF models",
                lambda T: read_executive(T["cross_time"])),
-    FigureNote("fig4d_encoding_sharing", "Encoding space shared across stimuli (Fig. 4d)",
+    FigureSpec("fig4d_encoding_sharing", "Encoding space shared across stimuli (Fig. 4d)",
                ("encoding_sharing",),
+               lambda T, p: F.plot_encoding_sharing(T["encoding_sharing"], p),
                "validation and generalisation almost identical: one encoding space for all "
                "stimuli (H2)",
                lambda T: read_validation_generalization(T["encoding_sharing"])),
-    FigureNote("fig4f_procrustes", "Procrustes-reconstructed decoders (Fig. 4f, A4)",
-               ("procrustes",),
+    FigureSpec("fig4f_procrustes", "Procrustes-reconstructed decoders (Fig. 4f, A4)",
+               ("procrustes",), lambda T, p: F.plot_procrustes(T["procrustes"], p),
                "reconstructed decoders nearly as accurate as fitted ones: a rotation and a "
                "scale capture the transformation",
                lambda T: read_procrustes(T["procrustes"])),
-    FigureNote("fig4g_swap_tests", "Swapping rotations (Fig. 4g)", ("swap_tests",),
+    FigureSpec("fig4g_swap_tests", "Swapping rotations (Fig. 4g)", ("swap_tests",),
+               lambda T, p: F.plot_swap_tests(T["swap_tests"], p),
                "swapping in R(S=i+k,T=j+k) keeps accuracy high, R(S=i,T=j+1) does not: "
                "transformations shared across stimuli, not across time",
                lambda T: read_swaps(T["swap_tests"])),
-    FigureNote("figA5_within_time", "Within-step decoding (Fig. A5)", ("within_time",),
+    FigureSpec("figA5_within_time", "Within-step decoding (Fig. A5)", ("within_time",),
+               lambda T, p: F.plot_within_time_decoding(T["within_time"], p),
                "relevant and irrelevant features both well represented at encoding; relevant "
                "ones more robust",
                lambda T: read_within_time(T["within_time"])),
-    FigureNote("figA7_causal", "Causal perturbation (Fig. A7)", ("causal",),
+    FigureSpec("figA7_causal", "Causal perturbation (Fig. A7)", ("causal",),
+               lambda T, p: F.plot_causal_perturbation(T["causal"], p),
                "P(match) drops and P(no action) rises as states cross the hyperplane; "
                "P(non-match) largely unaffected",
                lambda T: read_causal(T["causal"])),
 )
+"""The report's figures, in page order."""
+
+
+def draw_figures(tables: dict[str, pd.DataFrame], figure_dir: Path,
+                 only_missing: bool = False) -> pd.DataFrame:
+    """Draw every figure whose tables exist into ``figure_dir`` (PNG and SVG).
+
+    Args:
+        tables: Analysis tables by name.
+        figure_dir: Output folder.
+        only_missing: Draw only figures whose PNG is not there yet.
+
+    Returns:
+        A timing table (``analysis`` = ``figure <name>``, ``seconds``, ...), one row per
+        figure drawn, in the columns of the analyses' timing table.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for spec in FIGURES:
+        if not spec.available(tables):
+            continue
+        if only_missing and (figure_dir / f"{spec.name}.png").is_file():
+            continue
+        start = time.perf_counter()
+        plt.close(spec.draw(tables, figure_dir / spec.name))
+        rows.append({"analysis": f"figure {spec.name}", "requirement": "U3", "model": "all",
+                     "run": "", "status": "ok", "rows": 0,
+                     "seconds": time.perf_counter() - start})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- sections
@@ -269,15 +362,14 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
                  "dashed lines mark the paper's criterion (>95% train, >90% novel angles).",
             figures=[(figure_dir / "training_curves.png", "Training curves from metrics.csv.")]))
 
-    for note in FIGURE_NOTES:
-        png = figure_dir / f"{note.name}.png"
-        if not png.is_file() or not all(n in tables and not tables[n].empty for n in note.tables):
+    for spec in FIGURES:
+        png = figure_dir / f"{spec.name}.png"
+        if not png.is_file() or not spec.available(tables):
             continue
-        reading = note.reading(tables)
-        caption = f"Here: {reading}. Seed 000: {note.seed}."
-        shown = [n for n in note.tables + tuple(f"{n}_stats" for n in note.tables)
+        caption = f"Here: {spec.reading(tables)}. Seed 000: {spec.seed}."
+        shown = [n for n in spec.tables + tuple(f"{n}_stats" for n in spec.tables)
                  if n in tables]
-        sections.append(Section(note.title, figures=[(png, caption)],
+        sections.append(Section(spec.title, figures=[(png, caption)],
                                 tables=[(name, _display(tables[name])) for name in shown]))
 
     skipped = tables.get("skipped")
@@ -327,3 +419,33 @@ def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
     text += " Seed 000: all models >95% on train and >90% on novel angles; novel identities " \
             "substantially weaker."
     return text
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` from the folder's analysis tables, figures and run files.
+
+    Figures missing from ``figures/`` are drawn from the tables first; nothing is analysed
+    here (``wmgeom analyze`` writes the tables).
+
+    Raises:
+        WmgeomError: If ``run_dir`` holds no analysis tables.
+    """
+    run_dir = Path(run_dir)
+    analysis_dir = run_dir / "analysis"
+    if not (analysis_dir / "timing.csv").is_file():
+        raise WmgeomError(f"{run_dir} holds no analysis tables (analysis/timing.csv); run "
+                          f"`wmgeom analyze {run_dir}` first")
+    tables = read_tables(analysis_dir)
+    draw_figures(tables, run_dir / "figures", only_missing=True)
+    config_path = run_dir / "config.yaml"
+    config = read_yaml(config_path, "run config") if config_path.is_file() else {}
+    sections = nback_sections(
+        run_dir, tables, config=config,
+        summary=read_json(run_dir / "summary.json", "run summary", "train the run again"),
+        protocol=read_json(analysis_dir / "protocol.json", "analysis protocol",
+                           "run `wmgeom analyze` again"),
+    )
+    return render_html(f"wmgeom report: {run_dir.name}", sections, run_dir / "report.html")

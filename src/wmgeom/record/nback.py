@@ -1,4 +1,4 @@
-"""Recording activations of a trained model (SPEC D1).
+"""Recording activations of a trained sensory-cognitive model on N-back trials (SPEC D1).
 
 Runs the model on fresh evaluation trials of every N-back task and split and stores,
 per trial × frame × unit, the RNN hidden states (LSTM: hidden and cell), the encoding
@@ -13,37 +13,56 @@ Location, category and identity are all decodable from it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
+from pydantic import Field, field_validator
 
-from wmgeom.io import atomic_path
-from wmgeom.tasks import ACTIONS, TrialBatch
-from wmgeom.tasks.base import FEATURES
+from wmgeom.config import StrictModel
+from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
+from wmgeom.pca import PCA, pca
+from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS, TrialBatch
 from wmgeom.tasks.nback import NBackTask, TaskMixture
+from wmgeom.train.nback import NBackData
 
 LABELS = ("location", "category", "identity", "angle", "target", "executive")
 
 
-def perceptual_pca(maps: torch.Tensor, n_components: int, seed: int = 0):
-    """PCA of flattened spatial maps ``[N, C, h, w]``: returns ``(mean, basis [D, k], kept)``."""
-    x = maps.float().flatten(1)
-    mean = x.mean(0)
-    k = min(n_components, x.shape[0] - 1, x.shape[1])
-    torch.manual_seed(seed)
-    _, s, v = torch.pca_lowrank(x - mean, q=min(k + 10, min(x.shape)), center=False, niter=4)
-    total = (x - mean).pow(2).sum()
-    kept = float(s[:k].pow(2).sum() / total)
-    return mean, v[:, :k], kept
+class RecordConfig(StrictModel):
+    """What ``record`` stores (SPEC D1).
+
+    Attributes:
+        trials_per_task: Trials per task and split.
+        splits: Stimulus splits recorded.
+        perceptual_components: PCA size of the perceptual (backbone) features.
+        seed: Seed of the recording trials (independent of training).
+    """
+
+    trials_per_task: int = Field(96, ge=2)
+    splits: list[str] = Field(default_factory=lambda: list(SPLITS))
+    perceptual_components: int = Field(128, ge=2)
+    seed: int = 12345
+
+    @field_validator("splits")
+    @classmethod
+    def _known_splits(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in SPLITS]
+        if unknown or not v:
+            raise ValueError(f"splits must be a non-empty list of {', '.join(SPLITS)}")
+        return v
+
+
+def perceptual_pca(maps: torch.Tensor, n_components: int, seed: int = 0) -> PCA:
+    """PCA of flattened spatial maps ``[N, C, h, w]`` (randomized: few maps, many pixels)."""
+    return pca(maps.float().flatten(1), n_components, solver="randomized", seed=seed)
 
 
 @torch.no_grad()
 def record_activations(
-    model,
-    data,
+    model: SensoryCognitiveModel,
+    data: NBackData,
     n_values: tuple[int, ...],
     length: int,
     trials_per_task: int,
@@ -79,7 +98,10 @@ def record_activations(
         split_of_trial += [split] * len(b)
     batch = TrialBatch.concatenate(batches)
 
-    mean, basis, kept = perceptual_pca(data.maps, perceptual_components, seed)
+    fit = perceptual_pca(data.maps, perceptual_components, seed)
+    mean = torch.from_numpy(fit.mean).to(data.device)
+    basis = torch.from_numpy(np.ascontiguousarray(fit.components.T)).to(data.device)
+    kept = fit.kept
     out: dict[str, list[np.ndarray]] = {k: [] for k in
                                         ("hidden", "cell", "encoding", "perceptual", "logits")}
     for start in range(0, len(batch), chunk):
@@ -140,26 +162,3 @@ def record_activations(
         if name in ds:
             ds[name].attrs["description"] = text
     return ds
-
-
-def write_activations(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` as netCDF (h5netcdf engine), atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-    return path
-
-
-def open_activations(path: str | Path) -> xr.Dataset:
-    """Open a recording written by :func:`write_activations` (loaded into memory)."""
-    from wmgeom.errors import WmgeomError
-
-    path = Path(path)
-    if not path.is_file():
-        raise WmgeomError(f"no activations at {path}; run `wmgeom record RUN_DIR` first.")
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
-    except Exception as exc:
-        raise WmgeomError(f"activations file {path} is unreadable ({type(exc).__name__}); "
-                          "record it again with `wmgeom record RUN_DIR`.") from exc

@@ -1,9 +1,10 @@
-"""One self-contained HTML page per run (SPEC U3).
+"""The report page: sections rendered into one self-contained HTML file (SPEC U3).
 
 :func:`render_html` turns a list of :class:`Section` objects into a single page with
 inline CSS and every image embedded as a base64 PNG, so the page can be mailed or
 archived without its folder and opens offline. No script, stylesheet, font or image is
-fetched from anywhere.
+fetched from anywhere. This module knows no study: the studies' report modules
+(:mod:`wmgeom.report.nback`, :mod:`wmgeom.report.orientation`) build the sections.
 """
 
 from __future__ import annotations
@@ -138,96 +139,3 @@ def render_html(title: str, sections: list[Section], path: str | os.PathLike,
     )
     write_text_atomic(path, page)
     return path
-
-
-# --------------------------------------------------------------------------- run report
-
-
-def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise WmgeomError(f"{path} is not valid YAML ({exc}); fix or delete it") from exc
-    return data if isinstance(data, dict) else {}
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise WmgeomError(f"{path} is not valid JSON ({exc}); re-run training") from exc
-
-
-def _read_tables(analysis_dir: Path) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for csv in sorted(analysis_dir.glob("*.csv")):
-        try:
-            tables[csv.stem] = pd.read_csv(csv)
-        except pd.errors.EmptyDataError:
-            tables[csv.stem] = pd.DataFrame()
-    return tables
-
-
-def _needs_analysis(run_dir: Path, extra: list[Path]) -> bool:
-    protocol = _read_json(run_dir / "analysis" / "protocol.json")
-    if not protocol or not (run_dir / "analysis" / "timing.csv").is_file():
-        return True
-    done = {Path(p).resolve() for p in protocol.get("runs", [])}
-    return not {p.resolve() for p in [run_dir, *extra]} <= done
-
-
-def write_report(run_dir: str | os.PathLike, extra_run_dirs=(), progress: bool = False) -> Path:
-    """Write ``RUN_DIR/report.html``: accuracies, training curves, every figure, tables.
-
-    Runs :func:`wmgeom.analysis.pipeline.analyze_runs` first when ``RUN_DIR/analysis/``
-    is missing or does not cover ``extra_run_dirs``. A run whose ``config.yaml`` says
-    ``study: two-orientation`` is reported by :mod:`wmgeom.report.orientation` instead.
-
-    Args:
-        run_dir: The run directory (its figures and tables are the report's).
-        extra_run_dirs: Further runs compared in the cross-run figures (regimes,
-            architectures).
-        progress: Show progress while analyses run.
-
-    Returns:
-        The path of the written page.
-
-    Raises:
-        WmgeomError: If ``run_dir`` is not a run directory.
-    """
-    from wmgeom.report.sections import nback_sections
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise WmgeomError(f"{run_dir} is not a directory; pass a run directory")
-    config = _read_yaml(run_dir / "config.yaml")
-    out = run_dir / "report.html"
-    if config.get("study") == "two-orientation":
-        from wmgeom.report import orientation
-
-        title = f"wmgeom report: two-orientation working memory ({run_dir.name})"
-        return render_html(title, orientation.sections(run_dir), out)
-    extra = [Path(p) for p in extra_run_dirs]
-    if not (run_dir / "activations.nc").is_file() and not (run_dir / "analysis").is_dir():
-        raise WmgeomError(
-            f"{run_dir} has neither activations.nc nor analysis/; run `wmgeom record "
-            f"{run_dir}` (or `wmgeom run`) first"
-        )
-    if _needs_analysis(run_dir, extra):
-        from wmgeom.analysis.pipeline import analyze_runs
-
-        analyze_runs([run_dir, *extra], out_dir=run_dir, progress=progress)
-    tables = _read_tables(run_dir / "analysis")
-    sections = nback_sections(
-        run_dir, tables, config=config, summary=_read_json(run_dir / "summary.json"),
-        protocol=_read_json(run_dir / "analysis" / "protocol.json"),
-    )
-    return render_html(f"wmgeom report: {run_dir.name}", sections, out)

@@ -1,9 +1,10 @@
 import pandas as pd
 import pytest
 
-from wmgeom.config import make_config
 from wmgeom.errors import WmgeomError
-from wmgeom.sweep import PAPER_SIZES, grid_points, point_config, sweep
+from wmgeom.models.registry import ARCHITECTURES
+from wmgeom.studies.grid import grid_points, point_config, sweep
+from wmgeom.studies.nback import make_config
 
 TINY = {
     "stimuli": {"categories": ["chair", "car"], "azimuths": 6, "elevations": [15.0],
@@ -19,7 +20,7 @@ TINY = {
 def test_grid_points_and_paper_sizes():
     points = grid_points(["rnn", "gru", "lstm"], ["STSF", "STMF", "MTMF"], [0, 1])
     assert len(points) == 18
-    assert {p["hidden_size"] for p in points if p["architecture"] == "rnn"} == {PAPER_SIZES["rnn"]}
+    assert {p["hidden_size"] for p in points if p["architecture"] == "rnn"} == {ARCHITECTURES["rnn"].paper_hidden_size}
     assert len(grid_points(["gru"], ["MTMF"], [0], [16, 32, 64])) == 3
 
 

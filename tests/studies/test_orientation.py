@@ -8,12 +8,8 @@ import xarray as xr
 import yaml
 
 from wmgeom.errors import WmgeomError
-from wmgeom.studies.orientation import (
-    OrientationStudyConfig,
-    load_study_config,
-    make_study_config,
-    run_orientation_study,
-)
+from wmgeom.studies.orientation import OrientationConfig, load_config, make_config, run
+from wmgeom.studies.registry import load_study_config
 
 TINY = {
     "model": {"n_units": 12},
@@ -40,7 +36,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("orientation-run")
-    summary = run_orientation_study(out, make_study_config("quick", TINY), progress=False)
+    summary = run(make_config("quick", TINY), out, progress=False)
     return out, summary
 
 
@@ -87,22 +83,22 @@ def test_activations_open_with_plain_xarray(run_dir):
 
 
 def test_profiles_and_yaml(tmp_path):
-    assert OrientationStudyConfig().study == "two-orientation"
-    paper = make_study_config("paper")
-    assert paper.model.n_units > make_study_config("quick").model.n_units
+    assert OrientationConfig().study == "two-orientation"
+    paper = make_config("paper")
+    assert paper.model.n_units > make_config("quick").model.n_units
     assert len(paper.conditions) == 6
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"profile": "quick", "model": {"n_units": 7}}))
-    assert load_study_config(path).model.n_units == 7
+    assert load_config(path).model.n_units == 7
 
 
 def test_config_errors_are_clear(tmp_path):
     with pytest.raises(WmgeomError, match="unknown key 'modle'"):
-        make_study_config("quick", {"modle": {}})
+        make_config("quick", {"modle": {}})
     with pytest.raises(WmgeomError, match="default_condition 'x'"):
-        make_study_config("quick", {"default_condition": "x"})
+        make_config("quick", {"default_condition": "x"})
     with pytest.raises(WmgeomError, match="unique"):
-        make_study_config(
+        make_config(
             "quick",
             {
                 "conditions": [{"name": "a", "rate_noise": 0}, {"name": "a", "rate_noise": 1}],
@@ -110,20 +106,18 @@ def test_config_errors_are_clear(tmp_path):
             },
         )
     with pytest.raises(WmgeomError, match="must be equal"):
-        make_study_config("quick", {"task": {"dt": 10}})
+        make_config("quick", {"task": {"dt": 10}})
     with pytest.raises(WmgeomError, match="unknown profile"):
-        make_study_config("huge")
+        make_config("huge")
     path = tmp_path / "n.yaml"
     path.write_text("study: nback\n")
     with pytest.raises(WmgeomError, match="not 'two-orientation'"):
-        load_study_config(path)
+        load_study_config(path, name="two-orientation")
 
 
 def test_resume_of_a_finished_run_reproduces_its_numbers(run_dir):
     out, summary = run_dir
-    again = run_orientation_study(
-        out, make_study_config("quick", TINY), progress=False, resume=True
-    )
+    again = run(make_config("quick", TINY), out, progress=False, resume=True)
     a, b = summary["conditions"]["tiny-ordinal"], again["conditions"]["tiny-ordinal"]
     for key in ("median_error_deg", "principal_angle1_deg", "fraction_tuning_changed"):
         assert b[key] == pytest.approx(a[key])

@@ -1,4 +1,4 @@
-"""Sweeps over architectures × regimes × hidden sizes × seeds (SPEC R4, U6).
+"""The paper grid: sweeps over architectures × regimes × hidden sizes × seeds (SPEC R4, U6).
 
 Every grid point is an ordinary run directory (train + record) under the sweep folder.
 Points run in parallel local processes by default, or as Ray tasks on a cluster with
@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
 from tqdm.auto import tqdm
 
-from wmgeom.config import RunConfig, deep_merge, format_validation_error
-from wmgeom.errors import WmgeomError
-from wmgeom.io import atomic_path
-
-#: Seed 000's analysed sizes: 512 units for vanilla RNNs, 256 for GRUs and LSTMs.
-PAPER_SIZES = {"rnn": 512, "gru": 256, "lstm": 256}
+from wmgeom.config import deep_merge
+from wmgeom.errors import WmgeomError, validated
+from wmgeom.io import write_table
+from wmgeom.models.registry import ARCHITECTURES
+from wmgeom.studies.nback import NBackConfig
 
 
 def grid_points(
@@ -37,13 +35,13 @@ def grid_points(
     """Every combination; ``hidden_sizes=None`` uses the paper's size per architecture."""
     points = []
     for arch, regime, seed in itertools.product(architectures, regimes, seeds):
-        for h in hidden_sizes or [PAPER_SIZES[arch]]:
+        for h in hidden_sizes or [ARCHITECTURES[arch].paper_hidden_size]:
             points.append({"architecture": arch, "regime": regime, "hidden_size": int(h),
                            "seed": int(seed)})
     return points
 
 
-def point_config(base: RunConfig, point: dict[str, Any]) -> RunConfig:
+def point_config(base: NBackConfig, point: dict[str, Any]) -> NBackConfig:
     """``base`` with one grid point's architecture, regime, size and seed."""
     tasks = {"regime": point["regime"]}
     if point["regime"] == "STSF" and base.tasks.task is None:
@@ -55,10 +53,7 @@ def point_config(base: RunConfig, point: dict[str, Any]) -> RunConfig:
         "tasks": tasks,
         "train": {"seed": point["seed"]},
     })
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as exc:
-        raise WmgeomError(format_validation_error(exc, prefix="sweep")) from None
+    return validated(NBackConfig, data, "sweep")
 
 
 def point_name(point: dict[str, Any]) -> str:
@@ -70,20 +65,20 @@ def run_point(config_json: str, run_dir: str, threads: int) -> dict[str, Any]:
     """Train and record one grid point (in a worker process or a Ray task)."""
     import torch
 
-    from wmgeom import pipeline
+    from wmgeom.studies import nback
 
     torch.set_num_threads(threads)
-    config = RunConfig.model_validate_json(config_json)
+    config = NBackConfig.model_validate_json(config_json)
     run_dir = Path(run_dir)
     done = run_dir / "activations.nc"
     if not done.is_file():
         resume = (run_dir / "checkpoints" / "last.pt").is_file()
-        pipeline.run(config, run_dir, resume=resume, progress=False, analyze=False)
+        nback.run(config, run_dir, resume=resume, progress=False, with_analysis=False)
     return json.loads((run_dir / "summary.json").read_text())
 
 
 def sweep(
-    base: RunConfig, out: str | Path, points: list[dict[str, Any]], jobs: int | None = None,
+    base: NBackConfig, out: str | Path, points: list[dict[str, Any]], jobs: int | None = None,
     use_ray: bool = False, progress: bool = True,
 ) -> pd.DataFrame:
     """Run every grid point and gather one table (also written to ``OUT/sweep.csv``)."""
@@ -121,6 +116,5 @@ def sweep(
                      "iterations": s["iterations"], "seconds": s["seconds"],
                      **{f"acc_{k}": v for k, v in s["accuracy"].items()}})
     table = pd.DataFrame(rows)
-    with atomic_path(out / "sweep.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    write_table(table, out / "sweep.csv")
     return table

