@@ -10,7 +10,7 @@ from scipy.stats import chi2_contingency
 
 from wmgeom.errors import WmgeomError
 from wmgeom.tasks import FEATURES, NBackTask, batch_feature_values, nback_targets
-from wmgeom.tasks.base import SPLITS
+from wmgeom.tasks.base import MATCH, NON_MATCH, SPLITS
 
 from ._synthetic import FakeStimulusSet, synthetic_table
 
@@ -101,12 +101,13 @@ def test_irrelevant_features_independent_of_the_answer(feature, irrelevant):
 
 def test_nested_features_follow_the_documented_design():
     n = 1
-    # Identity tasks: non-matches are uniform over the 7 other identities, so the category
-    # repeats on 1 of them; a match always repeats the category.
+    # Identity tasks: half the non-matches show another identity of the same category (the
+    # default same_category_rate), the others an identity of another category; a match
+    # always repeats the category.
     trials = NBackTask(n, "identity", TABLE).sample(6000, rng=3)
     repeat, answer = repeat_and_answer(trials, n, "category")
     assert repeat[answer].all()
-    assert abs(repeat[~answer].mean() - 1 / 7) < 0.02
+    assert abs(repeat[~answer].mean() - 1 / 2) < 0.02
     # The chi-square check above is sensitive: it flags this inherent dependence.
     assert independent(repeat, answer) < 1e-6
     # Category tasks: given a category match, the identity repeats at chance (1 of 2).
@@ -114,6 +115,31 @@ def test_nested_features_follow_the_documented_design():
     repeat, answer = repeat_and_answer(trials, n, "identity")
     assert not repeat[~answer].any()
     assert abs(repeat[answer].mean() - 1 / 2) < 0.03
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 1.0])
+def test_category_alone_cannot_solve_identity_tasks(rate):
+    """SPEC T1: the category answers at most 1 - rate / 2 of an identity task's frames."""
+    n = 2
+    trials = NBackTask(n, "identity", TABLE, same_category_rate=rate).sample(8000, rng=5)
+    repeat, answer = repeat_and_answer(trials, n, "category")
+    assert abs(repeat[~answer].mean() - rate) < 0.02
+    category_only = np.where(repeat, MATCH, NON_MATCH) == np.where(answer, MATCH, NON_MATCH)
+    assert abs(category_only.mean() - (1 - rate / 2)) < 0.02
+    # the non-match is never the reference identity itself, and identities stay uniform
+    ident = trials.identity
+    assert not (ident[:, n:] == ident[:, :-n])[trials.target[:, n:] == NON_MATCH].any()
+    _, counts = np.unique(ident, return_counts=True)
+    assert np.allclose(counts / ident.size, 1 / 8, atol=0.02)
+
+
+def test_held_out_identities_without_a_same_category_partner():
+    # one held-out identity per category: every non-match comes from another category
+    trials = NBackTask(1, "identity", TABLE).sample(2000, split="val_identity", rng=6)
+    repeat, answer = repeat_and_answer(trials, 1, "category")
+    assert not repeat[~answer].any()
+    with pytest.raises(WmgeomError, match="same_category_rate must lie in"):
+        NBackTask(1, "identity", TABLE, same_category_rate=1.5)
 
 
 def test_marginals_uniform_over_locations_and_identities():

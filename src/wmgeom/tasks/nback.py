@@ -19,12 +19,16 @@ Sampling design (all vectorised over trials; only the frames are looped):
   angle uniformly over the identity's images in the split. Hence in location tasks whether
   identities or categories repeat at ``t - N`` is independent of the answer, and in identity
   and category tasks whether locations repeat is.
-* Identity is nested in category, so the two cannot be independent. Identity tasks draw a
-  non-match uniformly among all *other* identities of the split, so a category repeat on a
-  non-match trial happens at its natural rate (other identities of the same category / all
-  other identities). Category tasks draw the category first (same or uniformly different)
-  and then an identity uniformly within it, so conditional on a category match the identity
-  repeats only at chance (1 / identities in that category).
+* Identity is nested in category, so the two cannot be independent, and a model could
+  answer identity tasks from the category alone. Identity tasks therefore draw a non-match
+  from the *same category* (another identity of the reference's category, uniformly) with
+  probability ``same_category_rate`` and from the other categories (uniformly over their
+  identities) otherwise; a category with no other identity in the split always takes the
+  second branch. With the default rate 1/2 the category alone answers at most
+  ``1 - rate / 2`` = 75% of the executive frames of an identity task (SPEC T1). Category
+  tasks draw the category first (same or uniformly different) and then an identity
+  uniformly within it, so conditional on a category match the identity repeats only at
+  chance (1 / identities in that category).
 * Because the view is drawn afresh, an identity or category match can show the very same
   image again, with chance 1 / (images of that identity in the split).
 
@@ -132,6 +136,10 @@ class SplitIndex:
         identity_pools: ``[n_categories + 1, max_ids]`` local identities of each category, then
             one last pool holding every identity of the split (-1 pads).
         pool_count: ``[n_categories + 1]`` identities per pool.
+        identity_category: ``[n_identities]`` local category of each identity.
+        position_in_category: ``[n_identities]`` position of each identity in its pool.
+        other_pools: ``[n_categories, max_other]`` identities of every *other* category.
+        other_count: ``[n_categories]`` identities outside each category.
     """
 
     split: str
@@ -141,6 +149,10 @@ class SplitIndex:
     rows_count: np.ndarray
     identity_pools: np.ndarray
     pool_count: np.ndarray
+    identity_category: np.ndarray
+    position_in_category: np.ndarray
+    other_pools: np.ndarray
+    other_count: np.ndarray
 
 
 def split_index(category: np.ndarray, identity: np.ndarray, split_of_row: np.ndarray,
@@ -166,7 +178,15 @@ def split_index(category: np.ndarray, identity: np.ndarray, split_of_row: np.nda
     pool = np.concatenate([cat_local, np.full(len(ids), len(cats))])
     members = np.concatenate([np.arange(len(ids)), np.arange(len(ids))])
     pools, pool_count = _padded_groups(pool, members, len(cats) + 1)
-    return SplitIndex(split, len(ids), len(cats), rows_by_identity, rows_count, pools, pool_count)
+    position = np.zeros(len(ids), dtype=np.int64)
+    for c in range(len(cats)):
+        members_c = pools[c, : pool_count[c]]
+        position[members_c] = np.arange(len(members_c))
+    outside = np.concatenate([np.flatnonzero(cat_local != c) for c in range(len(cats))])
+    outside_of = np.repeat(np.arange(len(cats)), len(ids) - pool_count[: len(cats)])
+    other_pools, other_count = _padded_groups(outside_of, outside, len(cats))
+    return SplitIndex(split, len(ids), len(cats), rows_by_identity, rows_count, pools, pool_count,
+                      cat_local.astype(np.int64), position, other_pools, other_count)
 
 
 @dataclass(frozen=True)
@@ -210,11 +230,31 @@ def plan_trials(n: np.ndarray, feature: np.ndarray, length: int, index: SplitInd
         first_frame=int(n.min(initial=length)))
 
 
+def _identity_non_match(index: SplitIndex, reference: np.ndarray, u_branch: np.ndarray,
+                        u_pick: np.ndarray, same_category_rate: float) -> np.ndarray:
+    """Another identity than ``reference``: of its category with probability
+    ``same_category_rate`` (when the category has another one), else of another category."""
+    cat = index.identity_category.take(reference)
+    n_same = index.pool_count.take(cat) - 1  # other identities of the reference's category
+    n_other = index.other_count.take(cat)
+    same = ((u_branch < same_category_rate) & (n_same > 0)) | (n_other == 0)
+    j = (u_pick * np.where(same, n_same, n_other)).astype(np.int64)
+    # the j-th identity of the category, skipping the reference itself
+    j_same = j + (j >= index.position_in_category.take(reference))
+    width = index.identity_pools.shape[1]
+    in_category = index.identity_pools.reshape(-1).take(cat * width + np.minimum(j_same,
+                                                                               width - 1))
+    outside = index.other_pools.reshape(-1).take(cat * index.other_pools.shape[1] + np.minimum(
+        j, index.other_pools.shape[1] - 1))
+    return np.where(same, in_category, outside)
+
+
 def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
-                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+                  rng: np.random.Generator, same_category_rate: float = 0.5
+                  ) -> dict[str, np.ndarray]:
     """Draw N-back sequences for the trials of ``plan`` (SPEC T1, T3).
 
-    Pure apart from consuming ``rng``: one batched draw of four uniforms per frame, then a
+    Pure apart from consuming ``rng``: one batched draw of five uniforms per frame, then a
     loop over frames only (never over trials). See the module docstring for the design.
 
     Args:
@@ -222,23 +262,33 @@ def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
         plan: The trials' tasks, from :func:`plan_trials` on the same ``index``.
         n_locations: Locations on the canvas.
         rng: Random generator.
+        same_category_rate: Fraction of identity-task non-matches drawn from the reference's
+            own category (the rest from the other categories).
 
     Returns:
         ``image``, ``location``, ``target`` (int64 ``[B, T]``) and ``executive`` (bool).
     """
-    u_key, u_location, u_identity, u_view = rng.random((4, *plan.executive.shape))
+    u_key, u_location, u_identity, u_view, u_branch = rng.random((5, *plan.executive.shape))
     k = plan.n_values
     # The task "key" is the local value (0..k-1) of each trial's task feature. One uniform
     # decides it: free frames take floor(u * k); executive frames match when u < 1/2 and
-    # otherwise step by 1 + floor((2u - 1)(k - 1)) (mod k) away from frame t - N.
+    # otherwise step by 1 + floor((2u - 1)(k - 1)) (mod k) away from frame t - N. Identity
+    # tasks replace the step by a same- or other-category draw (:func:`_identity_non_match`).
     non_match = (u_key >= 0.5) & plan.executive
     step = non_match * (1 + ((2.0 * u_key - 1.0) * (k - 1)).astype(np.int64))
+    u_pick = np.clip(2.0 * u_key - 1.0, 0.0, np.nextafter(1.0, 0.0))  # uniform given non-match
     key = (u_key * k).astype(np.int64)
     flat_key = key.reshape(-1)
     k_flat = k[:, 0]
+    identity_rows = np.flatnonzero(plan.is_identity[:, 0])
     for t in range(plan.first_frame, key.shape[1]):
         # non-executive frames refer to themselves with step 0 and keep their free draw
-        key[:, t] = (flat_key.take(plan.reference[:, t]) + step[:, t]) % k_flat
+        reference = flat_key.take(plan.reference[:, t])
+        key[:, t] = (reference + step[:, t]) % k_flat
+        rows = identity_rows[non_match[identity_rows, t]]
+        if len(rows):
+            key[rows, t] = _identity_non_match(index, reference[rows], u_branch[rows, t],
+                                               u_pick[rows, t], same_category_rate)
 
     location = np.where(plan.is_location, key, (u_location * n_locations).astype(np.int64))
     # Identity: the key (identity tasks), uniform within the key's category (category tasks),
@@ -290,9 +340,21 @@ def check_n(n: int, length: int, n_values: Sequence[int]) -> int:
 
 
 class StimulusSampler:
-    """Per-split lookup arrays of one stimulus table, shared by the tasks sampling from it."""
+    """Per-split lookup arrays of one stimulus table, shared by the tasks sampling from it.
 
-    def __init__(self, stimuli: Any, n_locations: int | None = None) -> None:
+    Args:
+        stimuli: A StimulusSet or its table.
+        n_locations: Canvas locations when ``stimuli`` is a plain table (default 4).
+        same_category_rate: Fraction of identity-task non-matches that show another
+            identity of the reference's category (SPEC T1; default 1/2, so the category
+            alone answers at most 75% of an identity task).
+    """
+
+    def __init__(self, stimuli: Any, n_locations: int | None = None,
+                 same_category_rate: float = 0.5) -> None:
+        if not 0.0 <= same_category_rate <= 1.0:
+            raise WmgeomError(f"same_category_rate must lie in [0, 1], got {same_category_rate}")
+        self.same_category_rate = float(same_category_rate)
         self.table, self.n_locations = stimulus_table(stimuli, n_locations)
         try:
             self.category = self.table["category"].to_numpy(dtype=np.int64)
@@ -334,7 +396,8 @@ class StimulusSampler:
     def sample(self, plan: TrialPlan, split: str, rng: np.random.Generator
                ) -> dict[str, np.ndarray]:
         """Frames and labels of the trials of ``plan`` (made by :meth:`plan` for ``split``)."""
-        frames = sample_frames(self.index(split), plan, self.n_locations, rng)
+        frames = sample_frames(self.index(split), plan, self.n_locations, rng,
+                               self.same_category_rate)
         image = frames["image"]
         frames.update(category=self.category.take(image), identity=self.identity.take(image),
                       angle=self.angle.take(image), n=plan.n.copy(),
@@ -358,6 +421,9 @@ class NBackTask:
         length: Frames per trial (the paper's 6).
         n_values: The configured N set, which fixes the task vector (SPEC T2).
         n_locations: Canvas locations when ``stimuli`` is a plain table (default 4).
+        sampler: A shared :class:`StimulusSampler` (then ``stimuli``, ``n_locations`` and
+            ``same_category_rate`` are the sampler's).
+        same_category_rate: Fraction of identity non-matches from the same category.
 
     Example:
         >>> task = NBackTask(2, "category", stimuli)          # doctest: +SKIP
@@ -374,7 +440,8 @@ class NBackTask:
 
     def __init__(self, n: int, feature: str | int, stimuli: Any, length: int = DEFAULT_LENGTH,
                  n_values: Sequence[int] = DEFAULT_N_VALUES, n_locations: int | None = None,
-                 *, sampler: StimulusSampler | None = None) -> None:
+                 *, sampler: StimulusSampler | None = None,
+                 same_category_rate: float = 0.5) -> None:
         if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
             raise WmgeomError(f"length must be an integer of at least 2 frames, got {length!r}")
         self.length = int(length)
@@ -385,7 +452,8 @@ class NBackTask:
         self.n = check_n(n, self.length, self.n_values)
         self.feature_index = feature_index(feature)
         self.feature = FEATURES[self.feature_index]
-        self.sampler = sampler if sampler is not None else StimulusSampler(stimuli, n_locations)
+        self.sampler = sampler if sampler is not None else StimulusSampler(
+            stimuli, n_locations, same_category_rate)
         self.name = f"nback-{self.n}-{self.feature}"
         self._plans: dict[tuple[int, str], tuple[TrialPlan, np.ndarray]] = {}
 

@@ -33,6 +33,11 @@ class RegimeConfig(StrictModel):
         n: STMF: the N whose three features are trained.
         n_values: The configured N set (fixes the task vector, SPEC T2).
         length: Frames per trial (the seed's 6).
+        same_category_rate: Fraction of identity-task non-matches that show another identity
+            of the same category (SPEC T1). The seed does not say how iWISDM drew them; at
+            the default 1/2 the category alone answers at most 75% of an identity task,
+            where uniform draws over the other identities (4 categories × 2 identities)
+            would let it answer 93%.
     """
 
     regime: str = "MTMF"
@@ -40,6 +45,7 @@ class RegimeConfig(StrictModel):
     n: int | None = Field(None, description="STMF: the N whose three features are trained")
     n_values: list[int] = Field(default_factory=lambda: [1, 2, 3])
     length: int = Field(6, ge=2)
+    same_category_rate: float = Field(0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _check(self) -> RegimeConfig:
@@ -173,9 +179,14 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
 
 def make_regime(regime: str, stimuli: Any, task: str | None = None, n: int | None = None,
                 n_values: Sequence[int] = DEFAULT_N_VALUES, length: int = DEFAULT_LENGTH,
-                n_locations: int | None = None) -> TaskMixture:
-    """The :class:`TaskMixture` of a regime's tasks over one stimulus set (SPEC R1)."""
-    sampler = StimulusSampler(stimuli, n_locations)
+                n_locations: int | None = None, same_category_rate: float = 0.5
+                ) -> TaskMixture:
+    """The :class:`TaskMixture` of a regime's tasks over one stimulus set (SPEC R1).
+
+    ``same_category_rate`` is the fraction of identity non-matches drawn from the
+    reference's own category (:class:`~wmgeom.tasks.nback.StimulusSampler`).
+    """
+    sampler = StimulusSampler(stimuli, n_locations, same_category_rate)
     tasks = []
     for name in regime_tasks(regime, task=task, n=n, n_values=n_values):
         n_i, feature = _NBACK_NAME.match(name).groups()
