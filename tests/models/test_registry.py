@@ -1,0 +1,103 @@
+"""wmgeom.models.registry: architectures and frozen backbones by name, with their properties."""
+
+import functools
+
+import pytest
+import torch
+from torch import nn
+
+from wmgeom.errors import WmgeomError
+from wmgeom.models.registry import (
+    ARCHITECTURES,
+    BACKBONES,
+    architecture,
+    backbone,
+    build_backbone,
+)
+
+
+@functools.cache
+def random_backbone(name: str):
+    """Each backbone built once per session, untrained (no weights are read or fetched)."""
+    return build_backbone(name, weights="random")
+
+
+# --------------------------------------------------------------------------- architectures
+
+
+def test_registered_architectures():
+    assert list(ARCHITECTURES) == ["rnn", "gru", "lstm"]
+    assert {n: a.label for n, a in ARCHITECTURES.items()} == {"rnn": "RNN", "gru": "GRU",
+                                                               "lstm": "LSTM"}
+    assert {n: a.module for n, a in ARCHITECTURES.items()} == {"rnn": nn.RNN, "gru": nn.GRU,
+                                                                "lstm": nn.LSTM}
+    assert all(a.name == n for n, a in ARCHITECTURES.items())
+
+
+def test_cell_state_only_for_lstm():
+    assert [n for n, a in ARCHITECTURES.items() if a.has_cell_state] == ["lstm"]
+
+
+def test_paper_sizes_and_gates():
+    assert {n: a.paper_hidden_size for n, a in ARCHITECTURES.items()} == {"rnn": 512, "gru": 256,
+                                                                          "lstm": 256}
+    assert {n: a.gated for n, a in ARCHITECTURES.items()} == {"rnn": False, "gru": True,
+                                                              "lstm": True}
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_properties_match_the_torch_layer(name):
+    info = architecture(name)
+    assert info is ARCHITECTURES[name]
+    layer = info.module(3, 5, batch_first=True, **info.kwargs)
+    _, state = layer(torch.zeros(2, 4, 3))
+    assert isinstance(state, tuple) == info.has_cell_state  # LSTM returns (h, c)
+    gates = layer.weight_hh_l0.shape[0] // 5  # gated layers stack one block per gate
+    assert (gates > 1) == info.gated
+    if name == "rnn":
+        assert info.kwargs == {"nonlinearity": "tanh"} and layer.nonlinearity == "tanh"
+
+
+def test_unknown_architecture_names_the_choices():
+    with pytest.raises(WmgeomError) as exc:
+        architecture("transformer")
+    assert str(exc.value) == "unknown architecture 'transformer'; choose one of rnn, gru, lstm."
+
+
+# --------------------------------------------------------------------------- backbones
+
+
+def test_registered_backbones():
+    assert list(BACKBONES) == ["efficientnet_lite0", "resnet50"]
+    assert backbone("resnet50") is BACKBONES["resnet50"]
+    assert {n: (b.channels, b.spatial, b.offline) for n, b in BACKBONES.items()} == {
+        "efficientnet_lite0": (1280, (7, 7), True), "resnet50": (2048, (7, 7), False)}
+    assert all(b.name == n and b.description for n, b in BACKBONES.items())
+
+
+@pytest.mark.parametrize("call", [backbone, build_backbone])
+def test_unknown_backbone_names_the_choices(call):
+    with pytest.raises(WmgeomError) as exc:
+        call("vgg")
+    assert str(exc.value) == "unknown backbone 'vgg'; choose one of efficientnet_lite0, resnet50."
+
+
+def test_efficientnet_lite0_random_is_frozen_and_maps_to_the_registered_shape():
+    net = random_backbone("efficientnet_lite0")
+    info = backbone("efficientnet_lite0")
+    assert net.spec.name == "efficientnet_lite0" and net.spec.weights == "random"
+    assert not any(p.requires_grad for p in net.parameters())
+    net.train()  # frozen: batch norm stays in eval mode
+    assert not any(m.training for m in net.modules())
+    with torch.no_grad():
+        fmap = net(torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+    assert tuple(fmap.shape) == (1, info.channels, *info.spatial)
+    assert torch.isfinite(fmap).all() and fmap.std() > 0
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_registered_shape_matches_the_builders_spec(name):
+    spec = random_backbone(name).spec
+    assert spec.name == name
+    assert spec.channels == BACKBONES[name].channels
+    assert spec.spatial == BACKBONES[name].spatial
