@@ -121,8 +121,6 @@ def test_constant_data(solver):
     np.testing.assert_allclose(fit.transform(X), 0.0, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="PCA.kept divides by a zero total variance for constant "
-                   "data and returns NaN, while explained_variance_ratio returns 0")
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_constant_data_keeps_nothing(solver):
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -122,11 +122,16 @@ def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict[str, A
     if not path.is_file():
         raise WmgeomError(f"{what} not found: {path}")
     try:
-        data = yaml.load(path.read_text(), Loader=_unique_key_loader()) or {}  # noqa: S506
+        data = yaml.load(path.read_text(), Loader=_unique_key_loader())  # noqa: S506
     except WmgeomError as exc:
         raise WmgeomError(f"{what} {path}: {exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise WmgeomError(f"{what} {path} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise WmgeomError(f"{what} {path} is not valid YAML{at}: {problem}") from None
+    if data is None:  # an empty file
+        data = {}
     if not isinstance(data, dict):
         raise WmgeomError(f"{what} {path} must hold a mapping of keys, not "
                           f"{type(data).__name__}")

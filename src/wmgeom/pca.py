@@ -48,7 +48,9 @@ class PCA:
 
     @property
     def kept(self) -> float:
-        """Fraction of the total variance kept by the ``k`` components."""
+        """Fraction of the total variance kept by the ``k`` components (0 for constant data)."""
+        if self.total_variance <= 0:
+            return 0.0
         return float(self.explained_variance.sum() / self.total_variance)
 
     def transform(self, X: Any) -> np.ndarray:

@@ -101,7 +101,12 @@ def test_unsupported_analyses_are_skipped_with_reasons(analysed):
 def test_timing_has_one_row_per_analysis_and_recording(analysed):
     tables, _ = analysed
     timing = tables["timing"]
-    assert len(timing) == len(ANALYSES) * 2
+    steps = timing[~timing["analysis"].str.startswith("fit ")]
+    assert len(steps) == len(ANALYSES) * 2
+    # every decoder of a recording is fitted once, in its bank, and reused by every analysis
+    fits = timing[timing["analysis"].str.startswith("fit bank:")]
+    assert sorted(fits["analysis"]) == ["fit bank:hidden:all"] * 2  # one per recording
+    assert fits.groupby(["run", "analysis"]).size().max() == 1
     assert set(timing["status"]) <= {"ok", "skipped"}
     assert (timing["seconds"] >= 0).all()
     # both recordings appear, compared in the same tables
@@ -113,7 +118,12 @@ def test_causal_rollout_from_unperturbed_states_reproduces_the_recording(analyse
     tables, lstm = analysed
     c = tables["causal"]
     assert set(c["model"]) == {"LSTM STSF"}
+    assert set(c["direction"]) == {"decoder", "random"}  # the random-direction control
+    control = c[c["direction"] == "random"].pivot_table(index="distance", columns="action",
+                                                         values="probability")
+    c = c[c["direction"] == "decoder"]
     probs = c.pivot_table(index="distance", columns="action", values="probability")
+    np.testing.assert_allclose(control.loc[0.0], probs.loc[0.0])  # no move, no difference
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     # at distance 0 the network runs on exactly as recorded: same probabilities at step N
     ds = lstm.activations

@@ -115,11 +115,11 @@ def activation_arrays(
         labs = {}
         for name, lab in labels.items():
             lab = np.asarray(lab)
-            if lab.ndim == 1:
+            if lab.ndim == 1 and lab.shape[0] == n_tr:
                 lab = np.repeat(lab[:, None], n_fr, axis=1)
             if lab.shape != (n_tr, n_fr):
                 raise WmgeomError(f"labels {name!r} have shape {lab.shape}; expected "
-                                  f"({n_tr}, {n_fr}) to match the activations")
+                                  f"({n_tr},) or ({n_tr}, {n_fr}) to match the activations")
             labs[str(name)] = lab
         tsk = np.full(n_tr, "task") if task is None else np.asarray(task).astype(str)
         nn = np.zeros(n_tr, dtype=int) if n is None else np.asarray(n).astype(int)

@@ -1,8 +1,9 @@
 """Decoding within and across tasks, frames and stimuli (seed 000 §4.1, §4.3; SPEC A2, A3, A5, A6).
 
-All analyses fit cross-validated one-vs-rest linear SVMs with
-:func:`~wmgeom.analysis.decoders.cross_validated_decoding` (every fold, ``C``, class and
-frame in one batched solve) and score the fold decoders on other data:
+All analyses read cross-validated one-vs-rest linear SVMs from a decoder bank
+(:mod:`~wmgeom.analysis.bank`: every fold, ``C``, class, stimulus and step of a task in one
+batched solve); pass ``bank=`` to reuse one, or let each function fit the decoders it
+needs. Fold decoders are scored on other data:
 
 * on the **same trials** (other frames, other labels of the same sequences) a trial is
   scored by the decoder of the fold that held it out, so no decoder sees its test trials;
@@ -23,13 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wmgeom.analysis.bank import DecoderBank, StepDecoders, fit_step_decoders
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
-from wmgeom.analysis.decoders import (
-    SEED_CS,
-    DecodingResult,
-    cross_validated_decoding,
-    score_decisions,
-)
+from wmgeom.analysis.decoders import DecodingResult, score_decisions
 from wmgeom.errors import WmgeomError
 
 __all__ = [
@@ -40,6 +37,7 @@ __all__ = [
     "relevant_irrelevant_decoding",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
+    "within_time_decoding",
 ]
 
 
@@ -125,9 +123,30 @@ _SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "decoder_accuracy",
                   "decoder_balanced_accuracy")
 
 
-def _decode(X: np.ndarray, labels: dict[str, np.ndarray], decode_kw: dict) -> DecodingResult:
-    kw = {"cv": 10, "Cs": SEED_CS, **decode_kw}
-    return cross_validated_decoding(X, labels, **kw)
+def _step_decoders(arrays: ActivationArrays, task: str, bank: DecoderBank | None,
+                   decode_kw: dict, steps: str) -> StepDecoders:
+    """The task's decoders from ``bank``, or fitted now."""
+    if bank is not None:
+        if task not in bank:
+            raise WmgeomError(f"the decoder bank has no task {task!r}; it has {sorted(bank)}")
+        return bank[task]
+    return fit_step_decoders(arrays.subset(arrays.task == task), dict(decode_kw), steps)
+
+
+def _feature_rows(step: StepDecoders, pair: tuple[int, int]) -> list[dict[str, Any]]:
+    """Cross-validated scores of every feature of the decoders of ``pair``."""
+    c = step.condition(*pair)
+    res = step.result
+    rows = []
+    for _, r in res.features[res.features["condition"] == res.conditions[c]].iterrows():
+        dec = res.decoders[(res.decoders["condition"] == res.conditions[c])
+                           & (res.decoders["feature"] == r["feature"])]
+        rows.append({"feature": r["feature"], "relevant": r["feature"] == step.relevant,
+                     "accuracy": r["accuracy"], "balanced_accuracy": r["balanced_accuracy"],
+                     "decoder_accuracy": dec["accuracy"].mean(),
+                     "decoder_balanced_accuracy": dec["balanced_accuracy"].mean(),
+                     "chance": r["chance"], "n_classes": r["n_classes"], "n_trials": r["n"]})
+    return rows
 
 
 def _check_frames(frames: Sequence[int] | None, n_frames: int) -> list[int]:
@@ -158,14 +177,14 @@ def relevant_irrelevant_decoding(
     space: str = "hidden",
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
+    bank: DecoderBank | None = None,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Decoding of every object property per task, marked task-relevant or -irrelevant.
 
-    Seed Fig. 2b / A2a (first frame, ``frames=(0,)``) and Fig. A5 (every frame,
-    ``frames=None``): at frame ``t`` the property of the stimulus shown at ``t`` is decoded
-    from the activations at ``t``, for every task separately; all frames of a task are one
-    batched decoding problem.
+    Seed Fig. 2b / A2a (first frame, ``frames=(0,)``): at frame ``t`` the property of the
+    stimulus shown at ``t`` is decoded from the activations at ``t`` (the encoding space
+    ``E(S=t, T=t)``), for every task separately, cross-validated.
 
     Args:
         data: Activations Dataset, :class:`ActivationArrays`, or an array
@@ -175,6 +194,7 @@ def relevant_irrelevant_decoding(
         space: Activation variable of a Dataset.
         tasks: Tasks to analyse (default all recorded).
         features: Features to decode (default all labelled).
+        bank: Decoders already fitted on these activations (:func:`decoder_bank`).
         **decode_kw: Passed to :func:`cross_validated_decoding` (``cv``, ``Cs``, ``seed``,
             ``device``, ...).
 
@@ -189,23 +209,53 @@ def relevant_irrelevant_decoding(
     frames = _check_frames(frames, arrays.n_frames)
     rows = []
     for task in _tasks(arrays, tasks):
-        sub = arrays.subset(arrays.task == task)
-        X = np.moveaxis(sub.X[:, frames], 1, 0)  # [n_frames, n, D]
-        labels = {f: sub.labels[f][:, frames].T for f in sub.labels}  # per-frame labels
-        res = _decode(X, labels, decode_kw)
-        rel = sub.relevant[0] if len(sub.relevant) else ""
-        for _, r in res.features.iterrows():
-            fr = frames[int(r["condition"])]
-            dec = res.decoders[(res.decoders.condition == r["condition"])
-                               & (res.decoders.feature == r["feature"])]
-            rows.append({"task": task, "n": int(sub.n[0]), "relevant_feature": rel,
-                         "frame": fr, "feature": r["feature"],
-                         "relevant": r["feature"] == rel,
-                         "accuracy": r["accuracy"], "balanced_accuracy": r["balanced_accuracy"],
-                         "decoder_accuracy": dec["accuracy"].mean(),
-                         "decoder_balanced_accuracy": dec["balanced_accuracy"].mean(),
-                         "chance": r["chance"], "n_classes": r["n_classes"],
-                         "n_trials": r["n"]})
+        step = _step_decoders(arrays, task, bank, decode_kw, "encoding")
+        for fr in frames:
+            for r in _feature_rows(step, (fr, fr)):
+                rows.append({"task": task, "n": step.n, "relevant_feature": step.relevant,
+                             "frame": fr, **r})
+    return pd.DataFrame(rows)
+
+
+def within_time_decoding(
+    data: Any,
+    *,
+    space: str = "hidden",
+    tasks: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    bank: DecoderBank | None = None,
+    **decode_kw: Any,
+) -> pd.DataFrame:
+    """Stimulus ``i`` decoded at every step ``j >= i``, fitted and validated at ``j`` (Fig. A5).
+
+    The seed's Fig. A5 trains SVMs at each time step on the relevant and the irrelevant
+    features; here every stimulus of the sequence is decoded at every later step, so the
+    table is a stimulus × step matrix per task and feature (``j == i`` is the encoding
+    space, ``j > i`` the memory spaces ``M(S=i, T=j)``), cross-validated within each step.
+
+    Args:
+        data: Activations Dataset, :class:`ActivationArrays` or array input.
+        space: Activation variable of a Dataset.
+        tasks: Tasks to analyse (default all recorded).
+        features: Features to decode (default all labelled).
+        bank: Decoders already fitted on these activations (:func:`decoder_bank`).
+        **decode_kw: Passed to :func:`cross_validated_decoding`.
+
+    Returns:
+        One row per task × stimulus ``i`` × step ``j >= i`` × feature. Columns: ``task``,
+        ``n``, ``relevant_feature``, ``stimulus``, ``frame`` (``j``), ``lag`` (``j - i``),
+        ``in_memory`` (``j <= i + N``: the stimulus is still needed), ``feature``,
+        ``relevant`` and the scores of :func:`relevant_irrelevant_decoding`.
+    """
+    arrays = _arrays(data, space, features, decode_kw)
+    rows = []
+    for task in _tasks(arrays, tasks):
+        step = _step_decoders(arrays, task, bank, decode_kw, "all")
+        for i, j in step.pairs:
+            for r in _feature_rows(step, (i, j)):
+                rows.append({"task": task, "n": step.n, "relevant_feature": step.relevant,
+                             "stimulus": i, "frame": j, "lag": j - i,
+                             "in_memory": j <= i + step.n, **r})
     return pd.DataFrame(rows)
 
 
@@ -226,14 +276,15 @@ def cross_task_generalization(
     space: str = "hidden",
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
+    bank: DecoderBank | None = None,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Decoders fit on one task's activations, tested on another's (seed Fig. 2a, 2c, A2b).
 
     For every task ``a`` the properties of the stimulus at ``frame`` are decoded with
-    10-fold cross-validation (the *validation* accuracy); each fold's decoders are then
-    applied to every trial of every other task ``b`` (the *generalisation* accuracy,
-    averaged over folds). Run it on ``space="hidden"`` and ``space="cell"`` for LSTMs.
+    cross-validation (the *validation* accuracy); each fold's decoders are then applied to
+    every trial of every other task ``b`` (the *generalisation* accuracy, averaged over
+    folds). Run it on ``space="hidden"`` and ``space="cell"`` for LSTMs.
 
     Args:
         data: Activations Dataset, :class:`ActivationArrays` or array input (see
@@ -242,6 +293,7 @@ def cross_task_generalization(
         space: Activation variable of a Dataset.
         tasks: Tasks to include (default all recorded).
         features: Features to decode (default all labelled).
+        bank: Decoders already fitted on these activations (:func:`decoder_bank`).
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
@@ -259,8 +311,8 @@ def cross_task_generalization(
     rows = []
     for a in names:
         sa = subs[a]
-        res = _decode(sa.X[:, frame], {f: v[:, frame] for f, v in sa.labels.items()},
-                      decode_kw)
+        step = _step_decoders(arrays, a, bank, decode_kw, "encoding")
+        res = step.select([(frame, frame)])
         feats = list(res.classes)
         for b in names:
             sb = subs[b]
@@ -308,12 +360,11 @@ def generalization_summary(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- A5 / A6
 
 
-def _frame_decoders(sub: ActivationArrays, decode_kw: dict) -> tuple[DecodingResult,
-                                                                     np.ndarray]:
-    """Decoders of E(S=i, T=i) for every frame i, batched; returns them and X [T, n, D]."""
-    X = np.moveaxis(sub.X, 1, 0)  # [T, n, D]
-    labels = {f: v.T for f, v in sub.labels.items()}  # condition i uses the labels of frame i
-    return _decode(X, labels, decode_kw), X
+def _encoding_decoders(arrays: ActivationArrays, task: str, bank: DecoderBank | None,
+                       decode_kw: dict) -> tuple[StepDecoders, DecodingResult, np.ndarray]:
+    """Decoders of E(S=i, T=i) for every frame i (condition i), and X [T, n, D]."""
+    step = _step_decoders(arrays, task, bank, decode_kw, "encoding")
+    return step, step.select([(i, i) for i in range(step.n_frames)]), step.X
 
 
 def cross_time_decoding(
@@ -322,6 +373,7 @@ def cross_time_decoding(
     space: str = "hidden",
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
+    bank: DecoderBank | None = None,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Encoding-space decoders tested on later memory spaces (seed Fig. 4b, 4c; SPEC A5).
@@ -336,6 +388,7 @@ def cross_time_decoding(
         space: Activation variable of a Dataset.
         tasks: Tasks to analyse separately (default all recorded).
         features: Features to decode (default all labelled).
+        bank: Decoders already fitted on these activations (:func:`decoder_bank`).
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
@@ -350,7 +403,7 @@ def cross_time_decoding(
     rows = []
     for task in _tasks(arrays, tasks):
         sub = arrays.subset(arrays.task == task)
-        res, X = _frame_decoders(sub, decode_kw)
+        _, res, X = _encoding_decoders(arrays, task, bank, decode_kw)
         T = X.shape[0]
         d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
         labels = {f: np.broadcast_to(v.T[:, None], (T, T, v.shape[0]))
@@ -376,6 +429,7 @@ def encoding_space_sharing(
     space: str = "hidden",
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
+    bank: DecoderBank | None = None,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Encoding-space decoders of stimulus ``i`` tested on the encoding of stimulus ``j``.
@@ -390,6 +444,7 @@ def encoding_space_sharing(
         space: Activation variable of a Dataset.
         tasks: Tasks to analyse separately (default all recorded).
         features: Features to decode (default all labelled).
+        bank: Decoders already fitted on these activations (:func:`decoder_bank`).
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
@@ -402,7 +457,7 @@ def encoding_space_sharing(
     rows = []
     for task in _tasks(arrays, tasks):
         sub = arrays.subset(arrays.task == task)
-        res, X = _frame_decoders(sub, decode_kw)
+        _, res, X = _encoding_decoders(arrays, task, bank, decode_kw)
         T = X.shape[0]
         d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
         labels = {f: np.broadcast_to(v.T[None], (T, T, v.shape[0]))

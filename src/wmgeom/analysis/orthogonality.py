@@ -61,6 +61,7 @@ def orthogonalization_comparison(
     seed: int = 0,
     device: str | None = "auto",
     dtype: str = "float32",
+    standardize: bool = False,
 ) -> pd.DataFrame:
     """Bootstrapped orthogonalisation index, perceptual vs encoding space (Fig. 3b, A3).
 
@@ -82,6 +83,8 @@ def orthogonalization_comparison(
         seed: Seed of the bootstrap resampling.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         dtype: ``"float32"`` or ``"float64"``.
+        standardize: Standardise units before fitting (not the seed's; normals are
+            compared in the space's own coordinates either way).
 
     Returns:
         One row per feature × space × bootstrap. Columns: ``feature``, ``space``
@@ -120,7 +123,8 @@ def orthogonalization_comparison(
     for space, X in (("perceptual", P), ("encoding", E)):
         fit = _fit_grid(X[boot], Yb, [(np.arange(n), np.zeros(0, dtype=np.int64))], inner_cv,
                         strat, Cs, device=device, dtype=_torch_dtype(dtype),
-                        intercept_scaling=10.0, solver_options={}, seed=seed)
+                        intercept_scaling=10.0, solver_options={}, seed=seed,
+                        standardize=standardize)
         coef = fit.coef[:, 0]  # [n_boot, K, D]
         fi = prob.table["feature_index"].to_numpy()
         index[space] = np.stack([orthogonalization_index(coef[:, fi == f])

@@ -22,8 +22,8 @@ import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 from threadpoolctl import threadpool_limits
 
+from wmgeom.analysis.bank import DecoderBank, fit_step_decoders
 from wmgeom.analysis.data import activation_arrays
-from wmgeom.analysis.decoders import SEED_CS, cross_validated_decoding
 from wmgeom.analysis.generalization import _tasks
 from wmgeom.errors import WmgeomError
 
@@ -133,6 +133,7 @@ def reconstructed_decoder_accuracy(
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
     max_shift: int | None = None,
+    bank: DecoderBank | None = None,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Accuracy of Procrustes-reconstructed decoders and the swap tests (Fig. 4f, 4g, A4).
@@ -151,12 +152,16 @@ def reconstructed_decoder_accuracy(
         tasks: Tasks to analyse separately (default all recorded).
         features: Features (at least 3 values each; default all labelled).
         max_shift: Largest ``|k|`` of the stimulus swaps (default all).
+        bank: Decoders already fitted on these activations
+            (:func:`~wmgeom.analysis.bank.decoder_bank`, ``steps="all"``).
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
         One row per task × feature × stimulus ``i`` × source frame ``j`` × rotation.
-        Columns: ``task``, ``n``, ``feature``, ``stimulus``, ``frame`` (``j``),
-        ``target_frame`` (``j + 1``), ``age`` (``j - i``), ``rotation`` (``fitted``: the
+        Columns: ``task``, ``n``, ``feature``, ``relevant`` (the task's feature),
+        ``stimulus``, ``frame`` (``j``), ``target_frame`` (``j + 1``), ``age`` (``j - i``),
+        ``in_window`` (``i < j + 1 <= i + N``: the stimulus is still held for its
+        comparison), ``rotation`` (``fitted``: the
         decoders fit at ``j + 1``; ``original``: ``R(i, j)``; ``time_swap``;
         ``stimulus_swap``), ``rotation_stimulus``, ``rotation_frame`` (the pair whose
         rotation was used), ``shift`` (``k``), ``accuracy``, ``balanced_accuracy``,
@@ -167,17 +172,21 @@ def reconstructed_decoder_accuracy(
     T = arrays.n_frames
     if T < 2:
         raise WmgeomError("the Procrustes analysis needs sequences of at least 2 frames")
-    pairs = [(i, j) for i in range(T) for j in range(i, T)]
-    pos = {p: c for c, p in enumerate(pairs)}
     rows = []
     for task in _tasks(arrays, tasks):
         sub = arrays.subset(arrays.task == task)
-        X = np.stack([sub.X[:, j] for _, j in pairs])  # [n_pairs, n, D]
-        labels = {f: np.stack([v[:, i] for i, _ in pairs]) for f, v in sub.labels.items()}
-        res = cross_validated_decoding(X, labels, **{"cv": 10, "Cs": SEED_CS, **decode_kw})
+        if bank is not None and task in bank:
+            step = bank[task]
+        else:
+            step = fit_step_decoders(sub, dict(decode_kw), "all")
+        pairs = list(step.pairs)
+        pos = {p: c for c, p in enumerate(pairs)}
+        res = step.result
         idx = res.decoder_index
         fi_all = idx["feature_index"].to_numpy()
         for f, name in enumerate(res.classes):
+            if name not in sub.labels:  # a bank decodes more features than asked for
+                continue
             ks = np.flatnonzero(fi_all == f)
             if len(ks) < 3:
                 raise WmgeomError(f"feature {name!r} has {len(res.classes[name])} values; "
@@ -218,8 +227,10 @@ def reconstructed_decoder_accuracy(
                         decision[te] = sub.X[te, j + 1] @ w.T + res.intercept[tgt, o, ks]
                     s = _feature_scores(decision, codes[:, i])
                     rows.append({"task": task, "n": int(sub.n[0]), "feature": name,
+                                 "relevant": name == step.relevant,
                                  "stimulus": i, "frame": j, "target_frame": j + 1,
-                                 "age": j - i, "rotation": kind, "rotation_stimulus": ri,
+                                 "age": j - i, "in_window": i < j + 1 <= i + step.n,
+                                 "rotation": kind, "rotation_stimulus": ri,
                                  "rotation_frame": rj, "shift": k,
                                  **{c: float(v) for c, v in s.items()},
                                  "chance": 1.0 / len(ks)})

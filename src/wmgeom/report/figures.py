@@ -578,7 +578,8 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
     Args:
         table: Rows ``distance``, ``action`` (one of ``ACTIONS``), ``probability`` (mean
             over trials); optional ``std`` (or ``sd``), ``feature`` (one panel per
-            feature), ``model``.
+            feature), ``model``, ``direction`` (``decoder`` solid, ``random`` — the control
+            — dashed).
         path: Stem for ``.png``/``.svg`` output, or None.
 
     Returns:
@@ -588,6 +589,8 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
     table = table.copy()
     if "feature" not in table.columns:
         table["feature"] = ""
+    if "direction" not in table.columns:
+        table["direction"] = "decoder"
     models, features = _models(table), _order(table["feature"])
     fig, axes = _grid(len(models), len(features), size=(3.4, 2.9), sharey=True)
     for r, model in enumerate(models):
@@ -595,16 +598,21 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
             ax = axes[r, c]
             sub = _by_model(table, model)
             sub = sub[sub["feature"] == feature]
-            for action in _order(sub["action"], preferred=ACTIONS):
-                part = sub[sub["action"] == action].groupby("distance")
-                mean = part["probability"].mean()
-                ax.plot(mean.index, mean.to_numpy(), "-o", ms=3,
-                        color=ACTION_COLORS.get(action), label=action)
-                spread = "std" if "std" in sub.columns else "sd" if "sd" in sub.columns else None
-                if spread is not None:
-                    sd = part[spread].mean().to_numpy()
-                    ax.fill_between(mean.index, mean - sd, mean + sd, alpha=0.2,
-                                    color=ACTION_COLORS.get(action))
+            for direction in _order(sub["direction"], preferred=("decoder", "random")):
+                along = sub[sub["direction"] == direction]
+                control = direction != "decoder"
+                for action in _order(along["action"], preferred=ACTIONS):
+                    part = along[along["action"] == action].groupby("distance")
+                    mean = part["probability"].mean()
+                    ax.plot(mean.index, mean.to_numpy(), "--" if control else "-o", ms=3,
+                            lw=1 if control else 1.5, color=ACTION_COLORS.get(action),
+                            label=f"{action} ({direction} direction)" if control else action)
+                    spread = "std" if "std" in sub.columns else "sd" if "sd" in sub.columns \
+                        else None
+                    if spread is not None and not control:
+                        sd = part[spread].mean().to_numpy()
+                        ax.fill_between(mean.index, mean - sd, mean + sd, alpha=0.2,
+                                        color=ACTION_COLORS.get(action))
             ax.axvline(0, color="k", lw=0.8, ls=":")
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("distance moved along decoder normal")
@@ -613,7 +621,8 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
             if c == 0:
                 ax.set_ylabel("action probability")
     axes[0, -1].legend(fontsize=7)
-    fig.suptitle("Causal perturbation of the first-stimulus state (seed 000 Fig. A7)")
+    fig.suptitle("Causal perturbation of the first-stimulus state along decoder normals "
+                 "(solid) and random directions (dashed) (seed 000 Fig. A7)")
     return _finish(fig, path)
 
 

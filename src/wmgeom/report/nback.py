@@ -132,6 +132,8 @@ def read_within_time(t: pd.DataFrame) -> str:
 
 def read_causal(t: pd.DataFrame) -> str:
     def one(g):
+        control = g[g["direction"] == "random"] if "direction" in g else g.iloc[:0]
+        g = g[g["direction"] == "decoder"] if "direction" in g else g
         means = g.groupby(["action", "distance"])["probability"].mean()
         lo, hi = g["distance"].min(), g["distance"].max()
         parts = []
@@ -139,7 +141,12 @@ def read_causal(t: pd.DataFrame) -> str:
             if action in means.index.get_level_values(0):
                 parts.append(f"P({action}) {means[action].get(lo, float('nan')):.2f} → "
                              f"{means[action].get(hi, float('nan')):.2f}")
-        return f"moving from {lo:g} to {hi:g}: " + ", ".join(parts)
+        text = f"moving from {lo:g} to {hi:g} along decoder normals: " + ", ".join(parts)
+        if not control.empty:
+            m = control[control["action"] == "match"].groupby("distance")["probability"].mean()
+            text += (f"; along random directions P(match) {m.get(lo, float('nan')):.2f} → "
+                     f"{m.get(hi, float('nan')):.2f}")
+        return text
 
     return _per_model(t, one)
 
@@ -162,6 +169,14 @@ def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
     tasks = list(dict.fromkeys(t.loc[t["feature"] == "identity", "task"]))
     tasks += [k for k in dict.fromkeys(t["task"]) if k not in tasks]
     return t[t["task"].isin(tasks[:max_tasks])]
+
+
+def _memory_window(t: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the task's relevant feature whose target step lies in its memory window."""
+    keep = t["relevant"].astype(bool) if "relevant" in t else pd.Series(True, index=t.index)
+    if "in_window" in t:
+        keep = keep & t["in_window"].astype(bool)
+    return t[keep]
 
 
 def _space(t: pd.DataFrame, space: str) -> pd.DataFrame:
@@ -261,15 +276,17 @@ FIGURES: tuple[FigureSpec, ...] = (
                "stimuli (H2)",
                lambda T: read_validation_generalization(T["encoding_sharing"])),
     FigureSpec("fig4f_procrustes", "Procrustes-reconstructed decoders (Fig. 4f, A4)",
-               ("procrustes",), lambda T, p: F.plot_procrustes(T["procrustes"], p),
+               ("procrustes",), lambda T, p: F.plot_procrustes(_memory_window(T["procrustes"]), p),
                "reconstructed decoders nearly as accurate as fitted ones: a rotation and a "
                "scale capture the transformation",
-               lambda T: read_procrustes(T["procrustes"])),
+               lambda T: read_procrustes(_memory_window(T["procrustes"])),
+               lambda T: not _memory_window(T["procrustes"]).empty),
     FigureSpec("fig4g_swap_tests", "Swapping rotations (Fig. 4g)", ("swap_tests",),
-               lambda T, p: F.plot_swap_tests(T["swap_tests"], p),
+               lambda T, p: F.plot_swap_tests(_memory_window(T["swap_tests"]), p),
                "swapping in R(S=i+k,T=j+k) keeps accuracy high, R(S=i,T=j+1) does not: "
                "transformations shared across stimuli, not across time",
-               lambda T: read_swaps(T["swap_tests"])),
+               lambda T: read_swaps(_memory_window(T["swap_tests"])),
+               lambda T: not _memory_window(T["swap_tests"]).empty),
     FigureSpec("figA5_within_time", "Within-step decoding (Fig. A5)", ("within_time",),
                lambda T, p: F.plot_within_time_decoding(T["within_time"], p),
                "relevant and irrelevant features both well represented at encoding; relevant "
@@ -317,12 +334,28 @@ def draw_figures(tables: dict[str, pd.DataFrame], figure_dir: Path,
 
 
 _PROTOCOL_TEXT = (
-    "Decoders are linear SVMs, one-vs-rest per feature value, scored by {n_splits}-fold "
-    "cross-validation with C chosen from {Cs} by an inner grid search (seed 000 appendix); "
-    "per-feature accuracy is the argmax over one-vs-rest decision values (chance 1/k). "
-    "Orthogonalisation indices are bootstrapped {n_bootstraps} times. Activations: the "
-    "'{space}' state of the recurrent layer (LSTM cell state too when recorded); trials of "
-    "split '{split}'. Each table is also a CSV file in analysis/."
+    "Decoders are linear SVMs on the raw activations ({scaling}), one-vs-rest per feature "
+    "value, scored by {n_splits}-fold cross-validation with C chosen from {Cs} by an inner "
+    "{inner_splits}-fold grid search (seed 000 appendix). Every decoder of a recording (each "
+    "stimulus at each later step, each task and feature) is fitted once and read by every "
+    "analysis. Two measures are reported everywhere: 'accuracy', the multi-class accuracy "
+    "of the argmax over a feature's one-vs-rest decision values (chance 1/k), which the "
+    "figures and the findings use; and 'decoder_accuracy', the mean accuracy of the "
+    "one-vs-rest decoders, the measure of the seed's SVC scores (its Fig. A5 averages them "
+    "over feature values; a decoder that always answers 'rest' scores 1 - 1/k on it), which "
+    "is what the seed's '>85%' compares with. Orthogonalisation indices are bootstrapped "
+    "{n_bootstraps} times. Activations: the '{space}' state of the recurrent layer (LSTM "
+    "cell state too when recorded); trials of the splits {splits}. Each table is also a CSV "
+    "file in analysis/."
+)
+
+
+_FINDINGS_TEXT = (
+    "One row per finding of seed 000. 'measured' is what this folder's tables give (mean ± "
+    "standard deviation over the unit named in brackets); 'verdict' is computed from the "
+    "tables by the rule in the last column (docs/findings.md), never typed by hand. A "
+    "finding that needs models this folder does not hold (e.g. STSF models or a vanilla "
+    "RNN; `wmgeom run --grid` trains them) is 'not tested', with the reason."
 )
 
 
@@ -343,6 +376,17 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
     """
     figure_dir = run_dir / "figures"
     sections = []
+    found = tables.get("findings")
+    if found is not None and not found.empty:
+        counts = found["verdict"].value_counts()
+        tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly",
+                                                        "not reproduced", "not tested")
+                          if v in counts)
+        sections.append(Section(
+            "Findings of seed 000", text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
+            tables=[("findings", found[["finding", "figure", "seed", "measured", "verdict",
+                                        "reason", "rule"]].fillna(""))],
+            wrap=True))
 
     metrics_path = run_dir / "metrics.csv"
     metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
@@ -380,8 +424,12 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
                  "substituted for them.",
             tables=[("skipped", _display(skipped))]))
 
-    protocol_text = _PROTOCOL_TEXT.format(**{"n_splits": "?", "Cs": "?", "n_bootstraps": "?",
-                                            "space": "hidden", "split": "?", **protocol})
+    fields = {"n_splits": "?", "Cs": "?", "n_bootstraps": "?", "space": "hidden",
+              "inner_splits": "?", "splits": "?", **protocol}
+    fields["scaling"] = ("each unit standardised inside each training fold, normals mapped "
+                         "back" if protocol.get("standardize") else "no per-unit scaling, as "
+                         "the seed fits scikit-learn's SVC")
+    protocol_text = _PROTOCOL_TEXT.format(**fields)
     timing = tables.get("timing")
     sections.append(Section(
         "How these results were produced", text=protocol_text,

@@ -42,6 +42,8 @@ th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: right; white-s
 th { background: #f1f3f5; }
 td:first-child, th:first-child { text-align: left; }
 .table-wrap { max-height: 420px; overflow: auto; }
+.text-table td, .text-table th { white-space: normal; text-align: left; vertical-align: top;
+                                 min-width: 90px; max-width: 360px; }
 .note { color: #57606a; font-size: 0.9em; }
 pre { background: #f6f8fa; padding: 12px; border-radius: 6px; overflow: auto;
       font-size: 0.85em; }
@@ -58,6 +60,7 @@ class Section:
         figures: ``(figure, caption)`` pairs; a figure is a PNG path or a matplotlib Figure.
         tables: ``(name, DataFrame)`` pairs rendered as HTML tables.
         code: Optional preformatted text (for example the resolved config).
+        wrap: Tables of sentences: cells wrap, rows are not cut to a scroll box.
     """
 
     title: str
@@ -65,6 +68,7 @@ class Section:
     figures: list[tuple[FigureLike, str]] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     code: str | None = None
+    wrap: bool = False
 
 
 def figure_data_uri(figure: FigureLike) -> str:
@@ -83,13 +87,14 @@ def figure_data_uri(figure: FigureLike) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _table_html(df: pd.DataFrame, max_rows: int) -> str:
+def _table_html(df: pd.DataFrame, max_rows: int, wrap: bool = False) -> str:
     shown = df.head(max_rows)
-    body = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", escape=True)
+    body = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", escape=True,
+                         classes="text-table" if wrap else None)
     note = ""
     if len(df) > max_rows:
         note = f'<p class="note">First {max_rows} of {len(df)} rows; the CSV holds all.</p>'
-    return f'<div class="table-wrap">{body}</div>{note}'
+    return body + note if wrap else f'<div class="table-wrap">{body}</div>{note}'
 
 
 def _paragraphs(text: str) -> str:
@@ -125,7 +130,8 @@ def render_html(title: str, sections: list[Section], path: str | os.PathLike,
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>"
             )
         for name, table in section.tables:
-            parts.append(f"<h3>{html.escape(name)}</h3>{_table_html(table, max_table_rows)}")
+            parts.append(f"<h3>{html.escape(name)}</h3>"
+                         f"{_table_html(table, max_table_rows, section.wrap)}")
         if section.code:
             parts.append(f"<pre>{html.escape(section.code)}</pre>")
         parts.append("</section>")

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 from pydantic import Field
 
+from wmgeom.analysis.findings import findings
 from wmgeom.analysis.suite import (
     AnalysisProtocol,
     Recording,
@@ -30,7 +32,14 @@ from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
 from wmgeom.devices import resolve_device
 from wmgeom.errors import WmgeomError
-from wmgeom.io import open_dataset, read_yaml, write_dataset, write_json_atomic, write_table
+from wmgeom.io import (
+    open_dataset,
+    read_json,
+    read_yaml,
+    write_dataset,
+    write_json_atomic,
+    write_table,
+)
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
 from wmgeom.models.registry import build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
@@ -51,6 +60,7 @@ from wmgeom.train.nback import (
     nback_loss,
     paper_criterion,
     summary_accuracy,
+    task_accuracy,
 )
 from wmgeom.train.trainer import TrainConfig, Trainer
 
@@ -170,19 +180,22 @@ def _train(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
         lambda rng: data.mixture.sample(config.train.batch_size, "train", rng),
         config.train, run_dir,
         evaluate_fn=lambda m: accuracy_rows(m, data, sets),
-        criterion_fn=paper_criterion(config.eval.criterion_train, config.eval.criterion_val_angle),
+        criterion_fn=paper_criterion(config.eval.criterion_train, config.eval.criterion_val_angle,
+                                     config.eval.criterion_per_task),
         fingerprint=fingerprint(config), progress=progress,
     )
     result = trainer.fit(resume=resume)
     summary = {
         "accuracy": summary_accuracy(trainer.rows),
+        "accuracy_per_task": task_accuracy(trainer.rows),
+        "same_category_non_matches": task_accuracy(trainer.rows, "acc_same_category"),
         "iterations": result.iterations,
         "seconds": round(result.seconds, 2),
         "device": str(prep.device),
         "stopped_early": result.stopped_early,
         "criterion": {"train": config.eval.criterion_train,
                       "val_angle": config.eval.criterion_val_angle,
-                      "frames": "executive"},
+                      "frames": "executive", "per_task": config.eval.criterion_per_task},
         "model": {"architecture": config.model.architecture,
                   "hidden_size": config.model.hidden_size,
                   "backbone": prep.cache.spec.name, "weights": prep.cache.spec.weights,
@@ -251,6 +264,39 @@ def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
 
 
 # --------------------------------------------------------------------------- analyse
+
+
+def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
+    """One row per run with a training summary: its model, size and accuracies.
+
+    Columns ``model``, ``architecture``, ``regime``, ``run``, ``hidden_size``,
+    ``parameters``, ``iterations``, ``acc_<split>`` (all tasks) and ``acc_<split>_min_task``
+    (the worst task), ``acc_same_category_<split>`` (identity tasks' same-category
+    non-matches); runs without ``summary.json`` are left out.
+    """
+    rows = []
+    for r in runs:
+        run_dir = Path(r.name) if isinstance(r, Recording) else Path(r)
+        summary = read_json(run_dir / "summary.json", "run summary", "train the run again")
+        if not summary.get("accuracy"):
+            continue
+        rec_model = summary.get("model", {})
+        arch = str(rec_model.get("architecture", "model"))
+        regime = str(summary.get("regime", ""))
+        row = {"model": f"{arch.upper()} {regime.upper()}".strip(), "architecture": arch,
+               "regime": regime, "run": str(run_dir),
+               "hidden_size": rec_model.get("hidden_size"),
+               "parameters": rec_model.get("parameters"),
+               "iterations": summary.get("iterations")}
+        for split, acc in summary["accuracy"].items():
+            if isinstance(acc, int | float):
+                row[f"acc_{split}"] = float(acc)
+        for split, per_task in summary.get("accuracy_per_task", {}).items():
+            row[f"acc_{split}_min_task"] = min(per_task.values())
+        for split, per_task in summary.get("same_category_non_matches", {}).items():
+            row[f"acc_same_category_{split}"] = float(np.mean(list(per_task.values())))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _lazy_rollout(run_dir: Path):
@@ -361,6 +407,10 @@ def analyze(
     finally:
         steps.close()
     base = Path(out_dir) if out_dir is not None else Path(recordings[0].name)
+    models = model_table(runs)
+    if not models.empty:
+        tables["models"] = models
+    tables["findings"] = findings({**tables, "models": models})
     if figures:
         tables["timing"] = pd.concat([tables["timing"], draw_figures(tables, base / "figures")],
                                      ignore_index=True)

@@ -1,0 +1,71 @@
+"""Recording the sensory-cognitive model on N-back trials (SPEC D1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from train._cache import CHANNELS, synthetic_cache
+
+from wmgeom.errors import WmgeomError
+from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig
+from wmgeom.record.nback import RecordConfig, perceptual_pca, record_activations
+from wmgeom.tasks.nback import nback_targets
+from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.train.nback import build_data, build_model
+
+
+@pytest.fixture(scope="module", params=["gru", "lstm"])
+def recorded(request):
+    stimset, cache = synthetic_cache()
+    data = build_data(cache, stimset, RegimeConfig(regime="STMF", n=2), torch.device("cpu"))
+    torch.manual_seed(0)
+    model = build_model(SensoryCognitiveConfig(hidden_size=10, channel_components=CHANNELS,
+                                               architecture=request.param), RegimeConfig())
+    ds = record_activations(model, data, (1, 2, 3), 6, trials_per_task=5,
+                            splits=("train", "val_angle"), seed=7, perceptual_components=6,
+                            attrs={"architecture": request.param})
+    return request.param, model, data, ds
+
+
+def test_every_task_and_split_is_recorded(recorded):
+    arch, _, _, ds = recorded
+    # all nine tasks, not only the regime's three
+    assert ds.sizes["trial"] == 9 * 5 * 2 and len(np.unique(ds["task"].values)) == 9
+    assert set(np.unique(ds["split"].values)) == {"train", "val_angle"}
+    assert ds["hidden"].shape == (90, 6, 10) and ds["perceptual"].shape == (90, 6, 6)
+    assert ("cell" in ds) == (arch == "lstm")
+    assert ds.attrs["architecture"] == arch and "perceptual_variance_kept" in ds.attrs
+    np.testing.assert_allclose(ds["probs"].sum("action"), 1, rtol=1e-5)
+
+
+def test_labels_and_targets_agree(recorded):
+    *_, ds = recorded
+    for feature in ("location", "identity", "category"):
+        for n in (1, 2, 3):
+            rows = (ds["feature"].values == feature) & (ds["n"].values == n)
+            np.testing.assert_array_equal(ds["target"].values[rows],
+                                          nback_targets(ds[feature].values[rows], n))
+
+
+def test_states_are_the_models_own(recorded):
+    _, model, _, ds = recorded
+    with torch.no_grad():
+        out = model.run(torch.as_tensor(ds["encoding"].values[:4]))
+    np.testing.assert_allclose(out["hidden"].numpy(), ds["hidden"].values[:4], atol=1e-6)
+    np.testing.assert_array_equal(out["logits"].argmax(-1).numpy(), ds["choice"].values[:4])
+
+
+def test_perceptual_pca_keeps_most_of_the_maps(recorded):
+    _, _, data, _ = recorded
+    fit = perceptual_pca(data.maps, 6)
+    assert fit.components.shape == (6, CHANNELS * 49) and 0.3 < fit.kept <= 1.0
+
+
+def test_record_config_refuses_unknown_splits():
+    with pytest.raises(ValueError, match="splits must be a non-empty list of"):
+        RecordConfig(splits=["test"])
+    with pytest.raises(WmgeomError, match="record.splits"):
+        from wmgeom.studies.nback import make_config
+
+        make_config("quick", {"record": {"splits": ["val"]}})
