@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from tasks._synthetic import FakeStimulusSet, synthetic_table
+
 from wmgeom.models.backbones import BackboneSpec
 from wmgeom.models.features import FeatureCache
 

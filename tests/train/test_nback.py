@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from train._cache import CHANNELS, synthetic_cache
 
+from train._cache import CHANNELS, synthetic_cache
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig
 from wmgeom.tasks.base import NON_MATCH
 from wmgeom.tasks.registry import RegimeConfig
