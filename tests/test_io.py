@@ -1,7 +1,12 @@
 """wmgeom.io: atomic writes, content keys, and the one reader of YAML, JSON, netCDF and CSV."""
 
+import io
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +14,18 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from wmgeom import io as wmio
 from wmgeom.errors import WmgeomError
 from wmgeom.io import (
+    PlainProgress,
     atomic_path,
     cache_root,
+    clean_stale_temporaries,
     content_key,
+    damaged_files,
+    file_record,
     open_dataset,
+    progress_bar,
     read_json,
     read_tables,
     read_yaml,
@@ -375,3 +386,157 @@ def test_cache_root_follows_the_environment(tmp_path, monkeypatch):
     root = cache_root()
     assert root == tmp_path / "cache" / "here"
     assert root.is_dir()
+
+
+# --------------------------------------------------------------------------- temporaries
+
+
+def age(path: Path, seconds: float) -> None:
+    """Make ``path`` (and everything in it) look last changed ``seconds`` ago."""
+    when = time.time() - seconds
+    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        os.utime(p, (when, when))
+
+
+def test_a_killed_atomic_write_leaves_a_temporary_the_next_run_removes(tmp_path):
+    script = ("import os, sys\n"
+              "from wmgeom.io import atomic_path\n"
+              "with atomic_path(sys.argv[1]) as tmp:\n"
+              "    tmp.mkdir()\n"
+              "    (tmp / 'half.npy').write_bytes(b'x' * 100)\n"
+              "    os._exit(9)\n")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "entry")], check=False)
+    left = names(tmp_path)
+    assert len(left) == 1 and re.fullmatch(r"\.entry\.[a-z0-9_]{8}\.tmp", left[0])
+    assert clean_stale_temporaries(tmp_path) == []  # fresh: perhaps a writer still at work
+    age(tmp_path / left[0], 3600)
+    assert clean_stale_temporaries(tmp_path) == [tmp_path / left[0]]
+    assert names(tmp_path) == []
+
+
+def test_clean_stale_temporaries_touches_nothing_else(tmp_path):
+    keep = ["result.csv", ".hidden", "notes.tmp", ".x.tmp", ".x.ABCDEFGH.tmp", ".x.abc.tmp",
+            "x.abcdefgh.tmp"]
+    for name in keep:
+        (tmp_path / name).write_text("keep")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".r.abcdefgh.tmp").write_text("not at the top level")
+    (tmp_path / ".old.k3_9xq2a.tmp").write_text("stale")
+    (tmp_path / ".dir.abcdefgh.tmp").mkdir()
+    (tmp_path / ".dir.abcdefgh.tmp" / "part").write_text("stale")
+    (tmp_path / ".busy.abcdefgh.tmp").mkdir()
+    (tmp_path / ".busy.abcdefgh.tmp" / "old").write_text("old")
+    (tmp_path / ".link.abcdefgh.tmp").symlink_to(tmp_path / "result.csv")
+    for p in tmp_path.iterdir():
+        age(p, 7200)
+    (tmp_path / ".busy.abcdefgh.tmp" / "new").write_text("a writer is still at work")
+    removed = clean_stale_temporaries(tmp_path, older_than_s=600)
+    assert sorted(p.name for p in removed) == [".dir.abcdefgh.tmp", ".old.k3_9xq2a.tmp"]
+    assert names(tmp_path) == sorted([*keep, "sub", ".busy.abcdefgh.tmp", ".link.abcdefgh.tmp"])
+    assert (tmp_path / "sub" / ".r.abcdefgh.tmp").exists()
+    assert (tmp_path / "result.csv").read_text() == "keep"
+
+
+def test_clean_stale_temporaries_of_a_missing_folder(tmp_path):
+    assert clean_stale_temporaries(tmp_path / "nowhere") == []
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def test_file_record_and_damaged_files(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"0123456789")
+    records = {"a.bin": file_record(tmp_path / "a.bin")}
+    assert records["a.bin"]["bytes"] == 10 and len(records["a.bin"]["sha256"]) == 64
+    assert damaged_files(tmp_path, records) is None
+    (tmp_path / "a.bin").write_bytes(b"01234")
+    assert damaged_files(tmp_path, records) == "a.bin has 5 bytes, expected 10"
+    (tmp_path / "a.bin").write_bytes(b"0123456780")
+    assert damaged_files(tmp_path, records) == "a.bin does not match its checksum"
+    (tmp_path / "a.bin").unlink()
+    assert damaged_files(tmp_path, records) == "a.bin is missing"
+    assert damaged_files(tmp_path, None) == "its metadata lists no file checksums"
+    assert damaged_files(tmp_path, {"a.bin": {"bytes": "x"}}) == (
+        "its metadata for a.bin is unusable")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_to_a_file_writes_a_bounded_number_of_lines():
+    out = io.StringIO()
+    with progress_bar(1000, "train", "it", file=out) as bar:
+        assert isinstance(bar, PlainProgress)
+        for i in range(1000):
+            bar.update(1)
+            if i % 10 == 0:
+                bar.set_postfix(loss=f"{1 / (i + 1):.4f}")
+    lines = out.getvalue().splitlines()
+    assert 2 <= len(lines) <= 25
+    assert "\r" not in out.getvalue()
+    assert lines[0].startswith("train: 50/1000 it (5%), 00:00 elapsed")
+    assert lines[-1].startswith("train: 1000/1000 it (100%), 00:00 elapsed, ")
+    assert lines[-1].endswith(", loss=0.0010")
+
+
+def test_progress_to_a_file_prints_every_half_minute_and_on_close(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(wmio.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    bar = progress_bar(10_000, "features (resnet50)", "img", file=out)
+    for _ in range(30):  # 30 slow updates, 0.3% of the total, 10 s each
+        clock[0] += 10
+        bar.update(1)
+    bar.close()
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "features (resnet50): 3/10000 img (0%), 00:30 elapsed, 10.0 s/img",
+        "features (resnet50): 6/10000 img (0%), 01:00 elapsed, 10.0 s/img",
+        "features (resnet50): 9/10000 img (0%), 01:30 elapsed, 10.0 s/img",
+        "features (resnet50): 12/10000 img (0%), 02:00 elapsed, 10.0 s/img",
+        "features (resnet50): 15/10000 img (0%), 02:30 elapsed, 10.0 s/img",
+        "features (resnet50): 18/10000 img (0%), 03:00 elapsed, 10.0 s/img",
+        "features (resnet50): 21/10000 img (0%), 03:30 elapsed, 10.0 s/img",
+        "features (resnet50): 24/10000 img (0%), 04:00 elapsed, 10.0 s/img",
+        "features (resnet50): 27/10000 img (0%), 04:30 elapsed, 10.0 s/img",
+        "features (resnet50): 30/10000 img (0%), 05:00 elapsed, 10.0 s/img",
+    ]
+
+
+def test_progress_to_a_file_resumed_and_stopped_early():
+    out = io.StringIO()
+    bar = progress_bar(100, "train", "it", initial=40, file=out)
+    bar.update(3)
+    bar.close()  # stopped at 43: one last line
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("train: 43/100 it (43%), 00:00 elapsed, ")
+    quiet = io.StringIO()
+    progress_bar(100, "train", "it", initial=100, file=quiet).close()
+    assert quiet.getvalue() == ""
+
+
+def test_progress_in_a_terminal_is_a_live_bar():
+    from tqdm.std import tqdm
+
+    out = Terminal()
+    with progress_bar(1000, "train", "it", file=out) as bar:
+        assert isinstance(bar, tqdm)
+        for _ in range(1000):
+            bar.update(1)
+    text = out.getvalue()
+    assert "\r" in text and "100%|" in text and "1000/1000" in text
+
+
+def test_progress_disabled_prints_nothing(capsys):
+    out = io.StringIO()
+    with progress_bar(10, "train", "it", enabled=False, file=out) as bar:
+        bar.update(10)
+        bar.set_postfix(loss="1")
+    assert out.getvalue() == ""
+    assert capsys.readouterr().err == ""

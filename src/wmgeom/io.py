@@ -1,9 +1,14 @@
-"""Side effects at the edge: atomic writes, the readers of YAML, JSON and netCDF, cache folders.
+"""Side effects at the edge: atomic writes, readers, cache folders, progress bars.
 
 Every result and checkpoint is written to a temporary name in the same folder and
 renamed into place, so an interrupted run never leaves a file that looks complete
-(SPEC L2). Every YAML, JSON and netCDF file wmgeom reads goes through one reader here,
-which turns a missing or damaged file into one :class:`~wmgeom.errors.WmgeomError` line.
+(SPEC L2); the temporaries a killed write leaves behind are removed by
+:func:`clean_stale_temporaries` on the next run. Every YAML, JSON and netCDF file wmgeom
+reads goes through one reader here, which turns a missing or damaged file into one
+:class:`~wmgeom.errors.WmgeomError` line. Cache entries record the size and checksum of
+their files (:func:`file_record`, :func:`damaged_files`) so that a damaged entry is found
+and rebuilt. :func:`progress_bar` is the one progress bar (SPEC U4): live in a terminal,
+a few plain lines in a log file or a pipe.
 """
 
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +217,224 @@ def write_table(df: Any, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
     return path
+
+
+# --------------------------------------------------------------------------- temporaries
+
+log = logging.getLogger(__name__)
+
+#: The names :func:`atomic_path` gives its temporaries: ``.<name>.<8 random chars>.tmp``.
+TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+#: Default age (seconds since the last change of a temporary or anything in it) past which
+#: :func:`clean_stale_temporaries` takes it for the leftover of an interrupted write.
+STALE_AFTER_S = 600.0
+
+
+def _newest_change(path: Path) -> float:
+    """The latest modification time of ``path`` and, for a folder, of anything beneath it."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for base, dirs, files in os.walk(path):
+            for name in dirs + files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(base, name)).st_mtime)
+    return newest
+
+
+def clean_stale_temporaries(folder: str | os.PathLike,
+                            older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove what interrupted atomic writes left in ``folder`` (SPEC L2).
+
+    :func:`atomic_path` writes ``.<name>.<random>.tmp`` beside its target; a process killed
+    mid-write (SIGKILL, power loss) leaves it behind. This removes the files and folders of
+    ``folder`` (not below it) whose name has that pattern and in which nothing changed for
+    ``older_than_s`` seconds, so a writer still at work is not disturbed. Anything else,
+    and symbolic links, are left alone.
+
+    Returns:
+        The paths removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    removed = []
+    for entry in sorted(folder.iterdir()):
+        if not TEMPORARY_NAME.match(entry.name) or entry.is_symlink():
+            continue
+        try:
+            if now - _newest_change(entry) < older_than_s:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+        removed.append(entry)
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted write in %s",
+                 len(removed), folder)
+    return removed
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def file_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Size and sha256 of a file, as stored in a cache entry's metadata."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def damaged_files(folder: str | os.PathLike, records: Any) -> str | None:
+    """What is wrong with the files of a cache entry, or ``None`` if they match ``records``.
+
+    Args:
+        folder: the entry's folder.
+        records: ``{file name: file_record(...)}`` stored when the entry was written.
+
+    Returns:
+        A short description of the first problem (missing file, other size, other
+        checksum, unusable records), or ``None``.
+    """
+    folder = Path(folder)
+    if not isinstance(records, Mapping) or not records:
+        return "its metadata lists no file checksums"
+    for name, rec in records.items():
+        if not (isinstance(rec, Mapping) and isinstance(rec.get("bytes"), int)
+                and isinstance(rec.get("sha256"), str)):
+            return f"its metadata for {name} is unusable"
+        path = folder / str(name)
+        if not path.is_file():
+            return f"{name} is missing"
+        size = path.stat().st_size
+        if size != rec["bytes"]:
+            return f"{name} has {size} bytes, expected {rec['bytes']}"
+        if file_record(path)["sha256"] != rec["sha256"]:
+            return f"{name} does not match its checksum"
+    return None
+
+
+# --------------------------------------------------------------------------- progress
+
+#: Outside a terminal, a plain line each time progress passes another multiple of this
+#: percentage of the total ...
+PLAIN_STEP_PERCENT = 5
+#: ... or when this many seconds passed since the last line (a slow stage shows it is alive).
+PLAIN_INTERVAL_S = 30.0
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class PlainProgress:
+    """A progress bar for log files and pipes: a few whole lines instead of one per update.
+
+    It prints ``desc: n/total unit (p%), elapsed, rate[, postfix]`` when progress passes
+    another multiple of ``step_percent`` of the total, when ``interval_s`` seconds passed
+    since the last line, and on :meth:`close` if something changed since. A run of any
+    number of updates writes at most ``100 / step_percent + 1`` lines plus one per
+    ``interval_s``. It offers the tqdm methods wmgeom uses: ``update``, ``set_postfix``,
+    ``close`` and use as a context manager.
+    """
+
+    def __init__(self, total: int | None, desc: str = "", unit: str = "it", initial: int = 0,
+                 file: Any = None, step_percent: float = PLAIN_STEP_PERCENT,
+                 interval_s: float = PLAIN_INTERVAL_S):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.n = self._printed_n = self._initial = initial
+        self.file = file
+        self.step_percent, self.interval_s = step_percent, interval_s
+        self.postfix = ""
+        self._start = self._last = time.monotonic()
+        self._step = self._step_of(initial)
+        self._closed = False
+
+    def _step_of(self, n: int) -> int:
+        if not self.total:
+            return 0
+        return int(100 * n / self.total // self.step_percent)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        step = self._step_of(self.n)
+        now = time.monotonic()
+        if step > self._step or now - self._last >= self.interval_s:
+            self._step = step
+            self._line(now)
+
+    def set_postfix(self, ordered_dict: Mapping[str, Any] | None = None, refresh: bool = True,
+                    **kwargs: Any) -> None:
+        items = {**(ordered_dict or {}), **kwargs}
+        self.postfix = ", ".join(f"{k}={v}" for k, v in items.items())
+
+    def _line(self, now: float) -> None:
+        self._last, self._printed_n = now, self.n
+        elapsed = now - self._start
+        count = f"{self.n}/{self.total}" if self.total else f"{self.n}"
+        percent = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
+        done = self.n - self._initial
+        rate = f", {_rate(done / elapsed, self.unit)}" if elapsed > 0 and done > 0 else ""
+        post = f", {self.postfix}" if self.postfix else ""
+        stream = self.file if self.file is not None else sys.stderr
+        print(f"{self.desc}: {count} {self.unit}{percent}, {_clock(elapsed)} elapsed{rate}{post}",
+              file=stream, flush=True)
+
+    def close(self) -> None:
+        if not self._closed and self.n != self._printed_n:
+            self._line(time.monotonic())
+        self._closed = True
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _rate(per_s: float, unit: str) -> str:
+    if per_s >= 100:
+        return f"{per_s:.0f} {unit}/s"
+    if per_s >= 1:
+        return f"{per_s:.1f} {unit}/s"
+    return f"{1 / per_s:.1f} s/{unit}"
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True,
+                 initial: int = 0, file: Any = None) -> Any:
+    """The one progress bar of long stages (SPEC U4).
+
+    In a terminal (``file``, default ``sys.stderr``, is a TTY) a live tqdm bar (in a
+    notebook, tqdm's widget); written to
+    a file or a pipe a :class:`PlainProgress` that prints a line every few percent or every
+    half minute, so a log holds tens of lines, not one per update; ``enabled=False`` shows
+    nothing. Either way the object has ``update(n)``, ``set_postfix(...)`` and ``close()``
+    and is a context manager.
+    """
+    from tqdm.auto import tqdm
+    from tqdm.std import tqdm as terminal_tqdm
+
+    stream = file if file is not None else sys.stderr
+    if not enabled:
+        return tqdm(total=total, disable=True)
+    if file is None and tqdm is not terminal_tqdm:  # a notebook: its own widget
+        return tqdm(total=total, initial=initial, desc=desc, unit=unit)
+    if _is_terminal(stream):
+        return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=stream,
+                    dynamic_ncols=True)
+    return PlainProgress(total, desc, unit, initial=initial, file=file)
