@@ -540,3 +540,15 @@ def test_progress_disabled_prints_nothing(capsys):
         bar.set_postfix(loss="1")
     assert out.getvalue() == ""
     assert capsys.readouterr().err == ""
+
+
+def test_progress_in_a_notebook_is_tqdm_widget(monkeypatch):
+    import tqdm.autonotebook
+
+    class Widget:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    monkeypatch.setattr(tqdm.autonotebook, "tqdm", Widget)
+    bar = progress_bar(10, "train", "it")
+    assert isinstance(bar, Widget) and bar.kwargs["desc"] == "train"

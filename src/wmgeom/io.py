@@ -426,14 +426,19 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     nothing. Either way the object has ``update(n)``, ``set_postfix(...)`` and ``close()``
     and is a context manager.
     """
-    from tqdm.auto import tqdm
-    from tqdm.std import tqdm as terminal_tqdm
+    import warnings
+
+    from tqdm.std import tqdm
 
     stream = file if file is not None else sys.stderr
     if not enabled:
         return tqdm(total=total, disable=True)
-    if file is None and tqdm is not terminal_tqdm:  # a notebook: its own widget
-        return tqdm(total=total, initial=initial, desc=desc, unit=unit)
+    if file is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from tqdm.autonotebook import tqdm as maybe_notebook
+        if maybe_notebook is not tqdm:  # in a notebook: tqdm's widget
+            return maybe_notebook(total=total, initial=initial, desc=desc, unit=unit)
     if _is_terminal(stream):
         return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=stream,
                     dynamic_ncols=True)
