@@ -60,7 +60,15 @@ def test_missing_checkpoint(tmp_path):
     path = tmp_path / "last.pt"
     with pytest.raises(WmgeomError) as exc:
         load_checkpoint(path)
-    assert str(exc.value) == f"no checkpoint at {path}; train first, or drop --resume."
+    assert str(exc.value) == (f"no checkpoint at {path}; train the run first "
+                              "(`wmgeom train --out RUN_DIR`).")
+
+
+def test_missing_checkpoint_says_what_the_caller_asks(tmp_path):
+    path = tmp_path / "last.pt"
+    with pytest.raises(WmgeomError) as exc:
+        load_checkpoint(path, missing_hint="train it first, or drop --resume")
+    assert str(exc.value) == f"no checkpoint at {path}; train it first, or drop --resume."
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])

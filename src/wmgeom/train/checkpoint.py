@@ -45,11 +45,23 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path, fingerprint: str | None = None) -> dict[str, Any]:
-    """Read a checkpoint; refuse a corrupt file or one made by another configuration."""
+#: What :func:`load_checkpoint` tells a user who has no checkpoint, unless the caller says more.
+MISSING_HINT = "train the run first (`wmgeom train --out RUN_DIR`)"
+
+
+def load_checkpoint(path: str | Path, fingerprint: str | None = None,
+                    missing_hint: str = MISSING_HINT) -> dict[str, Any]:
+    """Read a checkpoint; refuse a corrupt file or one made by another configuration.
+
+    Args:
+        path: the checkpoint file.
+        fingerprint: if given, the configuration fingerprint the checkpoint must carry.
+        missing_hint: what the user should do when there is no checkpoint at ``path``
+            (the message is ``no checkpoint at PATH; <missing_hint>.``).
+    """
     path = Path(path)
     if not path.is_file():
-        raise WmgeomError(f"no checkpoint at {path}; train first, or drop --resume.")
+        raise WmgeomError(f"no checkpoint at {path}; {missing_hint.rstrip('.')}.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
