@@ -89,3 +89,69 @@ def test_corrupt_checkpoint_message(tmp_path):
 def test_milestones_must_increase():
     with pytest.raises(ValueError, match="milestones must increase"):
         TrainConfig(milestones=[10, 5])
+
+
+def test_a_run_to_its_end_is_finished(tmp_path):
+    result = make_trainer(tmp_path, iterations=20).fit()
+    assert result.finished and not result.stopped_early and result.iterations == 20
+    payload = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    assert payload["finished"] is True and payload["stopped_early"] is False
+
+
+def test_an_interrupted_run_is_not_finished_until_resumed(tmp_path):
+    trainer = make_trainer(tmp_path, iterations=40)
+    loss_fn = trainer.loss_fn
+
+    def interrupted(model, batch):
+        if trainer.iteration == 23:
+            raise KeyboardInterrupt
+        return loss_fn(model, batch)
+
+    trainer.loss_fn = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert not trainer.finished
+    payload = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    assert payload["iteration"] == 20 and payload["finished"] is False
+    result = make_trainer(tmp_path, iterations=40).fit(resume=True)
+    assert result.finished and result.iterations == 40
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["finished"] is True
+
+
+def test_a_run_the_criterion_stopped_is_finished_and_stays_stopped(tmp_path):
+    def criterion(rows):
+        return rows[0]["iteration"] >= 20
+
+    trainer = make_trainer(tmp_path)
+    trainer.criterion_fn = criterion
+    result = trainer.fit()
+    assert result.stopped_early and result.finished and result.iterations == 20
+    payload = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    assert payload["finished"] is True and payload["stopped_early"] is True
+    again = make_trainer(tmp_path)
+    again.criterion_fn = criterion
+    resumed = again.fit(resume=True)  # stays stopped: no further training
+    assert resumed.stopped_early and resumed.finished and resumed.iterations == 20
+
+
+def test_progress_outside_a_terminal_is_a_few_plain_lines(tmp_path, capsys):
+    trainer = make_trainer(tmp_path, iterations=200)
+    trainer.progress = True
+    trainer.fit()
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("train: ")]
+    assert "\r" not in err
+    assert 2 <= len(lines) <= 25
+    assert lines[-1].startswith("train: 200/200 it (100%)")
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
+    ckpt_dir = tmp_path / "checkpoints"
+    ckpt_dir.mkdir()
+    stale = [ckpt_dir / ".last.pt.abcdefgh.tmp", tmp_path / ".metrics.csv.k3_9xq2a.tmp"]
+    for p in stale:
+        p.write_bytes(b"half written")
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    make_trainer(tmp_path, iterations=5).fit()
+    assert not any(p.exists() for p in stale)
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == ["last.pt"]

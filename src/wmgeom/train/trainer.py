@@ -6,7 +6,8 @@ a ``loss_fn`` and optionally an ``evaluate_fn`` that returns metric rows. It han
 the optimiser (AdamW or Adam), the multi-step LR schedule, gradient clipping,
 periodic evaluation with early stopping, metrics to CSV and TensorBoard, and
 checkpoints from which a killed run resumes to bit-identical weights on the same
-hardware.
+hardware. Each checkpoint says whether the run had reached its configured end
+(``finished``), so a half-trained run is never taken for a whole one.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
-from tqdm.auto import tqdm
 
-from wmgeom.io import atomic_path, content_key
+from wmgeom.io import atomic_path, clean_stale_temporaries, content_key, progress_bar
 from wmgeom.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
@@ -62,12 +62,22 @@ class TrainConfig(BaseModel):
 
 @dataclass
 class TrainResult:
-    """What :meth:`Trainer.fit` returns."""
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+        iterations: iterations trained (over every resumed part of the run).
+        seconds: training time (over every resumed part of the run).
+        stopped_early: the criterion held on an evaluation and stopped training.
+        metrics: every logged row.
+        finished: the run reached its configured end: ``config.iterations`` iterations, or
+            the criterion stopped it. False only for a run interrupted before that.
+    """
 
     iterations: int
     seconds: float
     stopped_early: bool
     metrics: pd.DataFrame = field(repr=False)
+    finished: bool
 
 
 class Trainer:
@@ -119,10 +129,16 @@ class Trainer:
         self.iteration = 0
         self.rows: list[dict[str, Any]] = []
         self.elapsed = 0.0
+        self.stopped_early = False
 
     @property
     def checkpoint_path(self) -> Path:
         return self.run_dir / "checkpoints" / "last.pt"
+
+    @property
+    def finished(self) -> bool:
+        """Whether training reached its configured end (all iterations, or the criterion)."""
+        return self.stopped_early or self.iteration >= self.config.iterations
 
     def _save(self) -> None:
         save_checkpoint(
@@ -136,6 +152,8 @@ class Trainer:
                 "rows": self.rows,
                 "elapsed": self.elapsed,
                 "fingerprint": self.fingerprint,
+                "stopped_early": self.stopped_early,
+                "finished": self.finished,
             },
         )
 
@@ -147,6 +165,7 @@ class Trainer:
         self.iteration = payload["iteration"]
         self.rows = list(payload["rows"])
         self.elapsed = payload.get("elapsed", 0.0)
+        self.stopped_early = bool(payload.get("stopped_early", False))
         set_rng_state(self.rng, payload["rng"])
 
     def _write_metrics(self) -> None:
@@ -172,21 +191,30 @@ class Trainer:
         return bool(self.config.early_stop and self.criterion_fn and self.criterion_fn(rows))
 
     def fit(self, resume: bool = False) -> TrainResult:
-        """Train to ``config.iterations`` (or the criterion); resume from the last checkpoint."""
+        """Train to ``config.iterations`` (or the criterion); resume from the last checkpoint.
+
+        A resumed run that the criterion had stopped stays stopped. Temporaries that an
+        interrupted write left in the run directory or its checkpoint folder are removed.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.run_dir, self.checkpoint_path.parent):
+            clean_stale_temporaries(folder)
         resumed = resume and self.checkpoint_path.exists()
         if resumed:
             self._restore()
         writer = _summary_writer(self.run_dir / "tensorboard", self.iteration)
         cfg = self.config
-        stopped = False
+        stopped = self.stopped_early
         start = time.perf_counter() - self.elapsed
-        bar = tqdm(total=cfg.iterations, initial=self.iteration, disable=not self.progress,
-                   desc="train", unit="it", dynamic_ncols=True)
+        bar = progress_bar(cfg.iterations, "train", "it", enabled=self.progress,
+                           initial=self.iteration)
         self.model.train()
         try:
             if self.iteration == 0 and self.evaluate_fn is not None and not resumed:
-                stopped = self._evaluate(writer)
+                stopped = self.stopped_early = self._evaluate(writer)
+                if stopped:  # the criterion holds before any training
+                    self._write_metrics()
+                    self._save()
             while self.iteration < cfg.iterations and not stopped:
                 batch = self.sample_fn(self.rng)
                 loss, info = self.loss_fn(self.model, batch)
@@ -208,7 +236,7 @@ class Trainer:
                 if self.iteration % cfg.eval_every == 0 or last:
                     self.rows.append({"iteration": self.iteration, "split": "train_batch",
                                       "loss": loss.item(), **info})
-                    stopped = self._evaluate(writer)
+                    stopped = self.stopped_early = self._evaluate(writer)
                     self._write_metrics()
                 if self.iteration % cfg.checkpoint_every == 0 or last or stopped:
                     self.elapsed = time.perf_counter() - start
@@ -219,7 +247,8 @@ class Trainer:
                 writer.close()
         self.elapsed = time.perf_counter() - start
         self._write_metrics()
-        return TrainResult(self.iteration, self.elapsed, stopped, pd.DataFrame(self.rows))
+        return TrainResult(self.iteration, self.elapsed, stopped, pd.DataFrame(self.rows),
+                           finished=self.finished)
 
 
 def _summary_writer(path: Path, purge_step: int) -> Any:
