@@ -56,3 +56,96 @@ def test_channel_pca_is_exact_with_all_components(stimset, cache_dir):
     torch.testing.assert_close(torch.cdist(a, a), torch.cdist(b, b), rtol=2e-2, atol=0.5)
     with pytest.raises(WmgeomError, match="channel_components must be between 1 and"):
         channel_pca(cache, 5000)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[-7] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "truncated maps": ("maps.npy", _truncate, "maps.npy has {half} bytes, expected {size}"),
+    "garbage meta": ("meta.json", lambda p: p.write_bytes(b"\xff\xfe{garbage"),
+                     "meta.json is unreadable (UnicodeDecodeError)"),
+    "not JSON meta": ("meta.json", lambda p: p.write_text("{\"spec\": "),
+                      "meta.json is unreadable (JSONDecodeError)"),
+    "meta without fields": ("meta.json", lambda p: p.write_text("{\"spec\": {}}"),
+                            "meta.json lacks its fields"),
+    "missing meta": ("meta.json", lambda p: p.unlink(), "meta.json is missing"),
+    "flipped byte": ("maps.npy", _flip_a_byte, "maps.npy does not match its checksum"),
+}
+
+
+@pytest.fixture(scope="module")
+def fresh_entry(stimset, tmp_path_factory):
+    """A freshly computed cache folder and its maps (read into memory)."""
+    folder = tmp_path_factory.mktemp("fresh")
+    cache = load_or_compute_features(stimset, cache_dir=folder, progress=False)
+    return folder, np.array(cache.maps), cache.spec, cache.key
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_entry_is_reported_once_and_rebuilt(stimset, fresh_entry, tmp_path, caplog,
+                                                    damage):
+    import shutil
+
+    folder, expected, spec, key = fresh_entry
+    shutil.copytree(folder, tmp_path / "a")
+    entry = tmp_path / "a" / key
+    name, spoil, why = DAMAGE[damage]
+    size = (entry / "maps.npy").stat().st_size
+    spoil(entry / name)
+    with caplog.at_level("WARNING", logger="wmgeom.models.features"):
+        again = load_or_compute_features(stimset, cache_dir=tmp_path / "a", progress=False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"feature cache entry {entry} is damaged ({why.format(half=size // 2, size=size)}); "
+        "computing it again"]
+    np.testing.assert_array_equal(np.asarray(again.maps), expected)
+    assert again.spec == spec and again.key == key
+    assert sorted(p.name for p in entry.iterdir()) == ["maps.npy", "meta.json"]
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [key]  # no temporary left
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="wmgeom.models.features"):
+        third = load_or_compute_features(stimset, cache_dir=tmp_path / "a", progress=False)
+    assert caplog.records == []  # the rebuilt entry reads cleanly
+    np.testing.assert_array_equal(np.asarray(third.maps), expected)
+
+
+def test_entry_that_is_a_file_is_rebuilt(stimset, tmp_path, caplog):
+    from wmgeom.models.features import feature_key
+
+    key = feature_key(stimset.key, "efficientnet_lite0", None)
+    (tmp_path / key).write_text("not a folder")
+    with caplog.at_level("WARNING", logger="wmgeom.models.features"):
+        cache = load_or_compute_features(stimset, cache_dir=tmp_path, progress=False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"feature cache entry {tmp_path / key} is damaged (it is not a folder); computing it "
+        "again"]
+    assert (tmp_path / key / "maps.npy").is_file() and cache.maps.shape[0] == 12
+
+
+def test_stale_temporaries_in_the_cache_folder_are_removed(stimset, tmp_path):
+    import os
+    import time
+
+    stale = tmp_path / ".0123456789abcdef.k3_9xq2a.tmp"
+    stale.mkdir()
+    (stale / "maps.npy").write_bytes(b"half")
+    for p in (stale / "maps.npy", stale):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    cache = load_or_compute_features(stimset, cache_dir=tmp_path, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == [cache.key]
+
+
+def test_progress_outside_a_terminal_is_a_few_plain_lines(stimset, tmp_path, capsys):
+    load_or_compute_features(stimset, cache_dir=tmp_path, batch_size=1, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert 1 <= len(lines) <= 21
+    assert lines[-1].startswith("features (efficientnet_lite0): 12/12 img (100%)")

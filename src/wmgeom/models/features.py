@@ -4,24 +4,41 @@ The backbone is frozen, so every canvas a model can see — every object image a
 of the four locations — goes through it exactly once. The spatial maps are stored as
 float16 on disk, keyed by backbone, weights and stimulus set, and training looks
 frames up by flat stimulus index ``image * n_locations + location``.
+
+A cache entry is a folder ``<cache>/features/<key>/`` holding ``maps.npy`` and
+``meta.json``; the metadata records the size and sha256 of ``maps.npy``. An entry that
+cannot be read or does not match its checksum is reported in one logged line and computed
+again; the replacement is written atomically.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from wmgeom.io import atomic_path, cache_root, content_key
+from wmgeom.io import (
+    atomic_path,
+    cache_root,
+    clean_stale_temporaries,
+    content_key,
+    damaged_files,
+    file_record,
+    progress_bar,
+)
 from wmgeom.models.backbones import Backbone, BackboneSpec
 from wmgeom.models.registry import build_backbone
 from wmgeom.pca import pca
 
-CACHE_VERSION = 1
+log = logging.getLogger(__name__)
+
+#: Bump when the layout of an entry changes (2: checksums in ``meta.json``).
+CACHE_VERSION = 2
+MAPS_FILE, META_FILE = "maps.npy", "meta.json"
 CANVAS_SIZE = 224  # the backbones' input size (SPEC S3)
 
 
@@ -87,8 +104,7 @@ def compute_maps(
         backbone = backbone.to(memory_format=torch.channels_last)
     n = len(stimset.table) * stimset.n_locations
     out = np.empty((n, backbone.spec.channels, *backbone.spec.spatial), dtype=np.float16)
-    with tqdm(total=n, desc=f"features ({backbone.spec.name})", unit="img",
-              disable=not progress, dynamic_ncols=True) as bar:
+    with progress_bar(n, f"features ({backbone.spec.name})", "img", enabled=progress) as bar:
         for flat, canvases in canvas_batches(stimset, batch_size):
             x = torch.from_numpy(canvases).to(device).permute(0, 3, 1, 2).float().div_(255)
             if x.shape[-2:] != (CANVAS_SIZE, CANVAS_SIZE):  # small test sets: resize to 224
@@ -129,23 +145,67 @@ def load_or_compute_features(
     """
     key = feature_key(stimset.key, backbone, weights)
     folder = Path(cache_dir) if cache_dir else cache_root() / "features"
+    clean_stale_temporaries(folder)
     path = folder / key
-    if (path / "meta.json").is_file():
-        meta = json.loads((path / "meta.json").read_text())
-        spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v
-                               for k, v in meta["spec"].items()})
-        maps = np.load(path / "maps.npy", mmap_mode="r")
-        return FeatureCache(maps, spec, meta["n_locations"], key)
+    if path.exists():
+        cache, problem = read_entry(path, key)
+        if cache is not None:
+            return cache
+        log.warning("feature cache entry %s is damaged (%s); computing it again", path, problem)
     net = build_backbone(backbone, weights)
     maps = compute_maps(stimset, net, batch_size=batch_size, device=device, progress=progress)
+    write_entry(path, maps, net.spec, stimset)
+    return FeatureCache(np.load(path / MAPS_FILE, mmap_mode="r"), net.spec,
+                        stimset.n_locations, key)
+
+
+def write_entry(path: Path, maps: np.ndarray, spec: BackboneSpec, stimset) -> None:
+    """Write a cache entry (maps and metadata with their checksum) atomically at ``path``."""
+    if path.exists() and not path.is_dir():  # a damaged entry that is not even a folder
+        path.unlink()
     with atomic_path(path) as tmp:
         tmp.mkdir()
-        np.save(tmp / "maps.npy", maps)
-        meta = {"spec": net.spec.__dict__, "n_locations": stimset.n_locations,
-                "stimuli": stimset.key, "n_canvases": int(maps.shape[0])}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-    return FeatureCache(np.load(path / "maps.npy", mmap_mode="r"), net.spec,
-                        stimset.n_locations, key)
+        np.save(tmp / MAPS_FILE, maps)
+        meta = {"spec": spec.__dict__, "n_locations": stimset.n_locations,
+                "stimuli": stimset.key, "n_canvases": int(maps.shape[0]),
+                "version": CACHE_VERSION, "files": {MAPS_FILE: file_record(tmp / MAPS_FILE)}}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+
+
+def read_entry(path: Path, key: str) -> tuple[FeatureCache | None, str]:
+    """The cache entry at ``path``, or ``(None, what is wrong with it)``.
+
+    Checks that ``meta.json`` is a complete JSON object, that ``maps.npy`` has the size and
+    sha256 it records, and that the array has the recorded shape.
+    """
+    if not path.is_dir():
+        return None, "it is not a folder"
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except FileNotFoundError:
+        return None, f"{META_FILE} is missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{META_FILE} is unreadable ({type(exc).__name__})"
+    try:
+        names = {f.name for f in fields(BackboneSpec)}
+        raw = meta["spec"]
+        if set(raw) != names:
+            raise KeyError("spec")
+        spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        n_locations, n_canvases, records = meta["n_locations"], meta["n_canvases"], meta["files"]
+    except (KeyError, TypeError, AttributeError):
+        return None, f"{META_FILE} lacks its fields"
+    problem = damaged_files(path, records)
+    if problem is not None:
+        return None, problem
+    try:
+        maps = np.load(path / MAPS_FILE, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        return None, f"{MAPS_FILE} is unreadable ({type(exc).__name__})"
+    expected = (n_canvases, spec.channels, *spec.spatial)
+    if maps.shape != expected or maps.dtype != np.float16:
+        return None, f"{MAPS_FILE} holds {maps.dtype} {maps.shape}, expected float16 {expected}"
+    return FeatureCache(maps, spec, n_locations, key), ""
 
 
 def channel_pca(cache: FeatureCache, n_components: int) -> tuple[FeatureCache, float]:
