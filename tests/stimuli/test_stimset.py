@@ -172,3 +172,125 @@ def test_damaged_cache_entry_is_rendered_again(tiny_config, tmp_path):
     np.testing.assert_array_equal(again.images, first.images)
     third = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(third.images, first.images)
+
+
+# --------------------------------------------------------------------------- damaged cache
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _change_a_cell(path):
+    path.write_text(path.read_text().replace("chair_0", "chair_9", 1))
+
+
+STIM_DAMAGE = {
+    "truncated arrays": ("arrays.npz", _truncate, "arrays.npz has {half} bytes, expected {size}"),
+    "garbage table": ("table.csv", lambda p: p.write_bytes(b"\xff\x00garbage\n" * 3),
+                      "table.csv has 30 bytes, expected {table}"),
+    "edited table": ("table.csv", _change_a_cell, "table.csv does not match its checksum"),
+    "garbage meta": ("meta.json", lambda p: p.write_bytes(b"\xff\xfe"),
+                     "meta.json is unreadable (UnicodeDecodeError)"),
+    "meta without files": ("meta.json", lambda p: p.write_text("{}"),
+                           "meta.json lacks its fields"),
+    "missing meta": ("meta.json", lambda p: p.unlink(), "meta.json is missing"),
+}
+
+
+@pytest.fixture(scope="module")
+def fresh_stim_entry(tiny_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fresh-stimuli")
+    return folder, load_or_render(tiny_config, cache_dir=folder, progress=False)
+
+
+def _assert_same_set(a, b):
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.alpha, b.alpha)
+    np.testing.assert_array_equal(a.foreground, b.foreground)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.key == b.key
+
+
+@pytest.mark.parametrize("damage", list(STIM_DAMAGE))
+def test_damaged_stimulus_cache_entry_is_reported_once_and_rendered_again(
+        tiny_config, fresh_stim_entry, tmp_path, caplog, damage):
+    import shutil
+
+    folder, fresh = fresh_stim_entry
+    shutil.copytree(folder, tmp_path / "c")
+    entry = tmp_path / "c" / fresh.key
+    name, spoil, why = STIM_DAMAGE[damage]
+    sizes = {p.name: p.stat().st_size for p in entry.iterdir()}
+    spoil(entry / name)
+    with caplog.at_level("WARNING", logger="wmgeom.stimuli.stimset"):
+        again = load_or_render(tiny_config, cache_dir=tmp_path / "c", progress=False)
+    why = why.format(half=sizes[name] // 2, size=sizes[name], table=sizes["table.csv"])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stimulus cache entry {entry} is damaged ({why}); rendering it again"]
+    _assert_same_set(again, fresh)
+    assert sorted(p.name for p in entry.iterdir()) == ["arrays.npz", "config.json", "meta.json",
+                                                       "table.csv"]
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [fresh.key]  # no temporary left
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="wmgeom.stimuli.stimset"):
+        third = load_or_render(tiny_config, cache_dir=tmp_path / "c", progress=False)
+    assert caplog.records == []
+    _assert_same_set(third, fresh)
+
+
+def test_unreadable_entry_with_matching_checksums_is_rendered_again(
+        tiny_config, fresh_stim_entry, tmp_path, caplog):
+    import json
+    import shutil
+
+    from wmgeom.io import file_record
+
+    folder, fresh = fresh_stim_entry
+    shutil.copytree(folder, tmp_path / "c")
+    entry = tmp_path / "c" / fresh.key
+    _truncate(entry / "arrays.npz")
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["files"]["arrays.npz"] = file_record(entry / "arrays.npz")  # checksums agree
+    (entry / "meta.json").write_text(json.dumps(meta))
+    with caplog.at_level("WARNING", logger="wmgeom.stimuli.stimset"):
+        again = load_or_render(tiny_config, cache_dir=tmp_path / "c", progress=False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stimulus cache entry {entry} is damaged (it is unreadable (BadZipFile)); rendering it "
+        "again"]
+    _assert_same_set(again, fresh)
+
+
+def test_stimulus_cache_entry_that_is_a_file_is_rendered_again(tiny_config, tmp_path, caplog):
+    key = stimset_module._key(tiny_config)
+    (tmp_path / key).write_text("not a folder")
+    with caplog.at_level("WARNING", logger="wmgeom.stimuli.stimset"):
+        s = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stimulus cache entry {tmp_path / key} is damaged (it is not a folder); rendering it "
+        "again"]
+    assert (tmp_path / key / "arrays.npz").is_file() and len(s) == 36
+
+
+def test_stale_temporaries_in_the_stimulus_cache_are_removed(tiny_config, tmp_path):
+    import os
+    import time
+
+    stale = tmp_path / f".{stimset_module._key(tiny_config)}.a1b2c3d4.tmp"
+    stale.mkdir()
+    (stale / "arrays.npz").write_bytes(b"half")
+    for p in (stale / "arrays.npz", stale):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / "notes.txt").write_text("not ours")
+    s = load_or_render(tiny_config, cache_dir=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([s.key, "notes.txt"])
+
+
+def test_rendering_progress_outside_a_terminal_is_a_few_plain_lines(tiny_config, tmp_path,
+                                                                   capsys):
+    load_or_render(tiny_config, cache_dir=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("rendering objects")]
+    assert 1 <= len(lines) <= 21
+    assert lines[-1].startswith("rendering objects: 6/6 obj (100%)")

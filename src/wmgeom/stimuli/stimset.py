@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +29,27 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wmgeom.errors import WmgeomError, format_validation_error
-from wmgeom.io import atomic_path, cache_root, content_key
+from wmgeom.io import (
+    atomic_path,
+    cache_root,
+    clean_stale_temporaries,
+    content_key,
+    damaged_files,
+    file_record,
+    progress_bar,
+)
 from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_meshes
 from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
 from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
 from wmgeom.tasks.base import SPLITS
 
+log = logging.getLogger(__name__)
+
 #: Bump when the cache layout changes; the key also hashes the mesh and render code.
-RENDER_VERSION = 1
+#: (2: ``meta.json`` records the size and sha256 of every file of an entry.)
+RENDER_VERSION = 2
+#: The files of a cache entry; ``meta.json`` holds their sizes and checksums.
+CACHE_FILES = ("arrays.npz", "table.csv", "config.json")
 TABLE_COLUMNS = ("category", "category_name", "identity", "identity_name", "angle", "azimuth",
                  "elevation", "split")
 #: Location order on the canvas (row-major over the 2×2 grid).
@@ -337,8 +351,6 @@ def _key(config: StimulusConfig) -> str:
 
 def render_stimulus_set(config: StimulusConfig, progress: bool = True) -> StimulusSet:
     """Build and render the set described by ``config`` (no cache; see :func:`load_or_render`)."""
-    from tqdm.auto import tqdm
-
     categories = _resolved_categories(config)
     if config.source == "procedural":
         names, meshes = _procedural_meshes(config, categories)
@@ -348,8 +360,7 @@ def render_stimulus_set(config: StimulusConfig, progress: bool = True) -> Stimul
             config.n_train_identities + config.n_heldout_identities, config.up_axis)
     table = stimulus_table(config, categories, names)
     views = view_grid(config.azimuth_values(), config.elevation_values())
-    with tqdm(total=len(meshes), desc="rendering objects", unit="obj", disable=not progress,
-              dynamic_ncols=True) as bar:
+    with progress_bar(len(meshes), "rendering objects", "obj", enabled=progress) as bar:
         foreground, alpha = render_objects(meshes, views, config.image_size, config.supersample,
                                            progress=bar.update)
     return _assemble(config, table, foreground, alpha, _key(config))
@@ -377,7 +388,9 @@ def load_or_render(config: StimulusConfig | None = None, cache_dir: str | os.Pat
     """The stimulus set of ``config``, from the disk cache or rendered once and cached.
 
     The cache lives in ``cache_dir`` (default ``cache_root()/stimuli``) under the set's
-    key, a hash of every parameter; it is written atomically.
+    key, a hash of every parameter; it is written atomically. An entry that cannot be read,
+    or whose files do not match the sizes and checksums its ``meta.json`` records, is
+    reported in one logged warning and rendered again.
 
     Args:
         config: the set's parameters (default: :class:`StimulusConfig` defaults).
@@ -387,25 +400,64 @@ def load_or_render(config: StimulusConfig | None = None, cache_dir: str | os.Pat
     config = config or StimulusConfig()
     key = _key(config)
     folder = Path(cache_dir) if cache_dir is not None else cache_root() / "stimuli"
+    clean_stale_temporaries(folder)
     path = folder / key
-    if (path / "table.csv").is_file() and (path / "arrays.npz").is_file():
-        try:
-            return _load_cached(path, config, key)
-        except (OSError, ValueError, KeyError):
-            pass  # damaged cache entry: render again and replace it
+    if path.exists():
+        stimset, problem = _read_entry(path, config, key)
+        if stimset is not None:
+            return stimset
+        log.warning("stimulus cache entry %s is damaged (%s); rendering it again", path, problem)
     stimset = render_stimulus_set(config, progress=progress)
+    _write_entry(path, stimset, config)
+    return stimset
+
+
+def _write_entry(path: Path, stimset: StimulusSet, config: StimulusConfig) -> None:
+    """Write a cache entry and the sizes and checksums of its files, atomically."""
+    if path.exists() and not path.is_dir():  # a damaged entry that is not even a folder
+        path.unlink()
     with atomic_path(path) as tmp:
         tmp.mkdir()
         np.savez(tmp / "arrays.npz", foreground=stimset.foreground, alpha=stimset.alpha)
         stimset.table.to_csv(tmp / "table.csv", index=False)
         (tmp / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2))
-    return stimset
+        meta = {"version": RENDER_VERSION, "n_images": len(stimset),
+                "files": {name: file_record(tmp / name) for name in CACHE_FILES}}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+
+
+def _read_entry(path: Path, config: StimulusConfig, key: str
+                ) -> tuple[StimulusSet | None, str]:
+    """The cached set at ``path``, or ``(None, what is wrong with the entry)``."""
+    if not path.is_dir():
+        return None, "it is not a folder"
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        records = meta["files"]
+    except FileNotFoundError:
+        return None, "meta.json is missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"meta.json is unreadable ({type(exc).__name__})"
+    except (KeyError, TypeError):
+        return None, "meta.json lacks its fields"
+    problem = damaged_files(path, records)
+    if problem is None and set(records) != set(CACHE_FILES):
+        problem = "meta.json lists other files"
+    if problem is not None:
+        return None, problem
+    try:
+        return _load_cached(path, config, key), ""
+    except Exception as exc:  # any failure to read means a damaged entry
+        return None, f"it is unreadable ({type(exc).__name__})"
 
 
 def _load_cached(path: Path, config: StimulusConfig, key: str) -> StimulusSet:
     with np.load(path / "arrays.npz") as arrays:
         foreground, alpha = arrays["foreground"], arrays["alpha"]
     table = read_table(path / "table.csv")
+    s = config.image_size
+    if foreground.shape != (len(table), s, s, 3) or alpha.shape != (len(table), s, s):
+        raise ValueError(f"arrays {foreground.shape}, {alpha.shape} do not fit {len(table)} rows")
     return _assemble(config, table, foreground, alpha, key)
 
 
