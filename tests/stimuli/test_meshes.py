@@ -61,6 +61,20 @@ def test_mesh_folder_errors(tmp_path):
         load_mesh_folder(root, StimulusConfig(**MESH_CFG), progress=False)
 
 
+def test_identity_folder_of_images_points_to_the_iwisdm_layout(tmp_path):
+    root = write_mesh_folder(tmp_path / "m")
+    ident = root / "rods" / "id1"
+    (ident / "models" / "model.off").unlink()
+    (ident / "image.png").write_bytes(b"png")
+    with pytest.raises(WmgeomError) as exc:
+        load_mesh_folder(root, StimulusConfig(**MESH_CFG), progress=False)
+    assert str(exc.value) == (
+        f"identity folder {ident} holds no mesh file (.obj, .glb, .gltf, .off, .ply, .stl); "
+        "it holds images — an iWISDM folder needs its train/val/test split folders (each with "
+        "<ref>/image.png and a CSV naming the split) at the top of stimuli.source, or name it "
+        "iwisdm:<folder>")
+
+
 def test_read_mesh_keeps_texture_colours_and_turns_y_up_to_z_up(tmp_path):
     from PIL import Image
 

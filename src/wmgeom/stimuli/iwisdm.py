@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.errors import WmgeomError
-from wmgeom.io import atomic_path, content_key
+from wmgeom.io import atomic_path, content_key, progress_bar
 from wmgeom.stimuli.stimset import StimulusSet, typed_table
 
 #: Our split → iWISDM's split folder.
@@ -158,7 +158,10 @@ def _read_image(path: Path, size: int, digest) -> np.ndarray:
     digest.update(data)
     try:
         with Image.open(io.BytesIO(data)) as im:
-            im = im.convert("RGB")
+            if im.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits, not clip
+                scaled = np.asarray(im, dtype=np.float64) / 257.0
+                im = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+            im = im.convert("RGB")  # palette, greyscale, RGBA (alpha dropped, as iWISDM does)
             if im.size != (size, size):
                 im = im.resize((size, size), Image.BILINEAR)
             return np.asarray(im, dtype=np.uint8)
@@ -167,36 +170,54 @@ def _read_image(path: Path, size: int, digest) -> np.ndarray:
             from None
 
 
-def read_iwisdm(root: str | os.PathLike, image_size: int = 112) -> StimulusSet:
+def _is_empty(folder: Path) -> bool:
+    return not any(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def read_iwisdm(root: str | os.PathLike, image_size: int = 112,
+                progress: bool = False) -> StimulusSet:
     """Read an iWISDM stimulus folder (ours, or the paper's ShapeNet renders) (SPEC S4).
+
+    Any subset of the split folders may be present (an empty split folder counts as
+    absent); ``stimset.splits`` of the result lists those read. Images may have any size
+    and mode (RGB, RGBA, greyscale, palette, 16-bit): they are converted to RGB (an alpha
+    channel is dropped, as iWISDM's OpenCV reader does) and resized.
 
     Args:
         root: folder holding ``train``/``val``/``test`` split folders and their CSVs.
         image_size: patch side; images of another size are resized.
+        progress: show a progress bar while reading images.
 
     Returns:
         A StimulusSet; ``val`` maps to ``val_angle`` and ``test`` to ``val_identity``.
         Without our extra columns, identity names are ``<ctg>_<obj_mod>`` and azimuth and
-        elevation are NaN.
+        elevation are NaN. Its key hashes every CSV and image file and ``image_size``.
     """
     root = Path(root)
     if not root.is_dir():
         raise WmgeomError(f"stimulus folder {root} does not exist; pass a folder in iWISDM "
                           "layout (<root>/train|val|test/<ref>/image.png plus CSVs)")
-    present = [(s, root / f) for s, f in SPLIT_FOLDERS.items() if (root / f).is_dir()]
+    present = [(s, root / f) for s, f in SPLIT_FOLDERS.items()
+               if (root / f).is_dir() and not _is_empty(root / f)]
     if not present:
         raise WmgeomError(f"{root} holds no split folder (train, val or test); it is not an "
                           "iWISDM stimulus folder")
     digest = hashlib.sha256()
-    frames, images = [], []
+    frames = []
     for split, split_dir in present:
         csv = _find_csv(root, split_dir, SPLIT_FOLDERS[split])
         df = _read_csv(csv)
         digest.update(csv.read_bytes())
         df["split"] = split
         frames.append(df)
-        images += [_read_image(split_dir / str(ref) / "image.png", image_size, digest)
-                   for ref in df["ref"].to_numpy()]
+    images = []
+    with progress_bar(sum(map(len, frames)), f"reading {root.name}", "img",
+                      enabled=progress) as bar:
+        for (_, split_dir), df in zip(present, frames, strict=True):
+            for ref in df["ref"].to_numpy():
+                images.append(_read_image(split_dir / str(ref) / "image.png", image_size,
+                                          digest))
+                bar.update(1)
     meta = pd.concat(frames, ignore_index=True)
     if not len(meta):
         raise WmgeomError(f"the CSVs in {root} list no images; add rows or re-export the set")
@@ -205,8 +226,8 @@ def read_iwisdm(root: str | os.PathLike, image_size: int = 112) -> StimulusSet:
     meta = meta.iloc[order].reset_index(drop=True)
     stack = np.stack(images)[order]
     table = _table_from_iwisdm(meta)
-    return StimulusSet(table=table, images=stack, key=content_key({"iwisdm": digest.hexdigest()}),
-                       background_color=_corner_colour(stack))
+    key = content_key({"iwisdm": digest.hexdigest(), "image_size": image_size})
+    return StimulusSet(table=table, images=stack, key=key, background_color=_corner_colour(stack))
 
 
 def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:

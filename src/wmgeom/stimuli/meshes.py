@@ -16,6 +16,7 @@ from wmgeom.errors import WmgeomError
 from wmgeom.stimuli.shapes import normalize_mesh
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".off", ".ply", ".stl")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 __all__ = ["MESH_SUFFIXES", "category_dirs", "folder_fingerprint", "folder_meshes", "read_mesh"]
 
@@ -76,8 +77,13 @@ def folder_meshes(root: Path, categories: list[str], n_identities: int,
         for d in ids[:n_identities]:
             files = sorted(f for f in d.rglob("*") if f.suffix.lower() in MESH_SUFFIXES)
             if not files:
+                images = any(f.suffix.lower() in IMAGE_SUFFIXES for f in d.rglob("*"))
+                hint = ("; it holds images — an iWISDM folder needs its train/val/test split "
+                        "folders (each with <ref>/image.png and a CSV naming the split) at the "
+                        "top of stimuli.source, or name it iwisdm:<folder>") if images else \
+                    "; add one or remove the folder"
                 raise WmgeomError(f"identity folder {d} holds no mesh file "
-                                  f"({', '.join(MESH_SUFFIXES)}); add one or remove the folder")
+                                  f"({', '.join(MESH_SUFFIXES)}){hint}")
             meshes.append(normalize_mesh(read_mesh(files[0], up_axis)))
     return names, meshes
 
