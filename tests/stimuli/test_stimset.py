@@ -39,6 +39,16 @@ def test_table_columns_and_splits(tiny_set, tiny_config):
     assert sorted(set(val_a["azimuth"])) == [60.0, 240.0]
 
 
+def test_splits_lists_the_splits_present_in_order(tiny_set):
+    assert tiny_set.splits == ("train", "val_angle", "val_identity")
+    only_train = StimulusSet(table=tiny_set.table.assign(split="train"), images=tiny_set.images,
+                             key="k")
+    assert only_train.splits == ("train",)
+    t = tiny_set.table[tiny_set.table["split"] != "val_angle"].iloc[::-1]
+    assert StimulusSet(table=t, images=tiny_set.images, key="k").splits == (
+        "train", "val_identity")
+
+
 def test_split_indices_rejects_unknown_split(tiny_set):
     with pytest.raises(WmgeomError, match="unknown split 'test'.*val_angle"):
         tiny_set.split_indices("test")

@@ -75,7 +75,15 @@ class StimulusConfig(BaseModel):
         background_color: RGB of the plain background (and canvas).
         n_textures: number of procedural textures drawn for textured backgrounds.
         seed: seed of object parameters and textures.
-        source: ``"procedural"`` or a folder of meshes ``<category>/<identity>/<file>``.
+        source: where the images come from (read by
+            :func:`wmgeom.stimuli.load_stimuli`): ``"procedural"`` (the embedded objects,
+            rendered); a folder of meshes ``<category>/<identity>/<file>`` (rendered); or an
+            iWISDM stimulus folder, read as it is — recognised by its layout (split folders
+            ``train``/``val``/``test``, each with a CSV whose name contains the split and
+            ``<ref>/image.png`` folders; any subset of the splits) or named explicitly as
+            ``"iwisdm:<folder>"``. For an iWISDM folder only ``image_size`` (images are
+            resized to it) and ``categories`` (a subset of the folder's category names)
+            apply; splits, identities and angles come from its CSVs.
         up_axis: the up axis of meshes in a ``source`` folder (``"y"`` for ShapeNet/glTF).
     """
 
@@ -217,6 +225,16 @@ class StimulusSet:
         """Category names, indexed by the ``category`` code."""
         pairs = self.table[["category", "category_name"]].drop_duplicates().sort_values("category")
         return pairs["category_name"].tolist()
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """The splits that hold at least one image, in :data:`~wmgeom.tasks.base.SPLITS` order.
+
+        A rendered set has all three unless it holds out no identity; an iWISDM folder
+        may have only some (e.g. ``train`` and ``val``: no ``val_identity``).
+        """
+        present = set(self.table["split"].astype(str))
+        return tuple(s for s in SPLITS if s in present)
 
     @property
     def patch_size(self) -> int:
