@@ -34,6 +34,45 @@ ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Pro
 class Study(StrEnum):
     nback = "nback"
     two_orientation = "two-orientation"
+    nback_grid = "nback-grid"
+
+
+GridOpt = Annotated[bool, typer.Option(
+    "--grid", help="The paper grid: architectures × regimes (× sizes × seeds), compared.")]
+ArchOpt = Annotated[str | None, typer.Option(
+    "--architectures", help="Grid: comma-separated architectures (default rnn,gru,lstm).")]
+RegimeOpt = Annotated[str | None, typer.Option(
+    "--regimes", help="Grid: comma-separated regimes (default STSF,STMF,MTMF).")]
+SeedsOpt = Annotated[str | None, typer.Option("--seeds", help="Grid: comma-separated seeds.")]
+SizesOpt = Annotated[str | None, typer.Option(
+    "--sizes", help="Grid: comma-separated hidden sizes, or 'paper' (512 RNN, 256 GRU/LSTM).")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", help="Grid: parallel local processes (default: one per CPU core).")]
+RayOpt = Annotated[bool, typer.Option(
+    "--ray", help="Grid: run the points as Ray tasks (RAY_ADDRESS's cluster, or a local one).")]
+
+
+def _grid_config(config: Path | None, profile: str | None, architectures: str | None,
+                 regimes: str | None, seeds: str | None, sizes: str | None):
+    """The grid of ``--config`` (a grid config, or an N-back config used as the base)."""
+    from wmgeom.io import read_yaml
+    from wmgeom.studies import grid
+
+    data = read_yaml(config) if config else {}
+    profile = profile or data.pop("profile", None) or "quick"
+    data.pop("profile", None)
+    if data.get("study", "nback-grid") != "nback-grid":
+        if data.pop("study") != "nback":
+            raise WmgeomError(f"config file {config} is for study {data.get('study')!r}; "
+                              "--grid takes a grid config or an N-back config")
+        data = {"base": data}
+    data.pop("study", None)
+    cfg = grid.make_config(profile, data)
+    return grid.merge_options(
+        cfg, architectures=_csv_list(architectures) if architectures else None,
+        regimes=[r.upper() for r in _csv_list(regimes)] if regimes else None,
+        seeds=_csv_list(seeds, int, "--seeds") if seeds else None,
+        sizes=grid.sizes_option(sizes))
 
 
 def _config(config: Path | None, profile: str | None):
@@ -51,13 +90,31 @@ def run(
     study: Annotated[Study | None, typer.Option(
         help="Which study to run (default: the config file's, else nback).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    grid: GridOpt = False,
+    architectures: ArchOpt = None,
+    regimes: RegimeOpt = None,
+    seeds: SeedsOpt = None,
+    sizes: SizesOpt = None,
+    jobs: JobsOpt = None,
+    ray: RayOpt = False,
     progress: ProgressOpt = True,
 ) -> None:
-    """Everything, end to end: stimuli, features, training, recording, analyses, report."""
+    """Everything, end to end: stimuli, features, training, recording, analyses, report.
+
+    With --grid: every architecture × regime (× size × seed) of seed 000, trained,
+    analysed and compared in one folder.
+    """
     from wmgeom.studies.registry import load_study_config
 
-    chosen, cfg = load_study_config(config, profile, study.value if study else None)
-    summary = chosen.run(cfg, out, resume=resume, progress=progress)
+    if grid or study is Study.nback_grid:
+        from wmgeom.studies import grid as grid_study
+
+        cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes)
+        summary = grid_study.run(cfg, out, resume=resume, progress=progress, jobs=jobs,
+                                 use_ray=ray)
+    else:
+        chosen, cfg = load_study_config(config, profile, study.value if study else None)
+        summary = chosen.run(cfg, out, resume=resume, progress=progress)
     print(json.dumps(summary, indent=2))
     console.print(f"[green]done[/green]: {out}/report.html")
 
@@ -144,39 +201,35 @@ def tasks(n_values: Annotated[str, typer.Option(help="Comma-separated N set.")] 
         print(name)
 
 
-def _csv_list(text: str, cast=str) -> list:
-    return [cast(x.strip()) for x in text.split(",") if x.strip()]
+def _csv_list(text: str, cast=str, option: str = "the list") -> list:
+    try:
+        return [cast(x.strip()) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise WmgeomError(f"{option} {text!r}: give comma-separated "
+                          f"{'integers' if cast is int else 'values'}, e.g. 0,1,2") from None
 
 
 @app.command()
 def sweep(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder.")] = Path("wmgeom-sweep"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Grid folder.")] = Path("wmgeom-grid"),
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
-    architectures: Annotated[str, typer.Option(help="Comma-separated: rnn,gru,lstm.")] = "rnn,gru,lstm",
-    regimes: Annotated[str, typer.Option(help="Comma-separated: STSF,STMF,MTMF.")] = "STSF,STMF,MTMF",
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0",
-    sizes: Annotated[str | None, typer.Option(
-        help="Comma-separated hidden sizes (default: the config's; 'paper' = 512 RNN, 256 GRU/LSTM).")] = None,
-    jobs: Annotated[int | None, typer.Option(help="Parallel local runs (default: cores).")] = None,
-    ray: Annotated[bool, typer.Option("--ray", help="Run the points as Ray tasks.")] = False,
-    analyze: Annotated[bool, typer.Option(help="Analyse all runs together afterwards.")] = False,
+    architectures: ArchOpt = None,
+    regimes: RegimeOpt = None,
+    seeds: SeedsOpt = None,
+    sizes: SizesOpt = None,
+    jobs: JobsOpt = None,
+    ray: RayOpt = False,
     progress: ProgressOpt = True,
 ) -> None:
-    """Train and record a grid of runs (architectures × regimes × sizes × seeds)."""
-    from wmgeom.studies.grid import grid_points
-    from wmgeom.studies.grid import sweep as run_sweep
+    """Train and record the grid points only (no analysis): `wmgeom run --grid` does all."""
+    from wmgeom.studies import grid as grid_study
+    from wmgeom.studies.base import init_run_dir
 
-    base = _config(config, profile)
-    hidden = None if sizes == "paper" else _csv_list(sizes, int) if sizes else [base.model.hidden_size]
-    points = grid_points(_csv_list(architectures), [r.upper() for r in _csv_list(regimes)],
-                         _csv_list(seeds, int), hidden)
-    table = run_sweep(base, out, points, jobs=jobs, use_ray=ray, progress=progress)
-    print(table.to_string(index=False))
-    if analyze:
-        from wmgeom.studies.nback import analyze as analyze_runs
-
-        analyze_runs([out / r for r in table.run], out_dir=out, progress=progress)
+    cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes)
+    init_run_dir(out, cfg, resume=True, trained=False)
+    summaries = grid_study.run_points(cfg, out, jobs=jobs, use_ray=ray, progress=progress)
+    print(grid_study.gather(cfg, out, summaries).to_string(index=False))
 
 
 def main() -> None:

@@ -1,10 +1,14 @@
+"""The paper grid: points, matched training, one folder, resume, local processes and Ray."""
+
+import importlib.util
+
 import pandas as pd
 import pytest
 
 from wmgeom.errors import WmgeomError
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.studies.grid import grid_points, point_config, sweep
-from wmgeom.studies.nback import make_config
+from wmgeom.studies import grid
+from wmgeom.studies.registry import study
 
 TINY = {
     "stimuli": {"categories": ["chair", "car"], "azimuths": 6, "elevations": [15.0],
@@ -13,40 +17,92 @@ TINY = {
     "train": {"iterations": 4, "batch_size": 16, "eval_every": 2, "checkpoint_every": 2,
               "milestones": []},
     "eval": {"trials_per_task": 4},
-    "record": {"trials_per_task": 4, "perceptual_components": 4},
+    "record": {"trials_per_task": 12, "perceptual_components": 4},
 }
 
 
+def tiny_grid(**fields):
+    return grid.make_config("quick", {"base": TINY, **fields})
+
+
 def test_grid_points_and_paper_sizes():
-    points = grid_points(["rnn", "gru", "lstm"], ["STSF", "STMF", "MTMF"], [0, 1])
-    assert len(points) == 18
-    assert {p["hidden_size"] for p in points if p["architecture"] == "rnn"} == {ARCHITECTURES["rnn"].paper_hidden_size}
-    assert len(grid_points(["gru"], ["MTMF"], [0], [16, 32, 64])) == 3
+    points = grid.grid_points(tiny_grid(seeds=[0, 1]))
+    assert len(points) == 18  # 3 architectures × 3 regimes × 2 seeds
+    paper = grid.grid_points(grid.make_config("paper"))
+    assert {p["hidden_size"] for p in paper if p["architecture"] == "rnn"} == {
+        ARCHITECTURES["rnn"].paper_hidden_size}
+    assert {p["hidden_size"] for p in paper if p["architecture"] == "gru"} == {256}
+    assert len(grid.grid_points(tiny_grid(architectures=["gru"], regimes=["MTMF"],
+                                          sizes=[16, 32, 64]))) == 3
+
+
+def test_every_point_trains_the_same_way():
+    g = grid.make_config("quick")
+    configs = [grid.point_config(g, p) for p in grid.grid_points(g)]
+    assert {c.train.iterations for c in configs} == {1500}
+    assert not any(c.train.early_stop for c in configs)  # matched, not first-to-criterion
+    stsf = [c for c in configs if c.tasks.regime == "STSF"]
+    assert {c.tasks.task for c in stsf} == {"nback-2-identity"}
+    assert {c.tasks.n for c in configs if c.tasks.regime == "STMF"} == {2}
+    assert grid.point_name(grid.grid_points(g)[0]) == "rnn-128_STSF_seed0"
 
 
 def test_point_config_fills_regime_defaults():
-    base = make_config("quick")
-    cfg = point_config(base, {"architecture": "lstm", "regime": "STSF", "hidden_size": 32,
-                              "seed": 3})
+    g = tiny_grid()
+    cfg = grid.point_config(g, {"architecture": "lstm", "regime": "STSF", "hidden_size": 32,
+                                "seed": 3})
     assert cfg.model.architecture == "lstm" and cfg.tasks.task == "nback-2-identity"
     assert cfg.train.seed == 3
-    with pytest.raises(WmgeomError, match="sweep: model.architecture"):
-        point_config(base, {"architecture": "mlp", "regime": "MTMF", "hidden_size": 8, "seed": 0})
+    with pytest.raises(WmgeomError, match="grid point mlp-8_MTMF_seed0: model.architecture"):
+        grid.point_config(g, {"architecture": "mlp", "regime": "MTMF", "hidden_size": 8,
+                              "seed": 0})
+    with pytest.raises(WmgeomError, match="unknown architectures \\['cnn'\\]"):
+        tiny_grid(architectures=["cnn"])
+    with pytest.raises(WmgeomError, match="--sizes 'a,b'"):
+        grid.sizes_option("a,b")
+    assert study("nback-grid").make_config is grid.make_config
 
 
-def test_sweep_runs_and_gathers(tmp_path, monkeypatch):
-    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
-    base = make_config("quick", TINY)
-    points = grid_points(["rnn", "gru"], ["MTMF"], [0], [8])
-    table = sweep(base, tmp_path / "sw", points, jobs=1, progress=False)
-    assert len(table) == 2 and set(table.architecture) == {"rnn", "gru"}
-    assert {"acc_train", "acc_val_angle", "acc_val_identity", "parameters"} <= set(table.columns)
-    assert (tmp_path / "sw" / "gru-8_MTMF_seed0" / "activations.nc").is_file()
-    on_disk = pd.read_csv(tmp_path / "sw" / "sweep.csv")
-    assert len(on_disk) == 2
-    # a finished sweep is not trained again
-    again = sweep(base, tmp_path / "sw", points, jobs=1, progress=False)
-    assert again.seconds.tolist() == table.seconds.tolist()
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WMGEOM_CACHE", str(tmp_path_factory.mktemp("cache")))
+    out = tmp_path_factory.mktemp("grid")
+    g = tiny_grid(architectures=["rnn", "gru"], regimes=["MTMF"])
+    summary = grid.run(g, out, jobs=1, progress=False)
+    yield g, out, summary
+    mp.undo()
+
+
+def test_one_folder_with_runs_table_analysis_and_report(grid_run):
+    g, out, summary = grid_run
+    assert summary["runs"] == 2
+    table = pd.read_csv(out / "grid.csv")
+    assert set(table["architecture"]) == {"rnn", "gru"}
+    assert {"acc_train", "acc_val_angle", "acc_val_identity", "parameters",
+            "acc_val_angle_min_task"} <= set(table.columns)
+    for name in table["run"]:
+        assert (out / "runs" / name / "activations.nc").is_file()
+    findings = pd.read_csv(out / "analysis" / "findings.csv")
+    assert "cross_task_vanilla_vs_gated" in set(findings["id"])
+    models = pd.read_csv(out / "analysis" / "models.csv")
+    assert set(models["model"]) == {"RNN MTMF", "GRU MTMF"}
+    page = (out / "report.html").read_text()
+    assert "Models of the grid" in page and "Findings of seed 000" in page
+    assert "RNN MTMF" in page and "GRU MTMF" in page
+
+
+def test_an_interrupted_grid_continues_without_retraining(grid_run):
+    g, out, _ = grid_run
+    before = pd.read_csv(out / "grid.csv")
+    stamps = {n: (out / "runs" / n / "checkpoints" / "last.pt").stat().st_mtime_ns
+              for n in before["run"]}
+    # a third point was not trained yet: only it trains
+    bigger = grid.merge_options(g, architectures=["rnn", "gru", "lstm"])
+    summaries = grid.run_points(bigger, out, jobs=1, progress=False)
+    assert len(summaries) == 3
+    for name, stamp in stamps.items():
+        assert (out / "runs" / name / "checkpoints" / "last.pt").stat().st_mtime_ns == stamp
 
 
 def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
@@ -60,6 +116,22 @@ def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
     with pytest.raises(WmgeomError, match="pip install 'wmgeom\\[ray\\]'"):
-        sweep(make_config("quick", TINY), tmp_path, grid_points(["gru"], ["MTMF"], [0], [8]),
-              use_ray=True, progress=False)
+        grid.run_points(tiny_grid(architectures=["gru"], regimes=["MTMF"]), tmp_path,
+                        use_ray=True, progress=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
+def test_ray_path_on_a_local_instance(tmp_path, monkeypatch):
+    """Points run as Ray tasks on a local instance bound to 127.0.0.1, stopped afterwards."""
+    import ray
+
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    g = tiny_grid(architectures=["gru"], regimes=["MTMF"])
+    summaries = grid.run_points(g, tmp_path, use_ray=True, progress=False)
+    assert list(summaries) == ["gru-8_MTMF_seed0"]
+    assert summaries["gru-8_MTMF_seed0"]["iterations"] == 4
+    assert (tmp_path / "runs" / "gru-8_MTMF_seed0" / "activations.nc").is_file()
+    assert not ray.is_initialized()  # the local instance was shut down

@@ -82,6 +82,25 @@ def _by_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
     return table[table["model"].astype(str) == model]
 
 
+REGIME_ORDER = ("STSF", "STMF", "MTMF")
+ARCHITECTURE_ORDER = ("rnn", "gru", "lstm")
+
+
+def _model_cells(table: pd.DataFrame, models: list[str], n_cols: int = 3
+                 ) -> dict[str, tuple[int, int]]:
+    """Panel (row, column) of each model: architectures × regimes when the table says them
+    (seed 000 Figs. 2b, A2a), else models wrapped into rows of ``n_cols``."""
+    if {"architecture", "regime"} <= set(table.columns) and len(models) > 1:
+        meta = table.drop_duplicates("model").set_index("model")
+        archs = _order(meta["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
+        regimes = _order(meta["regime"].astype(str).str.upper(), REGIME_ORDER)
+        cells = {m: (archs.index(str(meta.loc[m, "architecture"]).lower()),
+                     regimes.index(str(meta.loc[m, "regime"]).upper())) for m in models}
+        if len(set(cells.values())) == len(models):
+            return cells
+    return {m: (k // n_cols, k % n_cols) for k, m in enumerate(models)}
+
+
 def _order(values, preferred: Sequence[str] = FEATURES) -> list:
     values = list(dict.fromkeys(values))
     head = [v for v in preferred if v in values]
@@ -191,10 +210,17 @@ def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
     """
     _require(table, ["feature", "relevant", "accuracy"], "2b")
     models, features = _models(table), _order(table["feature"])
-    fig, axes = _grid(1, len(models), size=(3.6, 3.2), sharey=True)
+    cells = _model_cells(table, models)
+    n_rows = max(r for r, _ in cells.values()) + 1
+    n_cols = max(c for _, c in cells.values()) + 1
+    fig, axes = _grid(n_rows, n_cols, size=(3.6, 3.2), sharey=True)
+    for ax in axes.flat:
+        ax.set_visible(False)
     x = np.arange(len(features))
-    for c, model in enumerate(models):
-        ax = axes[0, c]
+    for model in models:
+        r, c = cells[model]
+        ax = axes[r, c]
+        ax.set_visible(True)
         sub = _by_model(table, model)
         for offset, relevant, color, label in ((-0.2, True, RELEVANT_COLOR, "relevant"),
                                                (0.2, False, IRRELEVANT_COLOR, "irrelevant")):
@@ -215,9 +241,11 @@ def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
         ax.set_xlabel("decoded feature")
         if c == 0:
             ax.set_ylabel("decoding accuracy (frame 1)")
-    axes[0, 0].plot([], [], "k--", lw=1, label="chance")
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    fig.suptitle("Task-relevant vs -irrelevant features at the first frame (seed 000 Fig. 2b)")
+    first = axes[cells[models[0]]]
+    first.plot([], [], "k--", lw=1, label="chance")
+    first.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Task-relevant vs -irrelevant features at the first frame "
+                 "(seed 000 Fig. 2b, A2a)")
     return _finish(fig, path)
 
 
@@ -429,6 +457,41 @@ def plot_encoding_sharing(table: pd.DataFrame, path=None) -> Figure:
                            "(seed 000 Fig. 4d)")
 
 
+def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
+    """Seed 000 Fig. A1c: accuracy on train, novel angles and novel identities against the
+    number of trainable parameters, one line per architecture.
+
+    Args:
+        models: One row per run: ``architecture``, ``parameters``, ``acc_train``,
+            ``acc_val_angle``, ``acc_val_identity`` (any present); optional ``regime``
+            (MTMF rows are drawn when present, as in the seed).
+        path: Stem for ``.png``/``.svg`` output, or None.
+    """
+    _require(models, ["architecture", "parameters"], "A1c")
+    if "regime" in models and (models["regime"].astype(str).str.upper() == "MTMF").any():
+        models = models[models["regime"].astype(str).str.upper() == "MTMF"]
+    splits = [s for s in SPLITS if f"acc_{s}" in models.columns]
+    fig, axes = _grid(1, len(splits), size=(3.4, 3.0), sharey=True)
+    archs = _order(models["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
+    for c, split in enumerate(splits):
+        ax = axes[0, c]
+        for k, arch in enumerate(archs):
+            g = models[models["architecture"].astype(str).str.lower() == arch]
+            curve = g.groupby("parameters")[f"acc_{split}"].agg(["mean", "std"]).sort_index()
+            ax.errorbar(curve.index, curve["mean"], yerr=curve["std"].fillna(0), fmt="-o",
+                        ms=4, capsize=2, color=f"C{k}", label=arch.upper())
+        ax.set_xscale("log")
+        ax.axhline(1 / len(ACTIONS), color="k", ls=":", lw=0.8)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("trainable parameters")
+        ax.set_title(split.replace("_", " "))
+        if c == 0:
+            ax.set_ylabel("executive-step accuracy")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    fig.suptitle("Accuracy against model size (seed 000 Fig. A1c; dotted: chance)")
+    return _finish(fig, path)
+
+
 def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
     """Seed 000 Fig. 4f (and A4): fitted vs Procrustes-reconstructed decoder accuracy.
 
@@ -450,9 +513,13 @@ def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
     else:
         xlabel, first = "time step T", 1
     models, features = _models(table), _order(table["feature"])
-    fig, axes = _grid(1, len(models), size=(3.6, 3.2), sharey=True)
-    for c, model in enumerate(models):
-        ax = axes[0, c]
+    n_cols = min(3, len(models))
+    fig, axes = _grid(int(np.ceil(len(models) / n_cols)), n_cols, size=(3.6, 3.2), sharey=True)
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for k_model, model in enumerate(models):
+        c = k_model % n_cols
+        ax = axes.flat[k_model]
         sub = _by_model(table, model)
         for k, feature in enumerate(features):
             part = sub[sub["feature"] == feature].groupby("frame")[
@@ -668,6 +735,40 @@ def plot_training_curves(metrics: pd.DataFrame, path=None,
             ax.set_ylim(0, 1.02)
         ax.legend(fontsize=7)
     fig.suptitle("Training curves (dashed: paper criterion; dotted: chance 1/3)")
+    return _finish(fig, path)
+
+
+def plot_grid_training(curves: pd.DataFrame, path=None) -> Figure:
+    """Training curves of every model of a grid: executive-step accuracy over iterations.
+
+    Args:
+        curves: Rows ``model``, ``architecture``, ``regime``, ``iteration``, ``split``,
+            ``acc_executive`` (the task ``all`` of each run's metrics.csv).
+        path: Stem for ``.png``/``.svg`` output, or None.
+    """
+    _require(curves, ["model", "iteration", "split", "acc_executive"], "grid training")
+    splits = [s for s in ("train", "val_angle") if s in set(curves["split"])]
+    fig, axes = _grid(1, len(splits), size=(4.2, 3.2), sharey=True)
+    archs = _order(curves["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
+    styles = {"STSF": ":", "STMF": "--", "MTMF": "-"}
+    for c, split in enumerate(splits):
+        ax = axes[0, c]
+        for model in _models(curves):
+            g = curves[(curves["model"] == model) & (curves["split"] == split)]
+            line = g.groupby("iteration")["acc_executive"].mean()
+            arch = str(g["architecture"].iloc[0]).lower()
+            ax.plot(line.index, line.to_numpy(), styles.get(str(g["regime"].iloc[0]).upper(),
+                                                            "-"),
+                    color=f"C{archs.index(arch)}", label=model, lw=1.3)
+        ax.axhline({"train": 0.95, "val_angle": 0.90}[split], color="k", ls="--", lw=0.7)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("iteration")
+        ax.set_title(split.replace("_", " "))
+        if c == 0:
+            ax.set_ylabel("executive-step accuracy (all tasks)")
+    axes[0, -1].legend(fontsize=7, loc="lower right", ncol=2)
+    fig.suptitle("Training of every model (colour: architecture; line: STSF dotted, STMF "
+                 "dashed, MTMF solid; dashed black: the paper's criterion)")
     return _finish(fig, path)
 
 

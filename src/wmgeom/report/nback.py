@@ -151,6 +151,15 @@ def read_causal(t: pd.DataFrame) -> str:
     return _per_model(t, one)
 
 
+def read_models(t: pd.DataFrame) -> str:
+    def one(g):
+        return (f"{int(g['parameters'].mean()):,} parameters, novel-angle accuracy "
+                f"{_pct(g['acc_val_angle'].mean())}, novel identity "
+                f"{_pct(g.get('acc_val_identity', pd.Series(dtype=float)).mean())}")
+
+    return _per_model(t, one)
+
+
 def _hidden(t: pd.DataFrame) -> pd.DataFrame:
     """Hidden-state rows; generalisation only between tasks of different relevant features."""
     t = t[t["space"] == "hidden"] if "space" in t else t
@@ -177,6 +186,15 @@ def _memory_window(t: pd.DataFrame) -> pd.DataFrame:
     if "in_window" in t:
         keep = keep & t["in_window"].astype(bool)
     return t[keep]
+
+
+def _focus(t: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
+    """With more than ``limit`` models, the MTMF models only: the seed compares
+    architectures on models trained on every task (its Figs. 2a, 4b, 4g, A4, A5, A7)."""
+    if "model" not in t or "regime" not in t or t["model"].nunique() <= limit:
+        return t
+    mtmf = t[t["regime"].astype(str).str.upper() == "MTMF"]
+    return mtmf if not mtmf.empty else t
 
 
 def _space(t: pd.DataFrame, space: str) -> pd.DataFrame:
@@ -221,6 +239,12 @@ class FigureSpec:
 
 
 FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("figA1c_accuracy_vs_parameters", "Accuracy against model size (Fig. A1c)",
+               ("models",), lambda T, p: F.plot_accuracy_vs_parameters(T["models"], p),
+               "performance increases with the number of parameters; at equal parameter "
+               "counts vanilla RNNs are less accurate than gated ones",
+               lambda T: read_models(T["models"]),
+               lambda T: T["models"]["parameters"].nunique() > 1),
     FigureSpec("fig2b_relevant_irrelevant",
                "Task-relevant vs -irrelevant features (Fig. 2b, A2a)", ("relevant_irrelevant",),
                lambda T, p: F.plot_relevant_irrelevant(T["relevant_irrelevant"], p),
@@ -228,14 +252,15 @@ FIGURES: tuple[FigureSpec, ...] = (
                "STSF but >85% in STMF and MTMF models",
                lambda T: read_relevant_irrelevant(T["relevant_irrelevant"])),
     FigureSpec("fig2a_cross_task", "Cross-task generalisation (Fig. 2a, A2b)", ("cross_task",),
-               lambda T, p: F.plot_cross_task_generalization(_space(T["cross_task"], "hidden"),
-                                                             p),
+               lambda T, p: F.plot_cross_task_generalization(
+                   _focus(_space(T["cross_task"], "hidden")), p),
                "vanilla RNN decoders generalise across tasks (shared subspace); GRU and LSTM "
                "subspaces are task-specific",
                lambda T: read_validation_generalization(_hidden(T["cross_task"]))),
     FigureSpec("figA2b_cross_task_cell", "Cross-task generalisation, LSTM cell state (Fig. A2b)",
                ("cross_task",),
-               lambda T, p: F.plot_cross_task_generalization(_space(T["cross_task"], "cell"), p),
+               lambda T, p: F.plot_cross_task_generalization(
+                   _focus(_space(T["cross_task"], "cell")), p),
                "LSTM hidden and cell states both task-specific (like GRU)",
                lambda T: read_validation_generalization(
                    _fig2c_pairs(T["cross_task"][T["cross_task"]["space"] == "cell"])),
@@ -260,7 +285,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                lambda T: read_orthogonalization(T["orthogonalization_pca"],
                                                 T.get("orthogonalization_pca_stats"))),
     FigureSpec("fig4b_cross_time", "Cross-time decoding (Fig. 4b)", ("cross_time",),
-               lambda T, p: F.plot_cross_time_decoding(_relevant_panels(T["cross_time"]), p),
+               lambda T, p: F.plot_cross_time_decoding(
+                   _relevant_panels(_focus(T["cross_time"])), p),
                "encoding-step decoders do not generalise well to later memory steps "
                "(against slot-like H1)",
                lambda T: read_cross_time(T["cross_time"])),
@@ -282,18 +308,18 @@ FIGURES: tuple[FigureSpec, ...] = (
                lambda T: read_procrustes(_memory_window(T["procrustes"])),
                lambda T: not _memory_window(T["procrustes"]).empty),
     FigureSpec("fig4g_swap_tests", "Swapping rotations (Fig. 4g)", ("swap_tests",),
-               lambda T, p: F.plot_swap_tests(_memory_window(T["swap_tests"]), p),
+               lambda T, p: F.plot_swap_tests(_focus(_memory_window(T["swap_tests"])), p),
                "swapping in R(S=i+k,T=j+k) keeps accuracy high, R(S=i,T=j+1) does not: "
                "transformations shared across stimuli, not across time",
                lambda T: read_swaps(_memory_window(T["swap_tests"])),
                lambda T: not _memory_window(T["swap_tests"]).empty),
     FigureSpec("figA5_within_time", "Within-step decoding (Fig. A5)", ("within_time",),
-               lambda T, p: F.plot_within_time_decoding(T["within_time"], p),
+               lambda T, p: F.plot_within_time_decoding(_focus(T["within_time"], 1), p),
                "relevant and irrelevant features both well represented at encoding; relevant "
                "ones more robust",
                lambda T: read_within_time(T["within_time"])),
     FigureSpec("figA7_causal", "Causal perturbation (Fig. A7)", ("causal",),
-               lambda T, p: F.plot_causal_perturbation(T["causal"], p),
+               lambda T, p: F.plot_causal_perturbation(_focus(T["causal"]), p),
                "P(match) drops and P(no action) rises as states cross the hyperplane; "
                "P(non-match) largely unaffected",
                lambda T: read_causal(T["causal"])),
@@ -388,16 +414,24 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
                                         "reason", "rule"]].fillna(""))],
             wrap=True))
 
-    metrics_path = run_dir / "metrics.csv"
-    metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
-    acc = F.accuracy_table(summary, metrics)
-    overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc))
-    if not acc.empty:
-        F.plot_accuracy(acc, figure_dir / "accuracy")
-        overview.figures.append((figure_dir / "accuracy.png",
-                                 "Executive-step accuracy per task and split (last evaluation)."))
-        overview.tables.append(("accuracy", acc))
-    sections.append(overview)
+    models = tables.get("models")
+    if config.get("study") == "nback-grid" and models is not None and not models.empty:
+        sections += _grid_sections(models, figure_dir)
+        metrics = None
+    else:
+        metrics_path = run_dir / "metrics.csv"
+        metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
+        acc = F.accuracy_table(summary, metrics)
+        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc))
+        if not acc.empty:
+            F.plot_accuracy(acc, figure_dir / "accuracy")
+            overview.figures.append((figure_dir / "accuracy.png", "Executive-step accuracy per "
+                                     "task and split (last evaluation)."))
+            overview.tables.append(("accuracy", acc))
+        sections.append(overview)
+    settings = _settings_vs_seed(config)
+    if settings is not None:
+        sections.append(settings)
     if metrics is not None and not metrics.empty:
         F.plot_training_curves(metrics, figure_dir / "training_curves")
         sections.append(Section(
@@ -441,6 +475,72 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         sections.append(Section("Resolved configuration", text="RUN_DIR/config.yaml",
                                 code=config_path.read_text()))
     return sections
+
+
+_GRID_COLUMNS = ("model", "hidden_size", "parameters", "iterations", "acc_train",
+                 "acc_val_angle", "acc_val_identity", "acc_train_min_task",
+                 "acc_val_angle_min_task", "acc_same_category_val_angle")
+
+
+def _grid_sections(models: pd.DataFrame, figure_dir: Path) -> list[Section]:
+    """The grid's models: their sizes, training and accuracies, and their training curves."""
+    shown = models[[c for c in _GRID_COLUMNS if c in models]]
+    per_model = shown.groupby("model", sort=False).mean(numeric_only=True).reset_index()
+    met = per_model.get("acc_train_min_task", pd.Series(dtype=float)) > 0.95
+    met &= per_model.get("acc_val_angle_min_task", pd.Series(dtype=float)) > 0.90
+    text = (f"{models['run'].nunique()} runs of {per_model['model'].nunique()} models "
+            f"({', '.join(per_model['model'])}); every run trained "
+            f"{sorted(set(models['iterations'].dropna().astype(int)))} iterations. "
+            f"{int(met.sum())} of {len(per_model)} models meet the paper's criterion on every "
+            "task (>95% train, >90% novel angles). Accuracies are executive-step accuracies "
+            "of the last evaluation, averaged over seeds; 'min_task' is the worst task.")
+    section = Section("Models of the grid", text=text, tables=[("models", per_model)])
+    curves = []
+    for _, row in models.iterrows():
+        path = Path(row["run"]) / "metrics.csv"
+        if path.is_file():
+            m = pd.read_csv(path)
+            m = m[(m.get("task") == "all") & m["split"].isin(["train", "val_angle"])]
+            curves.append(m.assign(model=row["model"], architecture=row["architecture"],
+                                   regime=row["regime"]))
+    if curves:
+        F.plot_grid_training(pd.concat(curves, ignore_index=True),
+                             figure_dir / "grid_training")
+        section.figures.append((figure_dir / "grid_training.png",
+                                "Executive-step accuracy of every model over training."))
+    return [section]
+
+
+def _settings_vs_seed(config: dict) -> Section | None:
+    """What differs from seed 000's setup, read from the resolved config."""
+    base = config.get("base", config)
+    model, train = base.get("model"), base.get("train")
+    if not model or not train:
+        return None
+    rows = [
+        ("backbone", "ResNet50 (ImageNet), layer4 map 2048×7×7", f"{model.get('backbone')} "
+         f"({model.get('weights') or 'ImageNet'})"),
+        ("backbone channels into the 1×1 conv", "2048 (all)",
+         "all" if model.get("channel_components") is None else
+         f"{model.get('channel_components')} principal components"),
+        ("hidden units", "512 vanilla RNN, 256 GRU / LSTM",
+         str(config.get("sizes") or model.get("hidden_size"))),
+        ("optimiser", "AdamW, lr 3e-5, batch 256", f"{train.get('optimizer')}, lr "
+         f"{train.get('lr')}, batch {train.get('batch_size')}, weight decay "
+         f"{train.get('weight_decay')}"),
+        ("training length", "4–8k iterations to convergence, cap 14k",
+         f"{train.get('iterations')} iterations, "
+         f"{'early stop at the criterion' if train.get('early_stop') else 'no early stop'}"),
+        ("stimuli", "ShapeNet renders, 4 categories × 2 identities",
+         f"{base.get('stimuli', {}).get('source', 'procedural')} objects"),
+        ("identity non-matches from the same category", "not stated",
+         str(base.get("tasks", {}).get("same_category_rate"))),
+    ]
+    table = pd.DataFrame(rows, columns=["setting", "seed 000", "here"])
+    return Section("Setting beside seed 000's", text=(
+        "The differences that remain between this run and the seed's setup (taken from the "
+        "resolved configuration). `wmgeom run --profile paper` runs the seed's setup on a "
+        "GPU."), tables=[("settings", table)], wrap=True)
 
 
 def _display(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,120 +1,365 @@
-"""The paper grid: sweeps over architectures × regimes × hidden sizes × seeds (SPEC R4, U6).
+"""The paper grid: architectures × regimes (× sizes × seeds) trained, analysed and compared together.
 
-Every grid point is an ordinary run directory (train + record) under the sweep folder.
-Points run in parallel local processes by default, or as Ray tasks on a cluster with
-``use_ray=True``; their ``summary.json`` files are gathered into one table,
-``sweep.csv``. A finished point is skipped, so an interrupted sweep continues where it
+``wmgeom run --grid --out DIR`` trains every grid point as an ordinary N-back run directory
+under ``DIR/runs/``, gathers their summaries into ``DIR/grid.csv``, analyses every
+recording together (``DIR/analysis/``, with the findings judged over the grid's models and
+seeds) and writes one ``DIR/report.html`` with the comparative figures of seed 000
+(Figs. 2a–c, 3b, 4g, A1c, A2, A4). Points run in parallel local processes (stimuli and
+features prepared once per process) or as Ray tasks; a finished point is skipped and an
+interrupted one resumes from its checkpoint, so an interrupted grid continues where it
 stopped.
+
+All points of a grid train the same way (the same iterations, no early stop unless the
+grid's base config asks for it), so models are compared at matched, documented training
+rather than at the moment each first meets the criterion.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from tqdm.auto import tqdm
+from pydantic import Field, field_validator, model_validator
 
-from wmgeom.config import deep_merge
+from wmgeom.config import StrictModel, deep_merge
+from wmgeom.config import make_config as _make_config
 from wmgeom.errors import WmgeomError, validated
-from wmgeom.io import write_table
+from wmgeom.io import read_json, write_json_atomic, write_table
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.studies.nback import NBackConfig
+from wmgeom.report.nback import write_report as report
+from wmgeom.studies import nback
+from wmgeom.studies.base import init_run_dir
+from wmgeom.tasks.registry import REGIMES
+
+__all__ = ["PROFILES", "GridConfig", "grid_points", "load_config", "make_config",
+           "point_config", "point_name", "report", "run", "run_points"]
 
 
-def grid_points(
-    architectures: Sequence[str], regimes: Sequence[str], seeds: Sequence[int],
-    hidden_sizes: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
-    """Every combination; ``hidden_sizes=None`` uses the paper's size per architecture."""
+class GridConfig(StrictModel):
+    """The paper grid (``study: nback-grid``; SPEC R4, U8).
+
+    Attributes:
+        architectures: Registered architectures to train.
+        regimes: Training regimes (seed 000: STSF, STMF, MTMF).
+        sizes: Hidden sizes; ``None`` uses ``base.model.hidden_size`` for every
+            architecture; ``"paper"`` the sizes seed 000 analyses (512 vanilla RNN, 256
+            GRU and LSTM). Several sizes give the accuracy-vs-parameters series of Fig. A1c.
+        seeds: Training seeds (repeats of every point).
+        stsf_task: The task of the STSF models (the seed's Fig. 2b shows one task).
+        stmf_n: The N of the STMF models.
+        jobs: Parallel local worker processes (default: one per CPU core).
+        base: The N-back config every point starts from (its profile's values, then the
+            grid profile's ``base`` overrides, then the file's).
+    """
+
+    study: Literal["nback-grid"] = "nback-grid"
+    profile: Literal["quick", "paper"] = "quick"
+    architectures: list[str] = Field(default_factory=lambda: ["rnn", "gru", "lstm"])
+    regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
+    sizes: list[int] | Literal["paper"] | None = None
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    stsf_task: str = "nback-2-identity"
+    stmf_n: int = 2
+    jobs: int | None = Field(None, ge=1)
+    base: nback.NBackConfig = Field(default_factory=nback.NBackConfig)
+
+    @field_validator("architectures")
+    @classmethod
+    def _known_architectures(cls, v: list[str]) -> list[str]:
+        unknown = [a for a in v if a not in ARCHITECTURES]
+        if unknown or not v:
+            raise ValueError(f"unknown architectures {unknown}; choose from "
+                             f"{', '.join(ARCHITECTURES)}")
+        return v
+
+    @field_validator("regimes")
+    @classmethod
+    def _known_regimes(cls, v: list[str]) -> list[str]:
+        v = [r.upper() for r in v]
+        unknown = [r for r in v if r not in REGIMES]
+        if unknown or not v:
+            raise ValueError(f"unknown regimes {unknown}; choose from {', '.join(REGIMES)}")
+        return v
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, v):
+        if isinstance(v, list) and (not v or any(s < 1 for s in v)):
+            raise ValueError(f"sizes must be positive integers, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _points_are_valid(self) -> GridConfig:
+        for point in grid_points(self):  # every point's config must validate now
+            point_config(self, point)
+        return self
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "base": {
+            "profile": "quick",
+            "train": {"iterations": 1500, "milestones": [1200], "early_stop": False,
+                      "eval_every": 250, "checkpoint_every": 250},
+        },
+    },
+    "paper": {
+        "sizes": "paper",
+        "base": {"profile": "paper"},
+    },
+}
+"""Named grid profiles. ``quick``: the quick N-back profile, every model trained the same
+1,500 iterations without early stopping (2 CPU cores, ≤ 30 min for the 9-model grid);
+``paper``: seed 000's setup and sizes (512 vanilla, 256 gated) for a GPU."""
+
+
+def _with_base_profile(profile: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Grid overrides whose ``base`` starts from the N-back profile of the same name."""
+    base = nback.make_config(profile).model_dump(mode="json")
+    over = dict(overrides or {})
+    grid_base = deep_merge(PROFILES[profile].get("base", {}), over.pop("base", {}) or {})
+    return {**over, "base": deep_merge(base, grid_base)}
+
+
+def make_config(profile: str = "quick", overrides: Mapping[str, Any] | None = None
+                ) -> GridConfig:
+    """The grid profile's config with ``overrides`` (a nested dict) applied and validated."""
+    if profile not in PROFILES:
+        raise WmgeomError(f"unknown profile '{profile}'; choose one of {', '.join(PROFILES)}.")
+    profiles = {p: {k: v for k, v in PROFILES[p].items() if k != "base"} for p in PROFILES}
+    return _make_config(GridConfig, profiles, profile, _with_base_profile(profile, overrides),
+                        prefix="grid config")
+
+
+def load_config(path: str | Path | None = None, profile: str | None = None) -> GridConfig:
+    """Profile (argument, else the file's ``profile``, else quick) + a YAML file's keys."""
+    from wmgeom.io import read_yaml
+
+    data = read_yaml(path) if path else {}
+    profile = profile or data.pop("profile", None) or "quick"
+    data.pop("profile", None)
+    return make_config(profile, data)
+
+
+# --------------------------------------------------------------------------- points
+
+
+def grid_points(grid: GridConfig) -> list[dict[str, Any]]:
+    """Every architecture × regime × size × seed, in that order."""
     points = []
-    for arch, regime, seed in itertools.product(architectures, regimes, seeds):
-        for h in hidden_sizes or [ARCHITECTURES[arch].paper_hidden_size]:
+    for arch, regime, seed in itertools.product(grid.architectures, grid.regimes, grid.seeds):
+        if grid.sizes == "paper":
+            sizes = [ARCHITECTURES[arch].paper_hidden_size]
+        else:
+            sizes = grid.sizes or [grid.base.model.hidden_size]
+        for h in sizes:
             points.append({"architecture": arch, "regime": regime, "hidden_size": int(h),
                            "seed": int(seed)})
     return points
 
 
-def point_config(base: NBackConfig, point: dict[str, Any]) -> NBackConfig:
-    """``base`` with one grid point's architecture, regime, size and seed."""
-    tasks = {"regime": point["regime"]}
-    if point["regime"] == "STSF" and base.tasks.task is None:
-        tasks["task"] = "nback-2-identity"
-    if point["regime"] == "STMF" and base.tasks.n is None:
-        tasks["n"] = 2
-    data = deep_merge(base.model_dump(mode="json"), {
+def point_config(grid: GridConfig, point: Mapping[str, Any]) -> nback.NBackConfig:
+    """The grid's base config with one point's architecture, regime, size and seed."""
+    tasks: dict[str, Any] = {"regime": point["regime"], "task": None, "n": None}
+    if point["regime"] == "STSF":
+        tasks["task"] = grid.stsf_task
+    if point["regime"] == "STMF":
+        tasks["n"] = grid.stmf_n
+    data = deep_merge(grid.base.model_dump(mode="json"), {
         "model": {"architecture": point["architecture"], "hidden_size": point["hidden_size"]},
         "tasks": tasks,
         "train": {"seed": point["seed"]},
     })
-    return validated(NBackConfig, data, "sweep")
+    return validated(nback.NBackConfig, data, f"grid point {point_name(point)}")
 
 
-def point_name(point: dict[str, Any]) -> str:
+def point_name(point: Mapping[str, Any]) -> str:
+    """The run directory name of a point, e.g. ``gru-128_MTMF_seed0``."""
     return (f"{point['architecture']}-{point['hidden_size']}_{point['regime']}"
             f"_seed{point['seed']}")
 
 
+def _finished(run_dir: Path) -> bool:
+    return (run_dir / nback.ACTIVATIONS_FILE).is_file() and \
+        bool(read_json(run_dir / "summary.json", "run summary", "delete the run folder"))
+
+
+# --------------------------------------------------------------------------- workers
+
+_PREPARED: dict[str, nback.Prepared] = {}
+
+
+def _prepared(config: nback.NBackConfig) -> nback.Prepared:
+    """Stimuli and features of ``config``, loaded once per worker process."""
+    key = config.model_dump_json(include={"stimuli", "model", "device"})
+    key = key + str(config.model.backbone)
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = nback.prepare(config, progress=False)
+    return _PREPARED[key]
+
+
 def run_point(config_json: str, run_dir: str, threads: int) -> dict[str, Any]:
-    """Train and record one grid point (in a worker process or a Ray task)."""
+    """Train and record one grid point (in a worker process or a Ray task); its summary.
+
+    A point with a recording is skipped; one with a checkpoint resumes from it.
+    """
     import torch
 
-    from wmgeom.studies import nback
-
     torch.set_num_threads(threads)
-    config = NBackConfig.model_validate_json(config_json)
+    config = nback.NBackConfig.model_validate_json(config_json)
     run_dir = Path(run_dir)
-    done = run_dir / "activations.nc"
-    if not done.is_file():
+    if not _finished(run_dir):
         resume = (run_dir / "checkpoints" / "last.pt").is_file()
-        nback.run(config, run_dir, resume=resume, progress=False, with_analysis=False)
-    return json.loads((run_dir / "summary.json").read_text())
+        prep = _prepared(config)
+        _, trained = nback.train_run(config, run_dir, prep, resume=resume, progress=False)
+        nback.record(trained, progress=False)
+    return read_json(run_dir / "summary.json", "run summary", "delete the run folder")
 
 
-def sweep(
-    base: NBackConfig, out: str | Path, points: list[dict[str, Any]], jobs: int | None = None,
-    use_ray: bool = False, progress: bool = True,
-) -> pd.DataFrame:
-    """Run every grid point and gather one table (also written to ``OUT/sweep.csv``)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    configs = {point_name(p): (p, point_config(base, p)) for p in points}
-    results: dict[str, dict[str, Any]] = {}
-    if use_ray:
-        try:
-            import ray
-        except ImportError:
-            raise WmgeomError("--ray needs Ray: pip install 'wmgeom[ray]' (and `ray start` on "
-                              "the cluster), or drop --ray to run locally.") from None
-        ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), ignore_reinit_error=True)
-        remote = ray.remote(num_cpus=1, num_gpus=0)(run_point)
-        futures = {name: remote.remote(c.model_dump_json(), str(out / name), 1)
-                   for name, (_, c) in configs.items()}
-        for name, fut in futures.items():
-            results[name] = ray.get(fut)
-    else:
-        cores = os.cpu_count() or 1
-        jobs = max(1, min(jobs or cores, len(configs)))
-        threads = max(1, cores // jobs)
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_point, c.model_dump_json(), str(out / name), threads): name
-                       for name, (_, c) in configs.items()}
-            for fut in tqdm(as_completed(futures), total=len(futures), desc="sweep",
-                            disable=not progress):
-                results[futures[fut]] = fut.result()
+def _connect_ray():
+    """A Ray connection: the cluster of ``RAY_ADDRESS``, or a local one on 127.0.0.1."""
+    try:
+        import ray
+    except ImportError:
+        raise WmgeomError("--ray needs Ray: pip install 'wmgeom[ray]', or drop --ray to run "
+                          "locally") from None
+    if ray.is_initialized():
+        return ray, False
+    address = os.environ.get("RAY_ADDRESS")
+    try:
+        if address:
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        else:
+            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
+                     log_to_driver=False)
+    except ConnectionError as exc:
+        raise WmgeomError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({exc}); "
+                          "start it with `ray start --head`, or unset RAY_ADDRESS to run a "
+                          "local Ray instance") from None
+    return ray, True
+
+
+def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bool = False,
+               progress: bool = True) -> dict[str, dict[str, Any]]:
+    """Train and record every point under ``out/runs``; their summaries by run name."""
+    from tqdm.auto import tqdm
+
+    points = grid_points(grid)
+    configs = {point_name(p): point_config(grid, p) for p in points}
+    runs = out / "runs"
+    todo = {n: c for n, c in configs.items() if not _finished(runs / n)}
+    results = {n: read_json(runs / n / "summary.json") for n in configs if n not in todo}
+    if todo:
+        # stimuli and features once for the whole grid; workers read them from the caches
+        nback.prepare(next(iter(todo.values())), progress=progress)
+    bar = tqdm(total=len(configs), desc="grid", unit="run", disable=not progress)
+    bar.update(len(results))
+    try:
+        if use_ray and todo:
+            ray, started = _connect_ray()
+            try:
+                remote = ray.remote(num_cpus=1, num_gpus=0)(run_point)
+                futures = {remote.remote(c.model_dump_json(), str(runs / n), 1): n
+                           for n, c in todo.items()}
+                pending = list(futures)
+                while pending:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    results[futures[done[0]]] = ray.get(done[0])
+                    bar.update(1)
+            finally:
+                if started:
+                    ray.shutdown()
+        elif todo:
+            cores = os.cpu_count() or 1
+            jobs = max(1, min(jobs or grid.jobs or cores, len(todo)))
+            threads = max(1, cores // jobs)
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futures = {pool.submit(run_point, c.model_dump_json(), str(runs / n),
+                                       threads): n for n, c in todo.items()}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update(1)
+    finally:
+        bar.close()
+    return {n: results[n] for n in configs}
+
+
+def gather(grid: GridConfig, out: Path, summaries: Mapping[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per run: the point, its size, training and accuracies (``grid.csv``)."""
     rows = []
-    for name, (point, _) in configs.items():
-        s = results[name]
+    for point in grid_points(grid):
+        name = point_name(point)
+        s = summaries[name]
         rows.append({"run": name, **point, "parameters": s["model"]["parameters"],
                      "iterations": s["iterations"], "seconds": s["seconds"],
-                     **{f"acc_{k}": v for k, v in s["accuracy"].items()}})
+                     "stopped_early": s.get("stopped_early"),
+                     **{f"acc_{k}": v for k, v in s["accuracy"].items()},
+                     **{f"acc_{k}_min_task": min(v.values())
+                        for k, v in s.get("accuracy_per_task", {}).items()}})
     table = pd.DataFrame(rows)
-    write_table(table, out / "sweep.csv")
+    write_table(table, out / "grid.csv")
     return table
+
+
+def run(config: GridConfig, out: str | Path, resume: bool = False, progress: bool = True,
+        jobs: int | None = None, use_ray: bool = False) -> dict[str, Any]:
+    """Train, record, analyse and report the whole grid into ``out``.
+
+    Args:
+        config: The grid.
+        out: The grid folder.
+        resume: Continue an interrupted grid (finished points are always kept).
+        progress: Progress bars.
+        jobs: Parallel local processes (default ``config.jobs``, else one per core).
+        use_ray: Run the points as Ray tasks (``RAY_ADDRESS``'s cluster, or a local one).
+
+    Returns:
+        The grid summary written to ``out/summary.json``.
+    """
+    out = Path(out)
+    start = time.perf_counter()
+    init_run_dir(out, config, resume=True, trained=False)
+    summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
+    table = gather(config, out, summaries)
+    trained = time.perf_counter() - start
+    nback.analyze([out / "runs" / name for name in table["run"]], out_dir=out,
+                  progress=progress)
+    analysed = time.perf_counter() - start - trained
+    report(out)
+    summary = {"study": "nback-grid", "runs": len(table),
+               "train_seconds": round(trained, 1), "analysis_seconds": round(analysed, 1),
+               "total_seconds": round(time.perf_counter() - start, 1),
+               "accuracy": {c.removeprefix("acc_"): round(float(table[c].mean()), 4)
+                            for c in ("acc_train", "acc_val_angle", "acc_val_identity")
+                            if c in table}}
+    write_json_atomic(out / "summary.json", summary)
+    return summary
+
+
+def sizes_option(text: str | None) -> list[int] | Literal["paper"] | None:
+    """The ``--sizes`` option: ``paper``, comma-separated integers, or None."""
+    if text is None:
+        return None
+    if text.strip() == "paper":
+        return "paper"
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise WmgeomError(f"--sizes {text!r}: give comma-separated hidden sizes (e.g. "
+                          "64,128,256) or 'paper'") from None
+
+
+def merge_options(grid: GridConfig, **options: Sequence | None) -> GridConfig:
+    """``grid`` with the command line's non-None options (architectures, seeds, ...) set."""
+    data = grid.model_dump(mode="json")
+    data.update({k: v for k, v in options.items() if v is not None})
+    return validated(GridConfig, data, "grid")

@@ -65,8 +65,8 @@ from wmgeom.train.nback import (
 from wmgeom.train.trainer import TrainConfig, Trainer
 
 __all__ = ["PROFILES", "NBackConfig", "Prepared", "TrainedRun", "analyze", "load_config",
-           "load_model", "load_recording", "load_trained", "make_config", "prepare", "record",
-           "report", "run", "train"]
+           "load_model", "load_recording", "load_trained", "make_config", "model_table", "prepare",
+           "record", "report", "run", "train", "train_run"]
 
 ACTIVATIONS_FILE = "activations.nc"
 
@@ -167,8 +167,9 @@ def _checkpoint(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "last.pt"
 
 
-def _train(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
-           progress: bool) -> tuple[dict[str, Any], TrainedRun]:
+def train_run(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool = False,
+              progress: bool = True) -> tuple[dict[str, Any], TrainedRun]:
+    """Train with stimuli and features already prepared; the summary and the trained run."""
     init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
     data = _data(prep, online=config.model.online)
     torch.manual_seed(config.train.seed)
@@ -214,7 +215,7 @@ def train(config: NBackConfig, run_dir: str | Path, resume: bool = False,
           progress: bool = True, prepared: Prepared | None = None) -> dict[str, Any]:
     """Train the configured model; write metrics, checkpoints and ``summary.json``."""
     run_dir = Path(run_dir)
-    return _train(config, run_dir, prepared or prepare(config, progress), resume, progress)[0]
+    return train_run(config, run_dir, prepared or prepare(config, progress), resume, progress)[0]
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
@@ -431,7 +432,7 @@ def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
     run_dir = Path(run_dir)
     start = time.perf_counter()
     prep = prepare(config, progress)  # stimuli and features once, for every stage
-    summary, trained = _train(config, run_dir, prep, resume, progress)
+    summary, trained = train_run(config, run_dir, prep, resume, progress)
     record(trained, progress)
     if with_analysis:
         analyze([load_recording(run_dir, trained.model)], out_dir=run_dir, progress=progress)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import read_yaml
-from wmgeom.studies import nback, orientation
+from wmgeom.studies import grid, nback, orientation
 
 __all__ = ["STUDIES", "Study", "load_study_config", "study", "study_of_run"]
 
@@ -56,6 +56,10 @@ STUDIES: dict[str, Study] = {
                              orientation.OrientationConfig, orientation.PROFILES,
                              orientation.make_config, orientation.load_config,
                              orientation.run, orientation.report),
+    "nback-grid": Study("nback-grid", "seed 000's comparisons: architectures × regimes (× "
+                        "sizes × seeds) trained, analysed and reported together",
+                        grid.GridConfig, grid.PROFILES, grid.make_config, grid.load_config,
+                        grid.run, grid.report),
 }
 
 
