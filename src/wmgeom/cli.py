@@ -197,7 +197,10 @@ def tasks(n_values: Annotated[str, typer.Option(help="Comma-separated N set.")] 
     """List the registered task names."""
     from wmgeom.tasks import names
 
-    for name in names(tuple(_csv_list(n_values, int))):
+    values = _csv_list(n_values, int, "--n-values")
+    if not values or any(n < 1 for n in values):
+        raise WmgeomError(f"--n-values {n_values!r}: give positive integers, e.g. 1,2,3")
+    for name in names(tuple(values)):
         print(name)
 
 
@@ -232,17 +235,34 @@ def sweep(
     print(grid_study.gather(cfg, out, summaries).to_string(index=False))
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT), raised past the command-line parser, which would swallow it."""
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted()
+
+
 def main() -> None:
-    """Console entry point: one-line messages for user errors, exit status 2."""
+    """Console entry point: one-line messages for user errors, exit status 2; Ctrl-C prints
+    how to continue and exits 130."""
+    import signal
+
+    from rich.markup import escape
+
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         app()
     except WmgeomError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: outputs written so far are complete; "
-                      "continue with --resume.")
+    except (Interrupted, KeyboardInterrupt):
+        console.print("[yellow]interrupted[/yellow]: every file written so far is complete; "
+                      "run the same command with --resume to continue.", highlight=False,
+                      soft_wrap=True)
         sys.exit(130)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

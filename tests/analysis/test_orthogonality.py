@@ -90,3 +90,16 @@ def test_user_errors(kwargs, message):
     args.update(kwargs)
     with pytest.raises(WmgeomError, match=message):
         orthogonalization_comparison(**args)
+
+
+def test_a_nan_normal_is_an_error_not_a_nan_index():
+    import numpy as np
+    import pytest
+
+    from wmgeom.analysis.orthogonality import orthogonalization_index
+    from wmgeom.errors import WmgeomError
+
+    W = np.eye(3)
+    W[1, 0] = np.nan
+    with pytest.raises(WmgeomError, match="NaN or infinite"):
+        orthogonalization_index(W)

@@ -76,15 +76,30 @@ def test_init_run_dir_another_device_is_the_same_run(tmp_path):
     assert read_run_config(tmp_path, Config).device == "cuda"  # the saved config follows
 
 
-def test_init_run_dir_refuses_another_configuration(tmp_path):
+def test_init_run_dir_refuses_another_configuration_of_a_trained_run(tmp_path):
     init_run_dir(tmp_path, config(), resume=False, trained=False)
     before = (tmp_path / "config.yaml").read_text()
     with pytest.raises(WmgeomError) as exc:
-        init_run_dir(tmp_path, config(seed=1), resume=True, trained=False)
+        init_run_dir(tmp_path, config(seed=1), resume=True, trained=True)
     assert str(exc.value) == (
         f"{tmp_path} holds a run with a different configuration; use its config.yaml "
         "(--config RUN_DIR/config.yaml) to resume it, or choose another --out.")
     assert (tmp_path / "config.yaml").read_text() == before
+
+
+def test_a_run_directory_without_a_checkpoint_is_never_a_lock(tmp_path):
+    """A run that failed before training (e.g. a bad task) leaves no lock (issue 11)."""
+    init_run_dir(tmp_path, config(), resume=False, trained=False)
+    init_run_dir(tmp_path, config(seed=1), resume=False, trained=False)
+    assert read_run_config(tmp_path, Config) == config(seed=1)
+
+
+def test_output_folders_that_cannot_be_written(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WmgeomError, match="is a file; choose a folder"):
+        init_run_dir(tmp_path / "file", config(), resume=False, trained=False)
+    with pytest.raises(WmgeomError, match="lies under .*file, which is a file"):
+        init_run_dir(tmp_path / "file" / "run", config(), resume=False, trained=False)
 
 
 def test_init_run_dir_refuses_a_trained_run_without_resume(tmp_path):
@@ -127,3 +142,14 @@ def test_read_run_config_invalid_yaml(tmp_path):
     path.write_text("model: [unclosed\n")
     with pytest.raises(WmgeomError, match="is not valid YAML"):
         read_run_config(tmp_path, Config)
+
+
+def test_two_writers_of_one_run_directory_are_refused(tmp_path):
+    from wmgeom.studies.base import run_lock
+
+    with run_lock(tmp_path):
+        with pytest.raises(WmgeomError, match="another wmgeom process is writing"):
+            with run_lock(tmp_path):
+                pass
+    with run_lock(tmp_path):  # released: the next writer gets it
+        pass

@@ -38,6 +38,9 @@ def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
     W = np.asarray(normals, dtype=np.float64)
     if W.ndim < 2 or W.shape[-2] < 2:
         raise WmgeomError(f"need at least two decoder normals per set; got shape {W.shape}")
+    if not np.isfinite(W).all():
+        raise WmgeomError("a decoder normal holds NaN or infinite values; refit the decoders "
+                          "on finite activations")
     norm = np.linalg.norm(W, axis=-1, keepdims=True)
     if (norm == 0).any():
         raise WmgeomError("a decoder normal is zero; its feature value was never seen in "

@@ -41,13 +41,20 @@ from wmgeom.io import (
     write_table,
 )
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
-from wmgeom.models.registry import build_backbone
+from wmgeom.models.registry import BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.record.nback import RecordConfig, record_activations
 from wmgeom.report.nback import draw_figures
 from wmgeom.report.nback import write_report as report
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet, load_or_render
-from wmgeom.studies.base import fingerprint, init_run_dir, read_run_config
+from wmgeom.studies.base import (
+    check_writable,
+    fingerprint,
+    init_run_dir,
+    read_run_config,
+    run_lock,
+)
+from wmgeom.tasks.base import FEATURES
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.train.checkpoint import load_checkpoint
 from wmgeom.train.nback import (
@@ -113,6 +120,41 @@ def load_config(path: str | Path | None = None, profile: str | None = None) -> N
     return _load_config(NBackConfig, PROFILES, path, profile)
 
 
+def _memory_bytes() -> int | None:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return None
+
+
+def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
+    """Everything about a config that can be checked before any loading or writing.
+
+    The device exists, the model fits in memory (parameters, gradients and AdamW's two
+    moments, float32), and the output folder can be written.
+
+    Raises:
+        WmgeomError: Naming the value and the fix.
+    """
+    resolve_device(config.device)
+    m, info = config.model, BACKBONES[config.model.backbone]
+    h, c = m.hidden_size, m.channel_components or info.channels
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}.get(m.architecture, 4)
+    flat = h * info.spatial[0] * info.spatial[1]
+    params = c * h + h + (flat + len(FEATURES) + len(config.tasks.n_values)) * h + 3 * h + \
+        gates * (2 * h * h + 2 * h) + 3 * h + 3
+    need = 4 * 4 * params
+    have = _memory_bytes()
+    if have is not None and need > 0.8 * have:
+        raise WmgeomError(f"model.hidden_size={h} needs about {need / 2**30:.1f} GiB for its "
+                          f"{params:,} parameters, gradients and optimiser state, more than "
+                          f"this machine's {have / 2**30:.1f} GiB; choose a smaller hidden size")
+    if run_dir is not None:
+        check_writable(run_dir)
+
+
 # --------------------------------------------------------------------------- prepare
 
 
@@ -170,6 +212,12 @@ def _checkpoint(run_dir: Path) -> Path:
 def train_run(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool = False,
               progress: bool = True) -> tuple[dict[str, Any], TrainedRun]:
     """Train with stimuli and features already prepared; the summary and the trained run."""
+    with run_lock(run_dir):
+        return _train_locked(config, run_dir, prep, resume, progress)
+
+
+def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
+                  progress: bool) -> tuple[dict[str, Any], TrainedRun]:
     init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
     data = _data(prep, online=config.model.online)
     torch.manual_seed(config.train.seed)
@@ -215,6 +263,8 @@ def train(config: NBackConfig, run_dir: str | Path, resume: bool = False,
           progress: bool = True, prepared: Prepared | None = None) -> dict[str, Any]:
     """Train the configured model; write metrics, checkpoints and ``summary.json``."""
     run_dir = Path(run_dir)
+    check_config(config, run_dir)
+    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
     return train_run(config, run_dir, prepared or prepare(config, progress), resume, progress)[0]
 
 
@@ -431,6 +481,8 @@ def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
     """Everything: stimuli, features, training, recording, analyses and the report."""
     run_dir = Path(run_dir)
     start = time.perf_counter()
+    check_config(config, run_dir)  # before any loading or writing
+    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
     prep = prepare(config, progress)  # stimuli and features once, for every stage
     summary, trained = train_run(config, run_dir, prep, resume, progress)
     record(trained, progress)

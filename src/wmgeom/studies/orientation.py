@@ -220,8 +220,9 @@ def run(config: OrientationConfig, run_dir: str | Path, resume: bool = False,
 
 def _run(out: Path, config: OrientationConfig, progress: bool, resume: bool) -> dict:
     # a run of the same configuration may be repeated (it trains again unless resuming);
-    # one of another configuration is refused
-    init_run_dir(out, config, resume=True, trained=False)
+    # one of another configuration is refused once a condition holds a checkpoint
+    init_run_dir(out, config, resume=True,
+                 trained=any(out.glob("conditions/*/train/checkpoints/last.pt")))
     t0 = time.perf_counter()
     results, per_condition = {}, {}
     for cond in config.conditions:

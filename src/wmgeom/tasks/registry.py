@@ -106,8 +106,12 @@ def names(n_values: Sequence[int] = DEFAULT_N_VALUES) -> list[str]:
     return nback + sorted(_FACTORIES)
 
 
-def _unknown(name: str, n_values: Sequence[int]) -> WmgeomError:
-    known = names(n_values)
+def _unknown(name: str, n_values: Sequence[int], nback_only: bool = False) -> WmgeomError:
+    known = [nback_name(n, f) for n in sorted(n_values) for f in FEATURES] if nback_only \
+        else names(n_values)
+    if nback_only and name in _FACTORIES:
+        return WmgeomError(f"{name!r} is not an N-back task; the N-back regimes train "
+                           f"{', '.join(known)}")
     close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return WmgeomError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(known)}")
@@ -160,8 +164,11 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
         raise WmgeomError(f"unknown regime {regime!r}; use one of {', '.join(REGIMES)}.{hint}")
     if task is not None:
         match = _NBACK_NAME.match(task)
-        if not match or match.group(2) not in FEATURES or int(match.group(1)) not in n_values:
-            raise _unknown(task, n_values)
+        if match and match.group(2) in FEATURES and int(match.group(1)) not in n_values:
+            raise WmgeomError(f"task {task!r}: N={match.group(1)} is not in the configured N "
+                              f"set {n_values}; add it to tasks.n_values or choose another task")
+        if not match or match.group(2) not in FEATURES:
+            raise _unknown(task, n_values, nback_only=True)
     if key == "STSF":
         if task is None:
             raise WmgeomError("the STSF regime trains one task; pass task=, e.g. 'nback-1-location'")
@@ -171,6 +178,9 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
             n = int(_NBACK_NAME.match(task).group(1))
         if n is None:
             raise WmgeomError(f"the STMF regime trains one N with all features; pass n= from {n_values}")
+        if isinstance(n, bool) or int(n) < 1:
+            raise WmgeomError(f"N={n} is not a valid N; the STMF regime needs tasks.n from the "
+                              f"configured N set {n_values}")
         if n not in n_values:
             raise WmgeomError(f"N={n} is not in the configured N set {n_values}; add it to n_values")
         return [nback_name(n, f) for f in FEATURES]
