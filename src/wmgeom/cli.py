@@ -116,7 +116,17 @@ def run(
         chosen, cfg = load_study_config(config, profile, study.value if study else None)
         summary = chosen.run(cfg, out, resume=resume, progress=progress)
     print(json.dumps(summary, indent=2))
+    _print_skipped(summary.get("skipped_analyses", []))
     console.print(f"[green]done[/green]: {out}/report.html")
+
+
+def _print_skipped(lines: list[str]) -> None:
+    """Analyses a recording could not support, on stderr (also in the report)."""
+    from rich.markup import escape
+
+    for line in lines:
+        console.print(f"[yellow]skipped[/yellow] {escape(line)}", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()
@@ -176,8 +186,10 @@ def analyze(run_dirs: Annotated[list[Path], typer.Argument(help="One or more run
             progress: ProgressOpt = True) -> None:
     """Run every analysis on recorded runs; tables to analysis/, figures to figures/."""
     from wmgeom.studies.nback import analyze as analyze_runs
+    from wmgeom.studies.nback import skipped_lines
 
     tables = analyze_runs(list(run_dirs), out_dir=out, progress=progress)
+    _print_skipped(skipped_lines(tables))
     console.print(f"[green]analysed[/green] {len(tables)} tables → {out or run_dirs[0]}/analysis")
 
 

@@ -73,7 +73,7 @@ from wmgeom.train.trainer import TrainConfig, Trainer
 
 __all__ = ["PROFILES", "NBackConfig", "Prepared", "TrainedRun", "analyze", "load_config",
            "load_model", "load_recording", "load_trained", "make_config", "model_table", "prepare",
-           "record", "report", "run", "train", "train_run"]
+           "record", "report", "run", "skipped_lines", "train", "train_run"]
 
 ACTIVATIONS_FILE = "activations.nc"
 
@@ -95,6 +95,7 @@ class NBackConfig(StrictModel):
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "stimuli": {"elevations": [15.0]},
+        "train": {"iterations": 3000, "milestones": [2400]},
     },
     "paper": {
         "model": {"backbone": "resnet50", "architecture": "gru", "hidden_size": 256,
@@ -473,6 +474,14 @@ def analyze(
     return tables
 
 
+def skipped_lines(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """One line per analysis a recording could not support: ``name (model): reason``."""
+    skipped = tables.get("skipped")
+    if skipped is None or skipped.empty:
+        return []
+    return [f"{r['analysis']} ({r['model']}): {r['reason']}" for _, r in skipped.iterrows()]
+
+
 # --------------------------------------------------------------------------- the chain
 
 
@@ -487,7 +496,9 @@ def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
     summary, trained = train_run(config, run_dir, prep, resume, progress)
     record(trained, progress)
     if with_analysis:
-        analyze([load_recording(run_dir, trained.model)], out_dir=run_dir, progress=progress)
+        tables = analyze([load_recording(run_dir, trained.model)], out_dir=run_dir,
+                         progress=progress)
+        summary["skipped_analyses"] = skipped_lines(tables)
         report(run_dir)
     summary["total_seconds"] = round(time.perf_counter() - start, 2)
     write_json_atomic(run_dir / "summary.json", summary)
