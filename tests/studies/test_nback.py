@@ -227,3 +227,23 @@ def test_report_renders_in_headless_chromium(analysed, tmp_path):
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 10  # not a blank page
     assert (pixels < 128).mean() > 0.01  # text and plots drawn in dark ink
+
+
+def test_an_iwisdm_folder_with_two_splits_trains_and_records(tmp_path, monkeypatch):
+    """SPEC S4: a folder in iWISDM layout is a stimulus source, splits missing or not."""
+    import shutil
+
+    from wmgeom.stimuli import StimulusConfig, export_iwisdm, load_or_render
+
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    rendered = load_or_render(StimulusConfig(**TINY["stimuli"]), progress=False)
+    folder = export_iwisdm(rendered, tmp_path / "iwisdm")
+    shutil.rmtree(folder / "test")  # only train and val: no novel identities
+    config = tiny(stimuli={"source": str(folder), "categories": None})
+    run_dir = tmp_path / "run"
+    summary = nback.train(config, run_dir, progress=False)
+    assert set(summary["accuracy"]) == {"train", "val_angle"}
+    assert summary["missing_splits"] == ["val_identity"]
+    nback.record(run_dir, progress=False)
+    with xr.open_dataset(run_dir / "activations.nc", engine="h5netcdf") as ds:
+        assert set(np.unique(ds["split"].values)) == {"train", "val_angle"}

@@ -566,6 +566,10 @@ def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
             f"{r['split']} {_pct(r['accuracy'])}" for r in overall.to_dict("records")) + "."
     text += " Seed 000: all models >95% on train and >90% on novel angles; novel identities " \
             "substantially weaker."
+    missing = summary.get("missing_splits") if isinstance(summary, dict) else None
+    if missing:
+        text += (f" The stimulus set has no {', '.join(missing)} split, so it is neither "
+                 "evaluated nor recorded nor analysed.")
     return text
 
 

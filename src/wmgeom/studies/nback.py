@@ -8,6 +8,7 @@ analysis, ``analysis/`` (tables), ``figures/`` and ``report.html``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -46,7 +47,8 @@ from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCogni
 from wmgeom.record.nback import RecordConfig, record_activations
 from wmgeom.report.nback import draw_figures
 from wmgeom.report.nback import write_report as report
-from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet, load_or_render
+from wmgeom.stimuli.sources import load_stimuli
+from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
     check_writable,
     fingerprint,
@@ -54,7 +56,7 @@ from wmgeom.studies.base import (
     read_run_config,
     run_lock,
 )
-from wmgeom.tasks.base import FEATURES
+from wmgeom.tasks.base import FEATURES, SPLITS
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.train.checkpoint import load_checkpoint
 from wmgeom.train.nback import (
@@ -76,6 +78,7 @@ __all__ = ["PROFILES", "NBackConfig", "Prepared", "TrainedRun", "analyze", "load
            "record", "report", "run", "skipped_lines", "train", "train_run"]
 
 ACTIVATIONS_FILE = "activations.nc"
+log = logging.getLogger(__name__)
 
 
 class NBackConfig(StrictModel):
@@ -177,7 +180,11 @@ def prepare(config: NBackConfig, progress: bool = True) -> Prepared:
     if m.online and m.channel_components is not None:
         raise WmgeomError("model.online runs the backbone in the loop and cannot use "
                           "model.channel_components; set it to null.")
-    stimset = load_or_render(config.stimuli, progress=progress)
+    stimset = load_stimuli(config.stimuli, progress=progress)
+    missing = [s for s in SPLITS if s not in stimset.splits]
+    if missing:
+        log.warning("the stimulus set has no %s split; it is left out of evaluation, "
+                    "recording and analysis", ", ".join(missing))
     cache = load_or_compute_features(stimset, m.backbone, m.weights, device=device,
                                      progress=progress)
     kept = None
@@ -224,7 +231,8 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, config.tasks)
     model.to(prep.device)
-    sets = evaluation_sets(data, config.eval.trials_per_task, seed=config.train.seed + 1)
+    sets = evaluation_sets(data, config.eval.trials_per_task, seed=config.train.seed + 1,
+                           splits=prep.stimset.splits)
     trainer = Trainer(
         model, nback_loss(data),
         lambda rng: data.mixture.sample(config.train.batch_size, "train", rng),
@@ -252,6 +260,7 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
                   "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                   "channel_variance_kept": prep.channel_variance_kept},
         "regime": config.tasks.regime,
+        "missing_splits": [s for s in SPLITS if s not in prep.stimset.splits],
     }
     write_json_atomic(run_dir / "summary.json", summary)
     model.eval()
@@ -306,7 +315,8 @@ def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
     r = config.record
     ds = record_activations(
         trained.model, trained.data, tuple(config.tasks.n_values), config.tasks.length,
-        r.trials_per_task, tuple(r.splits), r.seed, r.perceptual_components,
+        r.trials_per_task, tuple(s for s in r.splits if s in prep.stimset.splits), r.seed,
+        r.perceptual_components,
         attrs={"architecture": config.model.architecture, "regime": config.tasks.regime,
                "hidden_size": config.model.hidden_size, "backbone": prep.cache.spec.name,
                "weights": prep.cache.spec.weights, "profile": config.profile,
