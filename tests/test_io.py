@@ -521,6 +521,18 @@ def test_progress_to_a_file_resumed_and_stopped_early():
     assert quiet.getvalue() == ""
 
 
+def test_progress_to_a_file_with_a_label_of_the_current_step():
+    out = io.StringIO()
+    bar = progress_bar(4, "analysis", "step", file=out)
+    for label in ("decoders", "orthogonality", "procrustes", "causal"):
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(1)
+    bar.update(bar.total - bar.n)
+    bar.close()
+    assert [line.split(", ")[-1] for line in out.getvalue().splitlines()] == [
+        "decoders", "orthogonality", "procrustes", "causal"]
+
+
 def test_progress_in_a_terminal_is_a_live_bar():
     from tqdm.std import tqdm
 

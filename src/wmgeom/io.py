@@ -343,8 +343,9 @@ class PlainProgress:
     another multiple of ``step_percent`` of the total, when ``interval_s`` seconds passed
     since the last line, and on :meth:`close` if something changed since. A run of any
     number of updates writes at most ``100 / step_percent + 1`` lines plus one per
-    ``interval_s``. It offers the tqdm methods wmgeom uses: ``update``, ``set_postfix``,
-    ``close`` and use as a context manager.
+    ``interval_s``. It offers the tqdm attributes and methods wmgeom uses: ``n``,
+    ``total``, ``update``, ``set_postfix``, ``set_postfix_str``, ``close`` and use as a
+    context manager.
     """
 
     def __init__(self, total: int | None, desc: str = "", unit: str = "it", initial: int = 0,
@@ -376,6 +377,9 @@ class PlainProgress:
                     **kwargs: Any) -> None:
         items = {**(ordered_dict or {}), **kwargs}
         self.postfix = ", ".join(f"{k}={v}" for k, v in items.items())
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        self.postfix = str(s)
 
     def _line(self, now: float) -> None:
         self._last, self._printed_n = now, self.n
@@ -423,8 +427,8 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     notebook, tqdm's widget); written to
     a file or a pipe a :class:`PlainProgress` that prints a line every few percent or every
     half minute, so a log holds tens of lines, not one per update; ``enabled=False`` shows
-    nothing. Either way the object has ``update(n)``, ``set_postfix(...)`` and ``close()``
-    and is a context manager.
+    nothing. Either way the object has ``n``, ``total``, ``update(n)``, ``set_postfix(...)``,
+    ``set_postfix_str(s)`` and ``close()`` and is a context manager.
     """
     import warnings
 
