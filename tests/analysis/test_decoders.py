@@ -35,55 +35,88 @@ def _data(kind: str, seed: int = 0, n: int = 240, D: int = 16):
         D = 2 * n
         means = rng.normal(size=(4, D)) * 0.15
     A = rng.normal(size=(D, D)) / np.sqrt(D) + np.eye(D)
-    X = (means[y] + rng.normal(size=(n, D))) @ A * 3.0 + 5.0  # correlated, off-centre
+    X = (means[y] + rng.normal(size=(n, D))) @ A * 1.5 + 5.0  # correlated, off-centre
     return X, y
 
 
-def _sklearn_oof(X, y, folds, inner_splits):
-    """libsvm one-vs-rest with an inner grid search, on the given outer and inner folds."""
-    dec = np.zeros((len(y), 4))
+def _sklearn_oof(X, y, folds, inner_splits, standardize=False):
+    """libsvm one-vs-rest with an inner grid search, on the given outer and inner folds.
+
+    Plain ``SVC`` on the raw inputs (the seed's protocol), or with ``standardize`` a
+    ``StandardScaler`` fitted inside every training fold. Returns the out-of-fold decision
+    values and the fitted models of the folds.
+    """
+    k = len(np.unique(y))
+    dec = np.zeros((len(y), k))
+    models = []
     for tr, te in folds:
         inner = list(StratifiedKFold(inner_splits).split(X[tr], y[tr]))
-        model = OneVsRestClassifier(GridSearchCV(
-            make_pipeline(StandardScaler(), SVC(kernel="linear")), {"svc__C": list(CS)},
-            cv=inner))
+        if standardize:
+            svc, grid = make_pipeline(StandardScaler(), SVC(kernel="linear")), "svc__C"
+        else:
+            svc, grid = SVC(kernel="linear"), "C"
+        model = OneVsRestClassifier(GridSearchCV(svc, {grid: list(CS)}, cv=inner))
         dec[te] = model.fit(X[tr], y[tr]).decision_function(X[te])
-    return dec
+        models.append(model)
+    return dec, models
+
+
+def _compare(res, dec, y, tol_multi=0.01):
+    ours_multi = res.features["accuracy"].iloc[0]
+    ref_multi = (dec.argmax(1) == y).mean()
+    assert abs(ours_multi - ref_multi) <= tol_multi + 1e-9
+    ref_k = ((dec > 0) == (y[:, None] == np.arange(dec.shape[1]))).mean(0)
+    diff = res.decoders["accuracy"].to_numpy() - ref_k
+    assert np.abs(diff).mean() <= 0.01
+    assert np.abs(diff).max() <= 0.02  # at most a handful of trials on one decoder
 
 
 @pytest.mark.parametrize("kind", ["separable", "noisy", "unbalanced", "high_dimensional"])
 def test_matches_libsvm_within_one_point(kind):
     X, y = _data(kind)
     res = cross_validated_decoding(X, y, cv=5, inner_cv=3, seed=0, device="cpu")
-    dec = _sklearn_oof(X, y, res.folds, 3)
-    ours_multi = res.features["accuracy"].iloc[0]
-    ref_multi = (dec.argmax(1) == y).mean()
-    assert abs(ours_multi - ref_multi) <= 0.01 + 1e-9
-    ref_k = ((dec > 0) == (y[:, None] == np.arange(4))).mean(0)
-    diff = res.decoders["accuracy"].to_numpy() - ref_k
-    assert np.abs(diff).mean() <= 0.01
-    assert np.abs(diff).max() <= 0.02  # at most a handful of trials on one decoder
+    dec, _ = _sklearn_oof(X, y, res.folds, 3)
+    _compare(res, dec, y)
 
 
-@pytest.mark.parametrize("D", [6, 80])  # primal (d <= m) and kernel (d > m) forms
-def test_solver_reaches_libsvm_objective(D):
+def test_standardized_option_matches_scaled_libsvm():
+    X, y = _data("noisy", seed=2)
+    res = cross_validated_decoding(X, y, cv=5, inner_cv=3, seed=0, device="cpu",
+                                   standardize=True)
+    dec, _ = _sklearn_oof(X, y, res.folds, 3, standardize=True)
+    _compare(res, dec, y)
+
+
+@pytest.mark.parametrize(("D", "method"), [(6, "ipm"), (80, "ipm"), (80, "dcd")])
+def test_solver_reaches_libsvm_objective(D, method):  # fewer and more units than samples
     rng = np.random.default_rng(1)
     n = 60
-    X = rng.normal(size=(n, D))
-    y = np.where(X[:, 0] + 0.7 * rng.normal(size=n) > 0, 1.0, -1.0)
-    for C in (0.01, 1.0):
+    X = rng.normal(size=(n, D)) + 2.0
+    y = np.where(X[:, 0] + 0.7 * rng.normal(size=n) > 2.0, 1.0, -1.0)
+    Cs = (0.01, 1.0, 10.0)
+    s = 10.0
+    Xa = torch.tensor(np.hstack([X, np.full((n, 1), s)])[None])
+    theta = solve_hinge_svm(Xa, torch.tensor(y[None, :, None]), torch.tensor(Cs),
+                            method=method, tol=1e-5, max_iter=20000)[0, :, :, 0].numpy()
+    for c, C in enumerate(Cs):
         ref = SVC(kernel="linear", C=C, tol=1e-6).fit(X, y)
 
         def objective(w, b, C=C):
             return 0.5 * w @ w + C * np.maximum(0, 1 - y * (X @ w + b)).sum()
 
-        s = 10.0
-        Xa = torch.tensor(np.hstack([X, np.full((n, 1), s)])[None])
-        theta = solve_hinge_svm(Xa, torch.tensor(y[None, :, None]), torch.tensor([C]),
-                                tol=1e-6, max_iter=5000)[0, 0, :, 0].numpy()
-        ours = objective(theta[:-1], s * theta[-1])
+        ours = objective(theta[c, :-1], s * theta[c, -1])
         best = objective(ref.coef_[0], ref.intercept_[0])
         assert ours <= best * (1 + 2e-3) + 1e-9
+
+
+def test_solver_input_errors():
+    Xa = torch.ones(1, 5, 3)
+    with pytest.raises(WmgeomError, match="do not match"):
+        solve_hinge_svm(Xa, torch.ones(1, 4, 2), [1.0])
+    with pytest.raises(WmgeomError, match="divide"):
+        solve_hinge_svm(Xa, torch.ones(1, 5, 3), [1.0], groups=2)
+    with pytest.raises(WmgeomError, match="method"):
+        solve_hinge_svm(Xa, torch.ones(1, 5, 2), [1.0], method="admm")
 
 
 def test_estimator_contract_and_original_coordinates():
@@ -96,12 +129,18 @@ def test_estimator_contract_and_original_coordinates():
     assert est.cv_scores_.shape == (len(CS), 4)
     np.testing.assert_allclose(est.decision_function(X), X @ est.coef_.T + est.intercept_)
     assert est.score(X, y) > 0.95
-    # an affine change of one input unit changes only that unit's weight (standardised fit)
+    assert not est.get_params()["standardize"]  # raw inputs by default, as the seed's SVC
+    # raw fit: shifting the inputs moves only the intercepts
+    est_shift = clone(est).fit(X + 4.0, y)
+    np.testing.assert_array_equal(est.predict(X), est_shift.predict(X + 4.0))
+    np.testing.assert_allclose(est_shift.coef_, est.coef_, rtol=2e-2, atol=2e-3)
+    # standardised fit: an affine change of one input unit changes only that unit's weight
+    std = LinearDecoder(inner_cv=3, device="cpu", standardize=True).fit(X, y)
     X2 = X.copy()
     X2[:, 0] = X2[:, 0] * 7.0 - 3.0
-    est2 = clone(est).fit(X2, y)
-    np.testing.assert_array_equal(est.predict(X), est2.predict(X2))
-    np.testing.assert_allclose(est2.coef_[:, 0] * 7.0, est.coef_[:, 0], rtol=2e-2, atol=1e-3)
+    std2 = clone(std).fit(X2, y)
+    np.testing.assert_array_equal(std.predict(X), std2.predict(X2))
+    np.testing.assert_allclose(std2.coef_[:, 0] * 7.0, std.coef_[:, 0], rtol=2e-2, atol=1e-3)
     # composes with scikit-learn model selection
     scores = cross_validate(LinearDecoder(inner_cv=3, Cs=(0.01, 1.0)), X, y, cv=3)
     assert scores["test_score"].mean() > 0.9
@@ -117,6 +156,71 @@ def test_binary_labels_give_one_decoder_like_sklearn():
     assert est.coef_.shape == (1, X.shape[1]) and est.decision_function(X).shape == (120,)
     assert set(est.predict(X)) <= {"other", "two"}
     assert est.score(X, yb) > 0.95
+
+
+def _frames_with_quiet_units(seed=0, n=300, D=10, n_quiet=3):
+    """Two frames of the same trials, as a trained RNN gives them (planted nuisances).
+
+    Classes of 10 % / 30 % / 60 % of the trials are coded in ``D`` informative units; a few
+    near-constant units (std ~1e-4) carry a faint trace of the class too, and their mean
+    moves between the two frames (the informative code does not).
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.choice(3, n, p=[0.1, 0.3, 0.6])
+    code = rng.normal(size=(3, D)) * 1.2
+    quiet_code = rng.normal(size=(3, n_quiet)) * 2.0
+    frames = []
+    for mean in (0.2, 0.6):
+        informative = code[y] + rng.normal(size=(n, D))
+        quiet = mean + 1e-4 * (quiet_code[y] + rng.normal(size=(n, n_quiet)))
+        frames.append(np.hstack([informative, quiet]))
+    return np.stack(frames), y
+
+
+def _transfer_accuracy(decision_fn, folds, X_other, y):
+    """Multi-class accuracy of each fold's decoders on the other frame's held-out trials."""
+    pred = np.zeros(len(y), dtype=int)
+    for o, (_, te) in enumerate(folds):
+        pred[te] = decision_fn(o, X_other[te]).argmax(1)
+    return (pred == y).mean()
+
+
+def test_quiet_units_and_unequal_classes_raw_matches_svc_and_transfers():
+    X, y = _frames_with_quiet_units()
+    res = cross_validated_decoding(X[0], y, cv=5, inner_cv=3, seed=0, device="cpu")
+    dec, models = _sklearn_oof(X[0], y, res.folds, 3)
+    _compare(res, dec, y)
+    assert res.features["accuracy"].iloc[0] > 0.8
+    # decoders of frame 0 read on frame 1 (where the quiet units' mean moved)
+    ours = _transfer_accuracy(
+        lambda o, Xo: decision_values(Xo, res.coef[0, o], res.intercept[0, o]),
+        res.folds, X[1], y)
+    ref = _transfer_accuracy(lambda o, Xo: models[o].decision_function(Xo), res.folds,
+                             X[1], y)
+    assert ref > 0.75
+    assert ours >= ref - 0.01
+    # the raw normals barely read the quiet units: their mean moving by 0.4 shifts the
+    # decision values by far less than the margin
+    assert (np.abs(res.coef[0, :, :, -3:]).sum(-1) * 0.4).max() < 0.05
+
+
+def test_quiet_units_break_standardised_decoders_across_frames():
+    X, y = _frames_with_quiet_units()
+    raw = cross_validated_decoding(X, y, cv=5, inner_cv=3, seed=0, device="cpu")
+    std = cross_validated_decoding(X, y, cv=5, inner_cv=3, seed=0, device="cpu",
+                                   standardize=True)
+
+    def transfer(res):
+        return _transfer_accuracy(
+            lambda o, Xo: decision_values(Xo, res.coef[0, o], res.intercept[0, o]),
+            res.folds, X[1], y)
+
+    # within a frame both decode; across frames the standardised normals, with weights of
+    # ~1e4 on the quiet units, are thrown off by the moved mean, the raw ones are not
+    assert (std.features["accuracy"] > 0.8).all() and (raw.features["accuracy"] > 0.8).all()
+    assert transfer(raw) > 0.75
+    assert transfer(std) < transfer(raw) - 0.2
+    assert np.abs(std.coef[0, :, :, -3:]).max() > 10 * np.abs(std.coef[0, :, :, :-3]).max()
 
 
 def test_conditions_batch_equals_separate_calls():
