@@ -258,10 +258,15 @@ def _interrupt(signum, frame) -> None:
 def main() -> None:
     """Console entry point: one-line messages for user errors, exit status 2; Ctrl-C prints
     how to continue and exits 130."""
+    import logging
     import signal
 
     from rich.markup import escape
 
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("wmgeom").addHandler(handler)
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         app()

@@ -9,7 +9,7 @@ from wmgeom.studies.registry import STUDIES, load_study_config, study, study_of_
 
 
 def test_every_study_is_registered_with_its_config_and_stages():
-    assert set(STUDIES) == {"nback", "two-orientation"}
+    assert set(STUDIES) == {"nback", "two-orientation", "nback-grid"}
     for name, entry in STUDIES.items():
         config = entry.make_config("quick")
         assert config.study == name and isinstance(config, entry.config)

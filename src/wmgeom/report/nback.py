@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from wmgeom.errors import WmgeomError
-from wmgeom.io import read_json, read_tables, read_yaml
+from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
 from wmgeom.report import figures as F
 from wmgeom.report.page import Section, render_html
 
@@ -590,14 +590,40 @@ def write_report(run_dir: str | Path) -> Path:
     if not (analysis_dir / "timing.csv").is_file():
         raise WmgeomError(f"{run_dir} holds no analysis tables (analysis/timing.csv); run "
                           f"`wmgeom analyze {run_dir}` first")
+    clean_stale_temporaries(run_dir)
     tables = read_tables(analysis_dir)
     draw_figures(tables, run_dir / "figures", only_missing=True)
     config_path = run_dir / "config.yaml"
     config = read_yaml(config_path, "run config") if config_path.is_file() else {}
+    summary = read_json(run_dir / "summary.json", "run summary", "train the run again")
     sections = nback_sections(
-        run_dir, tables, config=config,
-        summary=read_json(run_dir / "summary.json", "run summary", "train the run again"),
+        run_dir, tables, config=config, summary=summary,
         protocol=read_json(analysis_dir / "protocol.json", "analysis protocol",
                            "run `wmgeom analyze` again"),
     )
+    unfinished = unfinished_training(run_dir, config, summary)
+    if unfinished:
+        sections.insert(0, Section("This run did not finish training", text=unfinished))
     return render_html(f"wmgeom report: {run_dir.name}", sections, run_dir / "report.html")
+
+
+def unfinished_training(run_dir: Path, config: dict, summary: dict) -> str:
+    """A warning when the run's training stopped before its end, else ``""``.
+
+    From ``summary.json``'s ``finished`` flag; without a summary (a run killed before its
+    end writes none), from the last iteration logged in ``metrics.csv`` against
+    ``train.iterations``.
+    """
+    planned = (config.get("train") or {}).get("iterations")
+    if summary.get("finished") is False:
+        reached = summary.get("iterations")
+    elif not summary and planned and (run_dir / "metrics.csv").is_file():
+        metrics = pd.read_csv(run_dir / "metrics.csv")
+        reached = int(metrics["iteration"].max()) if "iteration" in metrics else 0
+        if reached >= planned:
+            return ""
+    else:
+        return ""
+    return (f"Training stopped at iteration {reached} of {planned} and the model did not meet "
+            "the criterion: every number below describes an unfinished model. Continue it with "
+            f"`wmgeom train --out {run_dir} --resume`, then record and analyse it again.")

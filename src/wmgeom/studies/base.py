@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from wmgeom.config import dump_config
 from wmgeom.errors import WmgeomError, validated
-from wmgeom.io import content_key, read_yaml, write_text_atomic
+from wmgeom.io import clean_stale_temporaries, content_key, read_yaml, write_text_atomic
 
 __all__ = ["check_writable", "fingerprint", "init_run_dir", "read_run_config", "run_lock"]
 
@@ -75,6 +75,7 @@ def init_run_dir(run_dir: Path, config: BaseModel, resume: bool, trained: bool) 
                               "continue it, or choose another --out.")
     check_writable(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(run_dir)  # what an interrupted write left behind
     write_text_atomic(path, dump_config(config))
 
 

@@ -250,7 +250,7 @@ def _connect_ray():
 def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bool = False,
                progress: bool = True) -> dict[str, dict[str, Any]]:
     """Train and record every point under ``out/runs``; their summaries by run name."""
-    from tqdm.auto import tqdm
+    from wmgeom.io import clean_stale_temporaries, progress_bar
 
     points = grid_points(grid)
     configs = {point_name(p): point_config(grid, p) for p in points}
@@ -260,7 +260,8 @@ def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bo
     if todo:
         # stimuli and features once for the whole grid; workers read them from the caches
         nback.prepare(next(iter(todo.values())), progress=progress)
-    bar = tqdm(total=len(configs), desc="grid", unit="run", disable=not progress)
+    clean_stale_temporaries(runs)
+    bar = progress_bar(len(configs), "grid", "run", progress)
     bar.update(len(results))
     try:
         if use_ray and todo:

@@ -34,7 +34,9 @@ from wmgeom.config import make_config as _make_config
 from wmgeom.devices import resolve_device
 from wmgeom.errors import WmgeomError
 from wmgeom.io import (
+    clean_stale_temporaries,
     open_dataset,
+    progress_bar,
     read_json,
     read_yaml,
     write_dataset,
@@ -47,7 +49,7 @@ from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCogni
 from wmgeom.record.nback import RecordConfig, record_activations
 from wmgeom.report.nback import draw_figures
 from wmgeom.report.nback import write_report as report
-from wmgeom.stimuli.sources import load_stimuli
+from wmgeom.stimuli.sources import load_stimuli, source_kind
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
     check_writable,
@@ -143,6 +145,7 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
         WmgeomError: Naming the value and the fix.
     """
     resolve_device(config.device)
+    source_kind(config.stimuli.source)  # a stimulus folder that is not there
     m, info = config.model, BACKBONES[config.model.backbone]
     h, c = m.hidden_size, m.channel_components or info.channels
     gates = {"rnn": 1, "gru": 3, "lstm": 4}.get(m.architecture, 4)
@@ -211,6 +214,8 @@ class TrainedRun:
     prepared: Prepared
     data: NBackData
     model: SensoryCognitiveModel
+    finished: bool = True
+    iteration: int = 0
 
 
 def _checkpoint(run_dir: Path) -> Path:
@@ -244,6 +249,7 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
     )
     result = trainer.fit(resume=resume)
     summary = {
+        "finished": result.finished,
         "accuracy": summary_accuracy(trainer.rows),
         "accuracy_per_task": task_accuracy(trainer.rows),
         "same_category_non_matches": task_accuracy(trainer.rows, "acc_same_category"),
@@ -266,7 +272,8 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
     model.eval()
     # recordings read the feature cache, also when training ran the backbone online
     return summary, TrainedRun(run_dir, config, prep, _data(prep) if config.model.online
-                               else data, model)
+                               else data, model, finished=result.finished,
+                               iteration=result.iterations)
 
 
 def train(config: NBackConfig, run_dir: str | Path, resume: bool = False,
@@ -283,10 +290,20 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
     """The trained model of a run directory (eval mode), without loading its stimuli."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir, NBackConfig)
-    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config))
+    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config),
+                              missing_hint=_train_hint(run_dir))
     model = build_model(config.model, config.tasks)
     model.load_state_dict(payload["model"])
     return model.to(resolve_device(device)).eval()
+
+
+def _train_hint(run_dir: Path) -> str:
+    return f"train the run first (`wmgeom train --out {run_dir}`)"
+
+
+def training_finished(payload: dict[str, Any], config: NBackConfig) -> bool:
+    """Whether a checkpoint is of a run that reached its end (or stopped at the criterion)."""
+    return bool(payload.get("finished", payload.get("iteration", 0) >= config.train.iterations))
 
 
 def load_trained(run_dir: str | Path, progress: bool = False,
@@ -297,12 +314,19 @@ def load_trained(run_dir: str | Path, progress: bool = False,
     """
     run_dir = Path(run_dir)
     config = read_run_config(run_dir, NBackConfig)
-    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config))
+    payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config),
+                              missing_hint=_train_hint(run_dir))
+    if not training_finished(payload, config):
+        log.warning("run %s stopped at iteration %d of %d; its recording is of an unfinished "
+                    "model (continue it with `wmgeom train --out %s --resume`)", run_dir,
+                    payload.get("iteration", 0), config.train.iterations, run_dir)
     prep = prepared or prepare(config, progress)
     model = build_model(config.model, config.tasks)
     model.load_state_dict(payload["model"])
     model.to(prep.device).eval()
-    return TrainedRun(run_dir, config, prep, _data(prep), model)
+    return TrainedRun(run_dir, config, prep, _data(prep), model,
+                      finished=training_finished(payload, config),
+                      iteration=int(payload.get("iteration", 0)))
 
 
 # --------------------------------------------------------------------------- record
@@ -320,7 +344,9 @@ def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
         attrs={"architecture": config.model.architecture, "regime": config.tasks.regime,
                "hidden_size": config.model.hidden_size, "backbone": prep.cache.spec.name,
                "weights": prep.cache.spec.weights, "profile": config.profile,
-               "run": trained.run_dir.name, "config": dump_config(config)},
+               "run": trained.run_dir.name, "config": dump_config(config),
+               "training_finished": int(trained.finished),
+               "training_iterations": trained.iteration},
     )
     return write_dataset(ds, trained.run_dir / ACTIVATIONS_FILE)
 
@@ -407,10 +433,7 @@ class _Steps:
     """A progress bar over analysis steps, advanced as each next step begins."""
 
     def __init__(self, enabled: bool, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="analysis", unit="step", disable=not enabled,
-                        dynamic_ncols=True)
+        self.bar = progress_bar(total, "analysis", "step", enabled)
         self.started = False
 
     def __call__(self, label: str) -> None:
@@ -469,6 +492,8 @@ def analyze(
     finally:
         steps.close()
     base = Path(out_dir) if out_dir is not None else Path(recordings[0].name)
+    for folder in (base / "analysis", base / "figures"):
+        clean_stale_temporaries(folder)
     models = model_table(runs)
     if not models.empty:
         tables["models"] = models
