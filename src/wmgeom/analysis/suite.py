@@ -192,11 +192,9 @@ def analysis_dataset(rec: Recording, protocol: AnalysisProtocol) -> xr.Dataset:
 
 def _decode_kw(protocol: AnalysisProtocol) -> dict[str, Any]:
     """Keywords of :func:`~wmgeom.analysis.decoders.cross_validated_decoding` (SPEC A1)."""
-    kw = {"cv": protocol.n_splits, "Cs": protocol.Cs, "inner_cv": protocol.inner_splits,
-          "seed": protocol.seed, "device": protocol.device}
-    if protocol.standardize:
-        kw["standardize"] = True
-    return kw
+    return {"cv": protocol.n_splits, "Cs": protocol.Cs, "inner_cv": protocol.inner_splits,
+            "seed": protocol.seed, "device": protocol.device,
+            "standardize": protocol.standardize}
 
 
 def _features(ds: xr.Dataset, min_values: int = 2, frames: Iterable[int] | None = None,
