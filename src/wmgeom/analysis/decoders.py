@@ -663,7 +663,7 @@ def _fit_grid(
         eval_np[g, eval_rows[g]] = True
     train = torch.as_tensor(train_np, device=dev)
     evalm = torch.as_tensor(eval_np, device=dev).to(dtype)
-    n_eval = evalm.sum(1).clamp(min=1)  # [nG]
+    n_eval = np.maximum(eval_np.sum(1), 1).astype(np.float64)  # [nG]
     refit = [g for g, t in enumerate(tags) if t[1] < 0]  # one per outer fold
     opts = {"seed": 0 if seed is None else seed, **solver_options}
     acc = np.zeros((n_cond, nG, nC, K))
@@ -692,8 +692,10 @@ def _fit_grid(
             else:
                 dec = dec.view(nc, n, K, nG)
             right = ((dec > 0) == (Yt[..., None] > 0)).to(dtype)
-            acc[cs, :, ci] = (torch.einsum("cnks,sn->csk", right, evalm)
-                              / n_eval[None, :, None]).cpu().numpy()
+            # counts are exact; the fold accuracies and their mean in float64, as
+            # GridSearchCV computes them, so that ties between C values break the same way
+            hits = torch.einsum("cnks,sn->csk", right, evalm).cpu().numpy()
+            acc[cs, :, ci] = np.rint(hits) / n_eval[None, :, None]
         # the refit decoders, back in input coordinates
         if standardize:
             th = theta.view(nc, nG, nC, D + 1, K)[:, refit]  # [c, o, nC, D+1, K]
