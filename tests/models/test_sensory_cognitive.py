@@ -50,3 +50,27 @@ def test_errors():
     m = SensoryCognitiveModel(4, (7, 7), 6, 8)
     with pytest.raises(WmgeomError, match="online mode needs a backbone"):
         m.forward_images(torch.zeros(1, 2, 3, 224, 224), torch.zeros(1, 6))
+
+
+@pytest.mark.parametrize("channels", [8, 64])
+def test_fused_encoding_is_the_same_function_with_the_same_gradients(channels):
+    """conv → flatten → FC as one product weight (few channels) or layer by layer."""
+    torch.manual_seed(0)
+    model = SensoryCognitiveModel(channels, (7, 7), 6, 16, "gru").double()
+    maps = torch.randn(3, 4, channels, 7, 7, dtype=torch.float64)
+    task = torch.rand(3, 6, dtype=torch.float64)
+    model.fused = True
+    fused = model.encode(maps, task)
+    model.fused = False
+    plain = model.encode(maps, task)
+    b, t = maps.shape[:2]
+    z = model.reduce(maps.flatten(0, 1)).flatten(1).view(b, t, -1)
+    layered = model.encoder(torch.cat([z, task[:, None].expand(b, t, 6)], dim=-1))
+    torch.testing.assert_close(plain, layered)
+    torch.testing.assert_close(fused, plain, rtol=1e-10, atol=1e-10)
+    grads = torch.autograd.grad(fused.square().sum(), [model.reduce.weight,
+                                                        model.encoder[0].weight])
+    reference = torch.autograd.grad(plain.square().sum(), [model.reduce.weight,
+                                                           model.encoder[0].weight])
+    for g, r in zip(grads, reference, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-10)

@@ -92,6 +92,7 @@ class SensoryCognitiveModel(nn.Module):
             raise WmgeomError(f"hidden_size must be a positive integer, got {hidden_size}.")
         self.architecture = architecture
         self.architecture_info = info
+        self.fused: bool | None = None  # encode through the product weight (None: if cheaper)
         self.hidden_size = hidden_size
         self.task_dim = task_dim
         self.backbone = backbone
@@ -118,11 +119,34 @@ class SensoryCognitiveModel(nn.Module):
 
     # --- encoding -----------------------------------------------------------------
     def encode(self, maps: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:
-        """Backbone maps ``[B, T, C, h, w]`` + task vector ``[B, D]`` → encodings ``[B, T, H]``."""
-        b, t = maps.shape[:2]
+        """Backbone maps ``[B, T, C, h, w]`` + task vector ``[B, D]`` → encodings ``[B, T, H]``.
+
+        The 1×1 convolution and the fully connected layer are both linear, so
+        ``FC(flatten(conv(m)))`` equals one linear map of the flattened backbone map whose
+        weight is the product of the two (``W_fc[h, k, p] · W_conv[k, c]`` summed over the
+        convolution's output channels ``k``). When the product is the cheaper way — fewer
+        backbone channels than the FC's input holds per pixel, as with the quick profile's
+        channel PCA — it is computed once per call and applied to every frame: the same
+        function and the same gradients with respect to both layers' weights, in about half
+        the arithmetic. Otherwise the layers run one after the other.
+        """
+        b, t, c = maps.shape[:3]
+        pixels = maps.shape[3] * maps.shape[4]
+        task = task_vector[:, None, :].expand(b, t, task_vector.shape[-1])
+        fc, norm = self.encoder[0], self.encoder[1]
+        k, out, frames = self.hidden_size, fc.out_features, b * t
+        fused = self.fused if self.fused is not None else \
+            frames * c * out + out * k * c < frames * (c * k + k * out)  # MACs per pixel
+        if fused:
+            w_map = fc.weight[:, : k * pixels].view(out, k, pixels)
+            w_conv = self.reduce.weight[:, :, 0, 0]  # [k, c]
+            w_eff = torch.einsum("okp,kc->ocp", w_map, w_conv).reshape(out, c * pixels)
+            b_eff = fc.bias + torch.einsum("okp,k->o", w_map, self.reduce.bias)
+            z = maps.reshape(frames, c * pixels).to(w_eff.dtype) @ w_eff.T + b_eff
+            z = z + task.reshape(frames, -1).to(z.dtype) @ fc.weight[:, k * pixels:].T
+            return norm(z.view(b, t, out))
         z = self.reduce(maps.flatten(0, 1)).flatten(1).view(b, t, -1)
-        task = task_vector[:, None, :].expand(b, t, task_vector.shape[-1]).to(z.dtype)
-        return self.encoder(torch.cat([z, task], dim=-1))
+        return self.encoder(torch.cat([z, task.to(z.dtype)], dim=-1))
 
     # --- recurrence ---------------------------------------------------------------
     def forward(
