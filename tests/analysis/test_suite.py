@@ -204,3 +204,29 @@ def test_a_new_analysis_is_one_registered_function():
         assert tables["mean_activity"]["model"].iloc[0] == "GRU STMF"
     finally:
         ANALYSES.pop()
+
+
+def test_near_constant_units_break_moved_decoders_only_when_standardised():
+    """The nuisance of trained GRUs (units of std ~1e-4 whose mean moves between frames)
+    with unequal classes: raw decoders (the seed's) keep their geometry when moved to other
+    frames; per-unit standardisation puts huge weights on the quiet units and breaks it."""
+    from dataclasses import replace
+
+    ds = synthetic_memory_activations(
+        150, 4, 40, features={"location": 4, "identity": 6, "category": 3},
+        tasks=("nback-1-location", "nback-2-identity", "nback-1-category"), mode="age",
+        constant_units=4, constant_std=1e-4, class_skew=0.3, noise=0.5, relevant_gain=4.0,
+        irrelevant_gain=3.0, seed=7)
+    out = {}
+    for standardize in (False, True):
+        t = run_analyses([Recording(ds, "run")], protocol=replace(FAST, standardize=standardize),
+                         analyses=["procrustes", "encoding_sharing"])
+        p = t["procrustes"][t["procrustes"]["relevant"] & t["procrustes"]["in_window"]]
+        es = t["encoding_sharing"]
+        out[standardize] = (p["accuracy_fitted"].mean(), p["accuracy_reconstructed"].mean(),
+                            es.loc[es["kind"] == "generalization", "accuracy"].mean())
+    fitted, reconstructed, shared = out[False]
+    assert fitted > 0.9 and reconstructed > fitted - 0.05 and shared > 0.85
+    fitted_s, reconstructed_s, shared_s = out[True]
+    assert fitted_s > 0.9  # each decoder works where it was fitted ...
+    assert reconstructed_s < 0.5 and shared_s < 0.5  # ... and fails once moved
