@@ -40,8 +40,8 @@ Two solvers (:func:`solve_hinge_svm`):
   normal.
 
 ``solver="auto"`` takes the interior-point method on a GPU and, on the CPU, for up to
-:data:`IPM_MAX_UNITS` units with at least four samples per unit; coordinate descent
-otherwise. Either way the intercept is finally re-chosen for the solved normal, at the
+:data:`IPM_MAX_UNITS` units with at least :data:`IPM_MIN_ROWS_PER_UNIT` samples per unit;
+coordinate descent otherwise. Either way the intercept is finally re-chosen for the solved normal, at the
 midpoint of its optimal interval as libsvm chooses it.
 
 Decoders are returned in the ORIGINAL input coordinates (with ``standardize=True`` the
@@ -75,12 +75,17 @@ SEED_CS: tuple[float, ...] = (0.001, 0.01, 1.0, 10.0)
 
 IPM_MAX_UNITS = 256
 """``solver="auto"`` on the CPU: the interior-point method up to this many units when
-there are at least four samples per unit, blocked coordinate descent otherwise (see the
-module). Measured: with fewer than four samples per unit (nearly separable problems)
-coordinate descent converges in tens of epochs and matches libsvm; with more, at
-``C >= 1`` it does not converge in 100 epochs and picks other ``C`` values than libsvm
-(1500 trials x 128 units: 19 of 150 held-out predictions differed), while the
-interior-point method reproduces libsvm's inner-validation scores."""
+there are at least :data:`IPM_MIN_ROWS_PER_UNIT` samples per unit, blocked coordinate
+descent otherwise (see the module)."""
+
+IPM_MIN_ROWS_PER_UNIT = 8
+"""Measured (10 outer x 5 inner folds, the seed's C grid, one core): coordinate descent is
+faster up to about eight training rows per unit (1000 trials x 128 units, 8 classes: 11.7 s
+against 19.2 s; 1000 x 512: 2.1 s against 338 s), the interior-point method beyond (1500 x
+64: 5.3 s against 12.0 s). With many rows per unit, at ``C >= 1`` coordinate descent does
+not converge in 100 epochs and picks other ``C`` values than libsvm (1500 trials x 128
+units: 19 of 150 held-out predictions differed), while the interior-point method reproduces
+libsvm's inner-validation scores."""
 
 __all__ = [
     "SEED_CS",
@@ -140,7 +145,7 @@ def solve_hinge_svm(
     intercept into a fixed offset until it vanishes) at ``O(m d)`` per problem and epoch,
     whose number of epochs grows with ``C`` and with ``m / d``. ``"auto"`` takes the IPM on
     a GPU, and on the CPU when there are at most :data:`IPM_MAX_UNITS` units and at least
-    four rows per unit; coordinate descent otherwise.
+    :data:`IPM_MIN_ROWS_PER_UNIT` rows per unit; coordinate descent otherwise.
 
     Args:
         Xa: Design matrices ``[G, m, d]``, the intercept column last.
@@ -175,8 +180,8 @@ def solve_hinge_svm(
     if groups < 1 or K % groups:
         raise WmgeomError(f"groups={groups} must divide the {K} label columns")
     if method == "auto":
-        method = "ipm" if Xa.device.type == "cuda" or (d - 1 <= IPM_MAX_UNITS
-                                                        and 4 * (d - 1) <= m) else "dcd"
+        method = "ipm" if Xa.device.type == "cuda" or (
+            d - 1 <= IPM_MAX_UNITS and IPM_MIN_ROWS_PER_UNIT * (d - 1) <= m) else "dcd"
     if method not in ("ipm", "dcd"):
         raise WmgeomError(f"method={method!r}: use 'auto', 'ipm' or 'dcd'")
     if n_threads is None and Xa.device.type == "cpu":
@@ -677,13 +682,14 @@ def _fit_grid(
         Yt = torch.as_tensor(Y[cs], dtype=dtype, device=dev)  # [c, n, K]
         nc = Xt.shape[0]
         Xa, shift, scale = _designs(Xt, train if standardize else None, intercept_scaling)
-        if standardize:  # matrix (cond, set); columns: classes, one sample order
+        if standardize:  # matrix (cond, set); columns: classes
             Yq = (Yt[:, None] * train[None, :, :, None].to(dtype)).flatten(0, 1)
-            groups = 1
-        else:  # matrix cond; columns (class, set), one sample order per class
+        else:  # matrix cond; columns (class, set)
             Yq = (Yt[..., None] * train.T[None, :, None, :].to(dtype)).flatten(2)
-            groups = K
-        theta = solve_hinge_svm(Xa, Yq, torch.as_tensor(Cs), groups=groups, **opts)
+        # one sample order per design matrix: its coordinate steps are then GEMMs over all
+        # of the matrix's problems (one order per class was 2-4x slower, measured on the
+        # decoder bank of a quick-profile GRU: 9.6 s against 19.8 s per task)
+        theta = solve_hinge_svm(Xa, Yq, torch.as_tensor(Cs), groups=1, **opts)
         height = Xa[:, 0, -1]
         for ci in range(nC):  # inner-validation accuracy, in solver coordinates
             dec = Xa @ theta[:, ci]  # [c | c*set, n, cols]
