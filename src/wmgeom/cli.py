@@ -183,12 +183,14 @@ def analyze(run_dirs: Annotated[list[Path], typer.Argument(help="One or more run
             out: Annotated[Path | None, typer.Option(
                 "--out", "-o", help="Folder for analysis/ and figures/ (default: the first "
                 "run directory).")] = None,
+            jobs: Annotated[int, typer.Option(
+                "--jobs", min=1, help="Processes analysing runs in parallel (one run each).")] = 1,
             progress: ProgressOpt = True) -> None:
     """Run every analysis on recorded runs; tables to analysis/, figures to figures/."""
     from wmgeom.studies.nback import analyze as analyze_runs
     from wmgeom.studies.nback import skipped_lines
 
-    tables = analyze_runs(list(run_dirs), out_dir=out, progress=progress)
+    tables = analyze_runs(list(run_dirs), out_dir=out, progress=progress, jobs=jobs)
     _print_skipped(skipped_lines(tables))
     console.print(f"[green]analysed[/green] {len(tables)} tables → {out or run_dirs[0]}/analysis")
 

@@ -164,6 +164,18 @@ def test_tables_figures_and_protocol_are_written(analysed):
     assert set(tables["relevant_irrelevant"]["model"]) == {"GRU STMF", "LSTM STMF"}
 
 
+def test_parallel_analysis_gives_the_same_tables(analysed, tmp_path):
+    _, lstm, gru = analysed
+    kw = {"progress": False, "protocol": FAST, "figures": False,
+          "analyses": ["relevant_irrelevant", "cross_task", "orthogonalization"]}
+    one = nback.analyze([lstm, gru], out_dir=tmp_path / "one", **kw)
+    two = nback.analyze([lstm, gru], out_dir=tmp_path / "two", jobs=2, **kw)
+    assert set(one) == set(two)
+    for name in set(one) - {"timing"}:
+        pd.testing.assert_frame_equal(one[name], two[name], check_like=True)
+    assert sorted(two["timing"]["run"].unique()) == sorted([str(lstm), str(gru)])
+
+
 def test_load_recording_reads_metadata_and_rejects_bad_folders(tmp_path, analysed):
     _, lstm, gru = analysed
     rec = nback.load_recording(gru)

@@ -78,14 +78,15 @@ IPM_MAX_UNITS = 256
 there are at least :data:`IPM_MIN_ROWS_PER_UNIT` samples per unit, blocked coordinate
 descent otherwise (see the module)."""
 
-IPM_MIN_ROWS_PER_UNIT = 8
+IPM_MIN_ROWS_PER_UNIT = 4
 """Measured (10 outer x 5 inner folds, the seed's C grid, one core): coordinate descent is
 faster up to about eight training rows per unit (1000 trials x 128 units, 8 classes: 11.7 s
 against 19.2 s; 1000 x 512: 2.1 s against 338 s), the interior-point method beyond (1500 x
-64: 5.3 s against 12.0 s). With many rows per unit, at ``C >= 1`` coordinate descent does
-not converge in 100 epochs and picks other ``C`` values than libsvm (1500 trials x 128
-units: 19 of 150 held-out predictions differed), while the interior-point method reproduces
-libsvm's inner-validation scores."""
+64: 5.3 s against 12.0 s). But from about four rows per unit, at ``C >= 1`` coordinate
+descent does not converge in 100 epochs and picks other ``C`` values than libsvm (1000 x
+128, 4 unbalanced classes: 2.5 points of multi-class accuracy apart from scikit-learn's
+``SVC``; 1500 x 128: 19 of 150 held-out predictions differed), while the interior-point
+method reproduces libsvm's inner-validation scores: the threshold keeps the answers."""
 
 __all__ = [
     "SEED_CS",

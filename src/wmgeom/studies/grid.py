@@ -333,7 +333,7 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
     table = gather(config, out, summaries)
     trained = time.perf_counter() - start
     nback.analyze([out / "runs" / name for name in table["run"]], out_dir=out,
-                  progress=progress)
+                  progress=progress, jobs=jobs or config.jobs or os.cpu_count() or 1)
     analysed = time.perf_counter() - start - trained
     report(out)
     summary = {"study": "nback-grid", "runs": len(table),

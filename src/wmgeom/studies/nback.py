@@ -24,6 +24,7 @@ from wmgeom.analysis.findings import findings
 from wmgeom.analysis.suite import (
     AnalysisProtocol,
     Recording,
+    merge_tables,
     resolve_protocol,
     run_analyses,
     select_analyses,
@@ -447,6 +448,33 @@ class _Steps:
         self.bar.close()
 
 
+def _analyze_one(run_dir: str, protocol: AnalysisProtocol, selected: list[str]
+                 ) -> dict[str, pd.DataFrame]:
+    """:func:`run_analyses` of one run directory (in a worker process)."""
+    torch.set_num_threads(1)
+    return run_analyses([load_recording(run_dir)], protocol, selected)
+
+
+def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected: list[str],
+                         jobs: int, progress: bool) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`run_analyses` over ``paths``, one recording per worker."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    bar = progress_bar(len(paths), "analysis", "run", progress)
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=ctx) as pool:
+            futures = [pool.submit(_analyze_one, str(p), protocol, selected) for p in paths]
+            parts = []
+            for fut in futures:  # in run order, so the tables are too
+                parts.append(fut.result())
+                bar.update(1)
+    finally:
+        bar.close()
+    return merge_tables(parts)
+
+
 def analyze(
     runs: Iterable[str | Path | Recording],
     out_dir: str | Path | None = None,
@@ -454,6 +482,7 @@ def analyze(
     analyses: Iterable[str] | None = None,
     figures: bool = True,
     progress: bool = True,
+    jobs: int = 1,
 ) -> dict[str, pd.DataFrame]:
     """Run every seed-000 analysis the recordings allow; write tables and figures.
 
@@ -468,6 +497,9 @@ def analyze(
         analyses: Names of analyses to run (default all).
         figures: Draw the figures too.
         progress: Show a progress bar over the analyses.
+        jobs: Worker processes analysing run directories in parallel, one recording each
+            (the tables are the same as with 1; ``Recording`` objects are analysed in
+            this process).
 
     Returns:
         The tables of :func:`~wmgeom.analysis.suite.run_analyses`.
@@ -486,11 +518,15 @@ def analyze(
         profile = read_yaml(path, "run config").get("profile") if path.is_file() else None
     protocol = resolve_protocol(protocol, profile)
     selected = [a.name for a in select_analyses(analyses)]
-    steps = _Steps(progress, len(selected) * len(recordings))
-    try:
-        tables = run_analyses(recordings, protocol, selected, on_step=steps)
-    finally:
-        steps.close()
+    paths = [None if isinstance(r, Recording) else Path(r) for r in runs]
+    if jobs > 1 and len(recordings) > 1 and all(p is not None for p in paths):
+        tables = _analyze_in_parallel(paths, protocol, selected, jobs, progress)
+    else:
+        steps = _Steps(progress, len(selected) * len(recordings))
+        try:
+            tables = run_analyses(recordings, protocol, selected, on_step=steps)
+        finally:
+            steps.close()
     base = Path(out_dir) if out_dir is not None else Path(recordings[0].name)
     for folder in (base / "analysis", base / "figures"):
         clean_stale_temporaries(folder)
