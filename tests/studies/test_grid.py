@@ -123,6 +123,21 @@ def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
+def test_unreachable_ray_address_is_one_line_at_once(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port on 127.0.0.1 that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(WmgeomError, match=f"cannot reach the Ray cluster at RAY_ADDRESS="
+                                          f"127.0.0.1:{port}.*ray start --head"):
+        grid.run_points(tiny_grid(architectures=["gru"], regimes=["MTMF"]), tmp_path,
+                        use_ray=True, progress=False)  # at once, not after Ray's retries
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
 def test_ray_path_on_a_local_instance(tmp_path, monkeypatch):
     """Points run as Ray tasks on a local instance bound to 127.0.0.1, stopped afterwards."""
     import ray

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -224,6 +225,21 @@ def run_point(config_json: str, run_dir: str, threads: int) -> dict[str, Any]:
     return read_json(run_dir / "summary.json", "run summary", "delete the run folder")
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``RAY_ADDRESS`` whose ``host:port`` takes no connection (Ray itself retries
+    for minutes there); ``auto`` and addresses without a port are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise WmgeomError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} "
+                          f"({exc.strerror or exc}); start it with `ray start --head`, or unset "
+                          "RAY_ADDRESS to run a local Ray instance") from None
+
+
 def _connect_ray():
     """A Ray connection: the cluster of ``RAY_ADDRESS``, or a local one on 127.0.0.1."""
     try:
@@ -234,6 +250,8 @@ def _connect_ray():
     if ray.is_initialized():
         return ray, False
     address = os.environ.get("RAY_ADDRESS")
+    if address:
+        _check_reachable(address)
     try:
         if address:
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
