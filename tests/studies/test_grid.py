@@ -63,6 +63,21 @@ def test_point_config_fills_regime_defaults():
     assert study("nback-grid").make_config is grid.make_config
 
 
+def test_points_sharing_a_worker_train_and_record_their_own_regime(tmp_path, monkeypatch):
+    """One worker process runs every point (jobs=1), reusing the stimuli and features it
+    prepared for the first: each point still trains on its own regime's tasks."""
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    g = tiny_grid(architectures=["gru"], regimes=["STSF", "STMF", "MTMF"])
+    summaries = grid.run_points(g, tmp_path, jobs=1, progress=False)
+    expected = {"STSF": {"nback-2-identity"},
+                "STMF": {"nback-2-location", "nback-2-identity", "nback-2-category"}}
+    for name, summary in summaries.items():
+        regime = name.split("_")[1]
+        tasks = set(summary["accuracy_per_task"]["train"])
+        assert tasks == expected.get(regime, tasks) and (regime != "MTMF" or len(tasks) == 9)
+        assert (tmp_path / "runs" / name / "activations.nc").is_file()
+
+
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory):
     mp = pytest.MonkeyPatch()

@@ -16,6 +16,7 @@ rather than at the moment each first meets the criterion.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -204,7 +205,8 @@ def _prepared(config: nback.NBackConfig) -> nback.Prepared:
     if key not in _PREPARED:
         _PREPARED.clear()
         _PREPARED[key] = nback.prepare(config, progress=False)
-    return _PREPARED[key]
+    # the stimuli and features are shared; the tasks (regime) are this point's own
+    return dataclasses.replace(_PREPARED[key], config=config)
 
 
 def run_point(config_json: str, run_dir: str, threads: int) -> dict[str, Any]:

@@ -197,8 +197,10 @@ def prepare(config: NBackConfig, progress: bool = True) -> Prepared:
     return Prepared(config, stimset, cache, kept, device)
 
 
-def _data(prep: Prepared, online: bool = False) -> NBackData:
-    config = prep.config
+def _data(prep: Prepared, config: NBackConfig, online: bool = False) -> NBackData:
+    """The tasks of ``config`` on ``prep``'s stimuli and features (``prep`` may have been
+    prepared for another config with the same stimuli and model, e.g. in a grid worker);
+    ``online`` runs the backbone in the loop."""
     backbone = build_backbone(config.model.backbone, config.model.weights) if online else None
     return build_data(prep.cache, prep.stimset, config.tasks, prep.device, backbone=backbone)
 
@@ -233,7 +235,7 @@ def train_run(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool =
 def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
                   progress: bool) -> tuple[dict[str, Any], TrainedRun]:
     init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
-    data = _data(prep, online=config.model.online)
+    data = _data(prep, config, online=config.model.online)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, config.tasks)
     model.to(prep.device)
@@ -272,7 +274,7 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
     write_json_atomic(run_dir / "summary.json", summary)
     model.eval()
     # recordings read the feature cache, also when training ran the backbone online
-    return summary, TrainedRun(run_dir, config, prep, _data(prep) if config.model.online
+    return summary, TrainedRun(run_dir, config, prep, _data(prep, config) if config.model.online
                                else data, model, finished=result.finished,
                                iteration=result.iterations)
 
@@ -325,7 +327,7 @@ def load_trained(run_dir: str | Path, progress: bool = False,
     model = build_model(config.model, config.tasks)
     model.load_state_dict(payload["model"])
     model.to(prep.device).eval()
-    return TrainedRun(run_dir, config, prep, _data(prep), model,
+    return TrainedRun(run_dir, config, prep, _data(prep, config), model,
                       finished=training_finished(payload, config),
                       iteration=int(payload.get("iteration", 0)))
 
