@@ -150,3 +150,25 @@ def test_missing_columns_and_empty_tables_are_user_errors():
         F.plot_swap_tests(pd.DataFrame(columns=["feature", "swap", "accuracy"]))
     with pytest.raises(WmgeomError, match="none of the columns loss"):
         F.plot_training_curves(pd.DataFrame(dict(iteration=[0], split=["train"])))
+
+
+@pytest.mark.parametrize("factor", [1.1, 30.0])
+def test_accuracy_vs_parameters_labels_its_parameter_axis_readably(tmp_path, factor):
+    """Fig. A1c: one line per architecture over MTMF models; parameter counts labelled in
+    millions, with at least two labels and none of them overlapping, for a narrow range (the
+    quick grid's 0.85-0.95M) and a wide one (a size series)."""
+    sizes = np.geomspace(850_000, 850_000 * factor, 3).round()
+    models = pd.DataFrame([dict(architecture=a, regime=r, parameters=p + k * 1000,
+                                acc_train=0.9, acc_val_angle=0.85, acc_val_identity=0.7)
+                           for k, a in enumerate(("rnn", "gru", "lstm")) for p in sizes
+                           for r in ("STSF", "MTMF")])
+    fig = F.plot_accuracy_vs_parameters(models, tmp_path / "a1c")
+    fig.canvas.draw()
+    ax = _visible_axes(fig)[0]
+    assert [line.get_label() for line in ax.containers] == ["RNN", "GRU", "LSTM"]
+    lo, hi = ax.get_xlim()
+    labels = [t for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+              if t.get_text() and lo <= t.get_position()[0] <= hi]
+    assert len(labels) >= 2 and all(t.get_text().endswith("M") for t in labels)
+    boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))

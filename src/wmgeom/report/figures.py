@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
@@ -457,6 +458,15 @@ def plot_encoding_sharing(table: pd.DataFrame, path=None) -> Figure:
                            "(seed 000 Fig. 4d)")
 
 
+def _millions(value: float, _pos: int | None = None) -> str:
+    return f"{value / 1e6:.2f}M" if value < 1e7 else f"{value / 1e6:.0f}M"
+
+
+def _narrow(parameters: pd.Series) -> bool:
+    """Whether the parameter counts span less than a factor 3 (too few major ticks)."""
+    return float(parameters.max()) < 3 * float(parameters.min())
+
+
 def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
     """Seed 000 Fig. A1c: accuracy on train, novel angles and novel identities against the
     number of trainable parameters, one line per architecture.
@@ -481,6 +491,14 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
             ax.errorbar(curve.index, curve["mean"], yerr=curve["std"].fillna(0), fmt="-o",
                         ms=4, capsize=2, color=f"C{k}", label=arch.upper())
         ax.set_xscale("log")
+        # plain labels (e.g. 0.85M): a narrow range on a log axis otherwise labels its
+        # minor ticks in overlapping scientific notation
+        if not _narrow(models["parameters"]):
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_millions))
+        ax.xaxis.set_minor_formatter(FuncFormatter(_millions) if _narrow(models["parameters"])
+                                     else NullFormatter())
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.axhline(1 / len(ACTIONS), color="k", ls=":", lw=0.8)
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("trainable parameters")
