@@ -483,6 +483,7 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
     splits = [s for s in SPLITS if f"acc_{s}" in models.columns]
     fig, axes = _grid(1, len(splits), size=(3.4, 3.0), sharey=True)
     archs = _order(models["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
+    narrow = _narrow(models["parameters"])
     for c, split in enumerate(splits):
         ax = axes[0, c]
         for k, arch in enumerate(archs):
@@ -493,11 +494,10 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
         ax.set_xscale("log")
         # plain labels (e.g. 0.85M): a narrow range on a log axis otherwise labels its
         # minor ticks in overlapping scientific notation
-        if not _narrow(models["parameters"]):
+        if not narrow:
             ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(_millions))
-        ax.xaxis.set_minor_formatter(FuncFormatter(_millions) if _narrow(models["parameters"])
-                                     else NullFormatter())
+        ax.xaxis.set_minor_formatter(FuncFormatter(_millions) if narrow else NullFormatter())
         ax.tick_params(axis="x", which="both", labelsize=7)
         ax.axhline(1 / len(ACTIONS), color="k", ls=":", lw=0.8)
         ax.set_ylim(0, 1.02)

@@ -16,7 +16,6 @@ rather than at the moment each first meets the criterion.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -205,8 +204,7 @@ def _prepared(config: nback.NBackConfig) -> nback.Prepared:
     if key not in _PREPARED:
         _PREPARED.clear()
         _PREPARED[key] = nback.prepare(config, progress=False)
-    # the stimuli and features are shared; the tasks (regime) are this point's own
-    return dataclasses.replace(_PREPARED[key], config=config)
+    return _PREPARED[key]
 
 
 def run_point(config_json: str, run_dir: str, threads: int) -> dict[str, Any]:

@@ -168,9 +168,11 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
 
 @dataclass
 class Prepared:
-    """Stimuli and the features the model reads, ready for training or recording."""
+    """Stimuli and the features the model reads, ready for training or recording.
 
-    config: NBackConfig
+    It holds no run config: the runs that share a stimulus set and model (a grid's points)
+    share one, and each brings its own tasks (:func:`_data`)."""
+
     stimset: StimulusSet
     cache: FeatureCache
     channel_variance_kept: float | None
@@ -194,13 +196,12 @@ def prepare(config: NBackConfig, progress: bool = True) -> Prepared:
     kept = None
     if m.channel_components is not None:
         cache, kept = channel_pca(cache, m.channel_components)
-    return Prepared(config, stimset, cache, kept, device)
+    return Prepared(stimset, cache, kept, device)
 
 
 def _data(prep: Prepared, config: NBackConfig, online: bool = False) -> NBackData:
-    """The tasks of ``config`` on ``prep``'s stimuli and features (``prep`` may have been
-    prepared for another config with the same stimuli and model, e.g. in a grid worker);
-    ``online`` runs the backbone in the loop."""
+    """The tasks of ``config`` on ``prep``'s stimuli and features; ``online`` runs the
+    backbone in the loop."""
     backbone = build_backbone(config.model.backbone, config.model.weights) if online else None
     return build_data(prep.cache, prep.stimset, config.tasks, prep.device, backbone=backbone)
 
