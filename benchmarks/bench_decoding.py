@@ -117,14 +117,16 @@ def timed_wmgeom(X, y, folds, inner, device: str, repeats: int, threads: int | N
     return min(times), res
 
 
-def accuracy_gaps(ours: np.ndarray, ref: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Multi-class and per-decoder accuracy differences (points) on the rows ``ref`` has."""
+def accuracy_gaps(ours: np.ndarray, ref: np.ndarray, y: np.ndarray
+                  ) -> tuple[float, float, float, np.ndarray]:
+    """On the rows ``ref`` has: both multi-class accuracies, their difference and the
+    per-decoder accuracy differences (points)."""
     rows = np.isfinite(ref).all(1)
     o, r, t = ours[rows], ref[rows], y[rows]
-    multi = ((o.argmax(1) == t).mean() - (r.argmax(1) == t).mean()) * 100
+    acc_o, acc_r = (o.argmax(1) == t).mean(), (r.argmax(1) == t).mean()
     onehot = t[:, None] == np.arange(ref.shape[1])
     per = (((o > 0) == onehot).mean(0) - ((r > 0) == onehot).mean(0)) * 100
-    return multi, per
+    return acc_o, acc_r, (acc_o - acc_r) * 100, per
 
 
 # --------------------------------------------------------------------------- parts
@@ -149,10 +151,9 @@ def seed_protocol(args, n_base: int) -> None:
             y = labels[f][c]
             ref = sklearn_decisions(X[c], y, folds[:n_base], inner, args.n_jobs)
             ks = idx.index[idx["feature"] == f].to_numpy()
-            m, p = accuracy_gaps(res.decision[c][:, ks], ref, y)
-            rows = np.isfinite(ref).all(1)
-            acc_r.append((ref[rows].argmax(1) == y[rows]).mean())
-            acc_o.append((res.decision[c][rows][:, ks].argmax(1) == y[rows]).mean())
+            a_o, a_r, m, p = accuracy_gaps(res.decision[c][:, ks], ref, y)
+            acc_o.append(a_o)
+            acc_r.append(a_r)
             multi.append(m)
             per.extend(p)
     t_ref = (time.perf_counter() - start) * args.folds / n_base
@@ -193,9 +194,7 @@ def shape_sweep(args, shapes, n_base: int) -> None:
         start = time.perf_counter()
         ref = sklearn_decisions(X, y, folds[:n_base], inner, args.n_jobs)
         t_ref = (time.perf_counter() - start) * args.folds / n_base
-        multi, per = accuracy_gaps(res.decision[0], ref, y)
-        rows = np.isfinite(ref).all(1)
-        acc_ref = (ref[rows].argmax(1) == y[rows]).mean()
+        _, acc_ref, multi, per = accuracy_gaps(res.decision[0], ref, y)
         ratios.append(t_ref / t_ours)
         worst_acc = max(worst_acc, abs(multi), np.abs(per).max())
         print(f"| {n} | {d} | {k} | {'unbalanced' if unbalanced else 'balanced'} | "
