@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from wmgeom.tasks.base import SPLITS
+from wmgeom.tasks.vocabulary import SPLITS
 
 
 def write_run(run_dir: Path, ds: xr.Dataset, *, metrics: bool = True,

@@ -10,7 +10,7 @@ from scipy.stats import chi2_contingency
 
 from wmgeom.errors import WmgeomError
 from wmgeom.tasks import FEATURES, NBackTask, batch_feature_values, nback_targets
-from wmgeom.tasks.base import MATCH, NON_MATCH, SPLITS
+from wmgeom.tasks.vocabulary import MATCH, NON_MATCH, SPLITS
 
 from ._synthetic import FakeStimulusSet, synthetic_table
 

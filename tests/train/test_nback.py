@@ -8,8 +8,8 @@ import torch
 
 from train._cache import CHANNELS, synthetic_cache
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig
-from wmgeom.tasks.base import NON_MATCH
 from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.tasks.vocabulary import NON_MATCH
 from wmgeom.train.nback import (
     accuracy_rows,
     build_data,

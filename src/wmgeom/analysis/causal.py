@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from wmgeom.errors import WmgeomError
-from wmgeom.tasks.base import ACTIONS
+from wmgeom.tasks.vocabulary import ACTIONS
 
 __all__ = ["causal_perturbation"]
 

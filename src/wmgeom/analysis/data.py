@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from wmgeom.errors import WmgeomError
-from wmgeom.tasks.base import FEATURES
+from wmgeom.tasks.vocabulary import FEATURES
 
 SPACES: tuple[str, ...] = ("hidden", "cell", "encoding", "perceptual")
 """Activation variables of an Activations Dataset that analyses can read."""

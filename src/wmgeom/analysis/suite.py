@@ -40,7 +40,7 @@ from wmgeom.analysis.orthogonality import orthogonalization_comparison
 from wmgeom.analysis.procrustes import reconstructed_decoder_accuracy
 from wmgeom.errors import WmgeomError
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.tasks.base import FEATURES, MATCH
+from wmgeom.tasks.vocabulary import FEATURES, MATCH
 
 log = logging.getLogger(__name__)
 

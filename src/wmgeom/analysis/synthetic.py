@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from wmgeom.errors import WmgeomError
-from wmgeom.tasks.base import ACTIONS, MATCH, NO_ACTION, NON_MATCH
+from wmgeom.tasks.vocabulary import ACTIONS, MATCH, NO_ACTION, NON_MATCH
 
 __all__ = ["synthetic_memory_activations"]
 

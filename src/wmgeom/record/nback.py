@@ -23,8 +23,8 @@ from pydantic import Field, field_validator
 from wmgeom.config import StrictModel
 from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
 from wmgeom.pca import PCA, pca
-from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS, TrialBatch
 from wmgeom.tasks.nback import NBackTask, TaskMixture
+from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS, TrialBatch
 from wmgeom.train.nback import NBackData
 
 LABELS = ("location", "category", "identity", "angle", "target", "executive")

@@ -27,7 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
-from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS
+from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS
 
 VALIDATION_COLOR = "#7b3fa0"  # purple, as seed 000 Fig. 2c
 GENERALIZATION_COLOR = "#e6b400"  # yellow

@@ -41,7 +41,7 @@ from wmgeom.io import (
 from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_meshes
 from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
 from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
-from wmgeom.tasks.base import SPLITS
+from wmgeom.tasks.vocabulary import SPLITS
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class StimulusSet:
 
     @property
     def splits(self) -> tuple[str, ...]:
-        """The splits that hold at least one image, in :data:`~wmgeom.tasks.base.SPLITS` order.
+        """The splits that hold at least one image, in :data:`~wmgeom.tasks.vocabulary.SPLITS` order.
 
         A rendered set has all three unless it holds out no identity; an iWISDM folder
         may have only some (e.g. ``train`` and ``val``: no ``val_identity``).

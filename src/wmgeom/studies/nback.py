@@ -59,8 +59,8 @@ from wmgeom.studies.base import (
     read_run_config,
     run_lock,
 )
-from wmgeom.tasks.base import FEATURES, SPLITS
 from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.tasks.vocabulary import FEATURES, SPLITS
 from wmgeom.train.checkpoint import load_checkpoint
 from wmgeom.train.nback import (
     EvalConfig,

@@ -3,7 +3,6 @@
 Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
 """
 
-from wmgeom.tasks.base import ACTIONS, FEATURES, SPLITS, TrialBatch, task_vector
 from wmgeom.tasks.nback import (
     NBackTask,
     StimulusSampler,
@@ -20,6 +19,7 @@ from wmgeom.tasks.registry import (
     regime_tasks,
     register,
 )
+from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS, TrialBatch, task_vector
 
 __all__ = [
     "ACTIONS",

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.errors import WmgeomError
-from wmgeom.tasks.base import (
+from wmgeom.tasks.vocabulary import (
     DEFAULT_N_VALUES,
     FEATURES,
     MATCH,

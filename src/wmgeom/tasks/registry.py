@@ -1,7 +1,7 @@
 """Tasks by name, as in neurogym: ``make("nback-2-location", stimuli=...)`` (SPEC T1, T4, R1).
 
 N-back names are ``nback-<N>-<feature>`` for every N of the configured set and every feature
-of :data:`~wmgeom.tasks.base.FEATURES`. ``"two-orientation"`` is the continuous recall task of
+of :data:`~wmgeom.tasks.vocabulary.FEATURES`. ``"two-orientation"`` is the continuous recall task of
 seed 001, imported only when it is made. Training regimes (seed 000 §3) map to task lists:
 STSF one task, STMF one N with all three features, MTMF every N with every feature.
 """
@@ -17,8 +17,8 @@ from pydantic import Field, model_validator
 
 from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
-from wmgeom.tasks.base import DEFAULT_N_VALUES, FEATURES
 from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler, TaskMixture
+from wmgeom.tasks.vocabulary import DEFAULT_N_VALUES, FEATURES
 
 REGIMES: tuple[str, ...] = ("STSF", "STMF", "MTMF")
 _NBACK_NAME = re.compile(r"^nback-(\d+)-([a-z]+)$")

@@ -25,9 +25,9 @@ from wmgeom.models.registry import BACKBONES
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.stimuli.stimset import StimulusSet
 from wmgeom.tasks import FEATURES, SPLITS, TrialBatch
-from wmgeom.tasks.base import NON_MATCH
 from wmgeom.tasks.nback import TaskMixture
 from wmgeom.tasks.registry import RegimeConfig, make_regime
+from wmgeom.tasks.vocabulary import NON_MATCH
 
 
 class EvalConfig(StrictModel):
