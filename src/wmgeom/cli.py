@@ -1,7 +1,11 @@
 """Command line: thin wrappers that parse, call the API, and print (SPEC U1, U2, L1).
 
-User errors (:class:`~wmgeom.errors.WmgeomError`) print one line and exit with status
-2, without a traceback; outputs are written atomically, so nothing is half-written.
+User errors (:class:`~wmgeom.errors.WmgeomError`, bad arguments included) print one line
+and exit with status 2, without a traceback; outputs are written atomically, so nothing is
+half-written. Ctrl-C (SIGINT) and SIGTERM stop a command the same way: the temporaries of
+the write under way are removed, one line says how to continue (``--resume``), and the
+exit status is 128 + the signal's number (130, 143). The guarantees are listed in
+``docs/guarantees.md``.
 """
 
 from __future__ import annotations
@@ -62,9 +66,10 @@ def _grid_config(config: Path | None, profile: str | None, architectures: str | 
     profile = profile or data.pop("profile", None) or "quick"
     data.pop("profile", None)
     if data.get("study", "nback-grid") != "nback-grid":
-        if data.pop("study") != "nback":
-            raise WmgeomError(f"config file {config} is for study {data.get('study')!r}; "
-                              "--grid takes a grid config or an N-back config")
+        in_file = data.pop("study")
+        if in_file != "nback":
+            raise WmgeomError(f"config file {config} is for study {in_file!r}; --grid takes "
+                              "a grid config or an N-back config")
         data = {"base": data}
     data.pop("study", None)
     cfg = grid.make_config(profile, data)
@@ -75,11 +80,11 @@ def _grid_config(config: Path | None, profile: str | None, architectures: str | 
         sizes=grid.sizes_option(sizes))
 
 
-def _config(config: Path | None, profile: str | None):
+def _config(config: Path | None, profile: str | None, command: str):
     """The N-back config of ``--config`` / ``--profile`` (the stage commands are N-back's)."""
     from wmgeom.studies.registry import load_study_config
 
-    return load_study_config(config, profile, "nback")[1]
+    return load_study_config(config, profile, "nback", command=f"wmgeom {command}")[1]
 
 
 @app.command()
@@ -106,6 +111,9 @@ def run(
     """
     from wmgeom.studies.registry import load_study_config
 
+    if grid and study not in (None, Study.nback, Study.nback_grid):
+        raise WmgeomError(f"--grid runs the N-back grid, not --study {study.value}; drop one "
+                          "of them")
     if grid or study is Study.nback_grid:
         from wmgeom.studies import grid as grid_study
 
@@ -138,7 +146,7 @@ def render(
     """Render the stimulus set; write it in iWISDM layout with a contact sheet."""
     from wmgeom.stimuli import render_to_folder
 
-    stimset = render_to_folder(out, _config(config, profile).stimuli)
+    stimset = render_to_folder(out, _config(config, profile, "render").stimuli)
     console.print(f"[green]rendered[/green] {len(stimset.table)} images → {out} "
                   f"(contact sheet: {out}/contact_sheet.png)")
 
@@ -149,7 +157,7 @@ def features(config: ConfigOpt = None, profile: ProfileOpt = None,
     """Compute (or find) the backbone feature cache of the configured stimulus set."""
     from wmgeom.studies.nback import prepare
 
-    prep = prepare(_config(config, profile), progress)
+    prep = prepare(_config(config, profile, "features"), progress)
     console.print(f"[green]features[/green] {prep.cache.spec.name} ({prep.cache.spec.weights}): "
                   f"{prep.cache.maps.shape[0]} canvases × {prep.cache.shape}, key {prep.cache.key}")
 
@@ -165,7 +173,7 @@ def train(
     """Train a model; writes config.yaml, metrics.csv, checkpoints/ and summary.json."""
     from wmgeom.studies.nback import train as train_run
 
-    print(json.dumps(train_run(_config(config, profile), out, resume=resume,
+    print(json.dumps(train_run(_config(config, profile, "train"), out, resume=resume,
                                progress=progress), indent=2))
 
 
@@ -241,25 +249,32 @@ def sweep(
 ) -> None:
     """Train and record the grid points only (no analysis): `wmgeom run --grid` does all."""
     from wmgeom.studies import grid as grid_study
-    from wmgeom.studies.base import init_run_dir
 
     cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes)
-    init_run_dir(out, cfg, resume=True, trained=False)
-    summaries = grid_study.run_points(cfg, out, jobs=jobs, use_ray=ray, progress=progress)
-    print(grid_study.gather(cfg, out, summaries).to_string(index=False))
+    print(grid_study.sweep(cfg, out, jobs=jobs, use_ray=ray, progress=progress)
+          .to_string(index=False))
 
 
 class Interrupted(BaseException):
-    """Ctrl-C (SIGINT), raised past the command-line parser, which would swallow it."""
+    """Ctrl-C (SIGINT) or SIGTERM, raised past the command-line parser, which would swallow
+    it; ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _interrupt(signum, frame) -> None:
-    raise Interrupted()
+    raise Interrupted(signum)
+
+
+#: The signals that stop a command cleanly, and the exit status of each (128 + its number).
+STOP_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def main() -> None:
-    """Console entry point: one-line messages for user errors, exit status 2; Ctrl-C prints
-    how to continue and exits 130."""
+    """Console entry point: one-line messages for user errors, exit status 2; Ctrl-C and
+    SIGTERM print how to continue and exit 130 and 143."""
     import logging
     import signal
 
@@ -269,19 +284,23 @@ def main() -> None:
     handler.setFormatter(logging.Formatter("warning: %(message)s"))
     handler.setLevel(logging.WARNING)
     logging.getLogger("wmgeom").addHandler(handler)
-    previous = signal.signal(signal.SIGINT, _interrupt)
+    previous = {name: signal.signal(getattr(signal, name), _interrupt) for name in STOP_SIGNALS}
     try:
         app()
     except WmgeomError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (Interrupted, KeyboardInterrupt):
+    except (Interrupted, KeyboardInterrupt) as exc:
+        for name in STOP_SIGNALS:  # a second signal now ends the process at once
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
         console.print("[yellow]interrupted[/yellow]: every file written so far is complete; "
                       "run the same command with --resume to continue.", highlight=False,
                       soft_wrap=True)
-        sys.exit(130)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        sys.exit(STOP_SIGNALS.get(signal.Signals(signum).name, 130))
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for name, handler_before in previous.items():
+            signal.signal(getattr(signal, name), handler_before)
 
 
 if __name__ == "__main__":

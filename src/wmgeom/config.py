@@ -5,7 +5,10 @@ whose sections belong to the stages (``StimulusConfig``, ``TrainConfig``, ...). 
 are starting points — ``quick`` (the default: a CPU run of minutes) and ``paper`` (the
 seed's setup, for a GPU) — that a YAML file overrides key by key. Every value is validated;
 an unknown key or a bad value becomes one :class:`~wmgeom.errors.WmgeomError` line that
-names the key and the value.
+names the key and the value. Every section is a :class:`StrictModel`: no unknown keys, no
+NaN or infinite numbers, no ``true``/``false`` where a number belongs; the rules of single
+values (seeds, ...) are those of :mod:`wmgeom.validation`, which the public functions apply
+to their arguments too.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from wmgeom.errors import WmgeomError, validated
 from wmgeom.io import read_yaml
@@ -26,10 +29,40 @@ __all__ = ["StrictModel", "deep_merge", "dump_config", "load_config", "make_conf
 T = TypeVar("T", bound=BaseModel)
 
 
-class StrictModel(BaseModel):
-    """A config section: unknown keys are refused."""
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type takes numbers and not booleans (``int``, ``list[float]``...)."""
+    if annotation is bool:
+        return False
+    args = get_args(annotation)
+    if not args:
+        return annotation in (int, float)
+    parts = [a for a in args if isinstance(a, type) or get_args(a)]
+    return any(_numeric(a) for a in parts) and not any(_has_bool(a) for a in parts)
 
-    model_config = ConfigDict(extra="forbid")
+
+def _has_bool(annotation: Any) -> bool:
+    return annotation is bool or any(_has_bool(a) for a in get_args(annotation))
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list | tuple) and any(_holds_bool(v) for v in value)
+
+
+class StrictModel(BaseModel):
+    """A config section: unknown keys, NaN and infinite numbers, and ``true``/``false`` where
+    a number belongs are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _holds_bool(value) and _numeric(field.annotation):
+            raise ValueError("give a number, not true/false")
+        return value
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,11 +84,16 @@ def make_config(model: type[T], profiles: Mapping[str, Mapping[str, Any]],
     Raises:
         WmgeomError: For an unknown profile or any invalid value (one line naming the key).
     """
-    if profile not in profiles:
-        raise WmgeomError(f"unknown profile '{profile}'; choose one of {', '.join(profiles)}.")
+    if not isinstance(profile, str) or profile not in profiles:
+        raise WmgeomError(f"unknown profile {_quoted(profile)}; choose one of "
+                          f"{', '.join(profiles)}.")
     data = deep_merge(model().model_dump(mode="json"), profiles[profile])
     data = deep_merge(data, {**(overrides or {}), "profile": profile})
     return validated(model, data, prefix)
+
+
+def _quoted(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else repr(value)
 
 
 def load_config(model: type[T], profiles: Mapping[str, Mapping[str, Any]],

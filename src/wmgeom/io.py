@@ -34,8 +34,25 @@ def cache_root() -> Path:
     """Folder for cached stimuli and features (``$WMGEOM_CACHE`` or ``~/.cache/wmgeom``)."""
     root = os.environ.get("WMGEOM_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "wmgeom"
+    check_cache_folder(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def check_cache_folder(folder: str | os.PathLike) -> Path:
+    """Refuse a cache folder that is a file (or lies under one), before anything is computed.
+
+    Raises:
+        WmgeomError: Naming the file and the fix.
+    """
+    folder = Path(folder)
+    for path in (folder, *folder.parents):
+        if path.exists() and not path.is_dir():
+            raise WmgeomError(f"the wmgeom cache folder {folder} cannot be made: {path} is a "
+                              "file; move it away, or set WMGEOM_CACHE to a folder")
+        if path.exists():
+            break
+    return folder
 
 
 def content_key(params: Any, length: int = 16) -> str:
@@ -74,7 +91,27 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Write ``obj`` as strict JSON, atomically: NaN and infinite numbers become ``null``
+    (``NaN``/``Infinity`` are not JSON, and other readers refuse them)."""
+    write_text_atomic(path, json.dumps(_strict(obj), indent=2, sort_keys=False,
+                                       default=_json_default, allow_nan=False) + "\n")
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with every non-finite float (numpy's too) replaced by None."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _json_default(o: Any) -> Any:
@@ -128,6 +165,8 @@ def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict[str, A
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise WmgeomError(f"{what} {path} is a folder; pass a YAML file")
     if not path.is_file():
         raise WmgeomError(f"{what} not found: {path}")
     try:

@@ -33,7 +33,9 @@ def make_trainer(run_dir: Path, iterations: int = 60, delay: float = 0.0, **cfg)
         x = torch.linspace(-1, 1, 16).view(4, 4)
         return [{"split": "val", "mse": float(((m(x) - x @ w_true) ** 2).mean())}]
 
-    config = TrainConfig(iterations=iterations, lr=1e-2, batch_size=32, milestones=[40],
+    # a milestone at or past the last iteration never decays the rate (and is refused)
+    config = TrainConfig(iterations=iterations, lr=1e-2, batch_size=32,
+                         milestones=[40] if iterations > 40 else [],
                          eval_every=10, checkpoint_every=5, seed=3, **cfg)
     return Trainer(model, loss_fn, sample, config, run_dir, evaluate_fn=evaluate,
                    progress=False)

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
 from wmgeom.pca import pca as principal_components
+from wmgeom.validation import check_array
 
 CLIFFORD_THRESHOLDS = {
     "min_principal_angle_deg": 60.0,
@@ -43,17 +44,20 @@ CLIFFORD_THRESHOLDS = {
 
 
 def _check_states(states, *angles) -> np.ndarray:
-    X = np.asarray(states, dtype=float)
-    if X.ndim != 2:
-        raise WmgeomError(f"states must be a 2-D array [points, units], got shape {X.shape}")
-    for a in angles:
-        if np.asarray(a).shape != (X.shape[0],):
-            raise WmgeomError(
-                f"need one orientation per state: states have {X.shape[0]} rows, "
-                f"orientations have shape {np.asarray(a).shape}"
+    """``states`` as a finite ``[points, units]`` array with one finite orientation per row,
+    at least 6 points and 2 units (a coding plane needs two).
+
+    Raises:
+        ArgumentError: Naming the argument.
+    """
+    X = check_array(states, "states", ndim=2, min_rows=6, min_columns=2)
+    for name, a in zip(("theta1_deg", "theta2_deg"), angles, strict=False):
+        a = check_array(a, name, ndim=1, min_rows=0)
+        if a.shape != (X.shape[0],):
+            raise ArgumentError(
+                f"{name}: need one orientation per state: states have {X.shape[0]} rows, "
+                f"{name} has shape {a.shape}"
             )
-    if X.shape[0] < 6:
-        raise WmgeomError(f"need at least 6 states for the manifold analysis, got {X.shape[0]}")
     return X
 
 
@@ -124,6 +128,7 @@ def torus_geometry(
         ``var4 − var3`` ≥ 0.1.
     """
     th = {**CLIFFORD_THRESHOLDS, **(thresholds or {})}
+    states = _check_states(states, theta1_deg, theta2_deg)
     planes = coding_planes(states, theta1_deg, theta2_deg)
     s1 = np.linalg.svd(planes["plane1"], compute_uv=False)
     s2 = np.linalg.svd(planes["plane2"], compute_uv=False)

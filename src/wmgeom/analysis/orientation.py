@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from wmgeom.analysis import behaviour, connectivity, dynamics, manifold, topology
 from wmgeom.config import StrictModel
@@ -36,6 +36,15 @@ class OrientationAnalysisConfig(StrictModel):
     decoding_alpha: float = Field(1.0, gt=0)
     decoding_folds: int = Field(5, ge=2)
     repulsion_max_diff: float = Field(90.0, gt=0, le=90)
+
+    @model_validator(mode="after")
+    def _folds_fit_the_trials(self) -> OrientationAnalysisConfig:
+        if self.n_eval_trials < 2 * self.decoding_folds:
+            raise ValueError(f"decoding_folds = {self.decoding_folds} needs at least "
+                             f"{2 * self.decoding_folds} evaluation trials (two per fold); "
+                             f"n_eval_trials is {self.n_eval_trials}: lower decoding_folds or "
+                             "raise n_eval_trials")
+        return self
 
 
 def epoch_step(ds: xr.Dataset, epoch: str, which: str = "last") -> int:

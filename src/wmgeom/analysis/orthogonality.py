@@ -17,8 +17,9 @@ import pandas as pd
 from scipy import stats
 
 from wmgeom.analysis.decoders import SEED_CS, _fit_grid, _problems, _torch_dtype
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
 from wmgeom.pca import pca
+from wmgeom.validation import check_array, check_integer, check_seed
 
 __all__ = ["orthogonalization_comparison", "orthogonalization_index"]
 
@@ -43,8 +44,9 @@ def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
                           "on finite activations")
     norm = np.linalg.norm(W, axis=-1, keepdims=True)
     if (norm == 0).any():
-        raise WmgeomError("a decoder normal is zero; its feature value was never seen in "
-                          "training (drop it or use more trials)")
+        raise WmgeomError("a decoder normal is zero: its feature value was never seen in "
+                          "training, or every activation is constant (drop the value, use more "
+                          "trials, or check the activations)")
     U = W / norm
     cos = U @ np.swapaxes(U, -1, -2)
     K = W.shape[-2]
@@ -98,14 +100,19 @@ def orthogonalization_comparison(
     Raises:
         WmgeomError: On mismatched trial counts, a binary feature or too few bootstraps.
     """
-    P = np.asarray(perceptual, dtype=np.float64)
-    E = np.asarray(encoding, dtype=np.float64)
-    if P.ndim != 2 or E.ndim != 2 or P.shape[0] != E.shape[0]:
-        raise WmgeomError(f"perceptual {P.shape} and encoding {E.shape} must be [n, D] arrays "
-                          "over the same trials")
+    P = check_array(perceptual, "perceptual", ndim=2, min_columns=1)
+    E = check_array(encoding, "encoding", ndim=2, min_columns=1)
+    if P.shape[0] != E.shape[0]:
+        raise ArgumentError(f"perceptual {P.shape} and encoding {E.shape} must be [n, D] "
+                            "arrays over the same trials")
+    n_bootstrap = check_integer(n_bootstrap, "n_bootstrap")
     if n_bootstrap < 2:
-        raise WmgeomError(f"n_bootstrap={n_bootstrap}; the t-test needs at least 2 bootstraps")
+        raise ArgumentError(f"n_bootstrap={n_bootstrap}; the t-test needs at least 2 "
+                            "bootstraps")
+    seed = check_seed(seed, "seed")
     if n_components is not None:
+        if n_components != "min":
+            check_integer(n_components, "n_components", minimum=1)
         k = min(P.shape[1], E.shape[1]) if n_components == "min" else int(n_components)
         if not 1 <= k <= min(P.shape[1], E.shape[1], P.shape[0]):
             raise WmgeomError(f"n_components={n_components} must be between 1 and "

@@ -25,7 +25,8 @@ from threadpoolctl import threadpool_limits
 from wmgeom.analysis.bank import DecoderBank, fit_step_decoders
 from wmgeom.analysis.data import activation_arrays
 from wmgeom.analysis.generalization import _tasks
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
+from wmgeom.validation import check_array, check_number
 
 __all__ = [
     "ProcrustesFit",
@@ -79,11 +80,11 @@ def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
     Raises:
         WmgeomError: If the shapes differ or are degenerate.
     """
-    A = np.asarray(source, dtype=np.float64)
-    B = np.asarray(target, dtype=np.float64)
-    if A.ndim != 2 or A.shape != B.shape or A.shape[0] < 2:
-        raise WmgeomError(f"source {A.shape} and target {B.shape} must both be [K, D] with "
-                          "K >= 2 matching decoders")
+    A = check_array(source, "source", ndim=2, min_rows=2)
+    B = check_array(target, "target", ndim=2, min_rows=2)
+    if A.shape != B.shape:
+        raise ArgumentError(f"source {A.shape} and target {B.shape} must both be [K, D] with "
+                            "K >= 2 matching decoders")
     A_std, a_mean, a_norm = _standardise_shape(A)
     B_std, b_mean, b_norm = _standardise_shape(B)
     R, scale = orthogonal_procrustes(A_std, B_std)
@@ -105,10 +106,23 @@ def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
 
     Returns:
         Reconstructed normals ``[K, D]``.
+
+    Raises:
+        ArgumentError: If ``source`` is not a finite ``[K, D]`` array with the fit's ``D``,
+            or ``target_mean`` / ``target_norm`` do not fit.
     """
-    A_std, _, _ = _standardise_shape(np.asarray(source, dtype=np.float64))
-    B = fit.target_mean if target_mean is None else target_mean
-    S = fit.target_norm if target_norm is None else target_norm
+    A = check_array(source, "source", ndim=2, min_rows=2)
+    D = fit.rotation.shape[0]
+    if A.shape[1] != D:
+        raise ArgumentError(f"source has {A.shape[1]} columns but the fit rotates {D}-"
+                            "dimensional normals; give the normals of the fitted space")
+    A_std, _, _ = _standardise_shape(A)
+    B = fit.target_mean if target_mean is None else check_array(target_mean, "target_mean",
+                                                                ndim=1)
+    if B.shape != (D,):
+        raise ArgumentError(f"target_mean has shape {B.shape}; expected ({D},)")
+    S = fit.target_norm if target_norm is None else check_number(target_norm, "target_norm",
+                                                                  positive=True)
     return (A_std @ fit.rotation) * fit.scale * S + B
 
 

@@ -27,9 +27,10 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from torch import nn
 
+from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError, format_validation_error
 
 NONLINEARITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -42,10 +43,8 @@ NONLINEARITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 """Nonlinearities by name; ``retanh`` is the rectified tanh ``max(0, tanh x)``."""
 
 
-class CTRNNConfig(BaseModel):
+class CTRNNConfig(StrictModel):
     """Hyper-parameters of :class:`CTRNN` (sizes of input and output come from the task)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n_units: int = Field(100, ge=1, description="recurrent units")
     tau: float = Field(100.0, gt=0, description="time constant τ (ms)")

@@ -24,6 +24,7 @@ import torch
 from wmgeom.io import (
     atomic_path,
     cache_root,
+    check_cache_folder,
     clean_stale_temporaries,
     content_key,
     damaged_files,
@@ -144,7 +145,7 @@ def load_or_compute_features(
         cache_dir: defaults to ``cache_root()/features``.
     """
     key = feature_key(stimset.key, backbone, weights)
-    folder = Path(cache_dir) if cache_dir else cache_root() / "features"
+    folder = check_cache_folder(Path(cache_dir) if cache_dir else cache_root() / "features")
     clean_stale_temporaries(folder)
     path = folder / key
     if path.exists():

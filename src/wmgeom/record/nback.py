@@ -26,6 +26,7 @@ from wmgeom.pca import PCA, pca
 from wmgeom.tasks.nback import NBackTask, TaskMixture
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS, TrialBatch
 from wmgeom.train.nback import NBackData
+from wmgeom.validation import Seed
 
 LABELS = ("location", "category", "identity", "angle", "target", "executive")
 
@@ -43,7 +44,7 @@ class RecordConfig(StrictModel):
     trials_per_task: int = Field(96, ge=2)
     splits: list[str] = Field(default_factory=lambda: list(SPLITS))
     perceptual_components: int = Field(128, ge=2)
-    seed: int = 12345
+    seed: Seed = 12345
 
     @field_validator("splits")
     @classmethod
@@ -162,3 +163,61 @@ def record_activations(
         if name in ds:
             ds[name].attrs["description"] = text
     return ds
+
+
+#: Variables every recording holds, with their dimensions (``record_activations`` writes
+#: more; other models' activations need only these to be analysed).
+RECORDING_VARIABLES: dict[str, tuple[str, ...]] = {
+    "hidden": ("trial", "frame", "unit"),
+    "task": ("trial",),
+    "n": ("trial",),
+    "feature": ("trial",),
+}
+
+
+def check_recording(ds: xr.Dataset, where: str, *, hidden_size: int | None = None,
+                    length: int | None = None, cell: bool | None = None,
+                    tasks: list[str] | None = None, fix: str = "record the run again") -> None:
+    """Refuse a recording that does not match the run that made it (before any analysis).
+
+    Args:
+        ds: The recording.
+        where: Its file, for the message.
+        hidden_size: The run's recurrent units (``unit`` dimension), if known.
+        length: The run's frames per trial (``frame`` dimension), if known.
+        cell: Whether the run's architecture has a cell state (then ``cell`` must be there).
+        tasks: The run's task names (``task`` values must be among them), if known.
+        fix: What the user should do, ending every message.
+
+    Raises:
+        WmgeomError: Naming the variable or dimension and the fix.
+    """
+    from wmgeom.errors import WmgeomError
+
+    def refuse(problem: str) -> None:
+        raise WmgeomError(f"{where}: {problem}; {fix}")
+
+    for name, dims in RECORDING_VARIABLES.items():
+        if name not in ds.data_vars:
+            refuse(f"has no {name!r} variable")
+        if tuple(ds[name].dims) != dims:
+            refuse(f"{name!r} has dimensions {tuple(ds[name].dims)}, not {dims}")
+    if cell and "cell" not in ds.data_vars:
+        refuse("has no 'cell' variable, which its LSTM run records")
+    if "cell" in ds.data_vars and ds["cell"].dims != ds["hidden"].dims:
+        refuse(f"'cell' has dimensions {tuple(ds['cell'].dims)}, not those of 'hidden'")
+    sizes = {"unit": hidden_size, "frame": length}
+    for dim, expected in sizes.items():
+        if expected is not None and ds.sizes[dim] != expected:
+            refuse(f"its {dim!r} dimension has {ds.sizes[dim]} entries but the run's config "
+                   f"has {expected}")
+    for label in FEATURES:
+        if label in ds.data_vars and tuple(ds[label].dims) != ("trial", "frame"):
+            refuse(f"{label!r} has dimensions {tuple(ds[label].dims)}, not ('trial', 'frame')")
+    if tasks is not None:
+        unknown = sorted(set(np.asarray(ds["task"].values).astype(str)) - set(tasks))
+        if unknown:
+            refuse(f"holds tasks {unknown} that its run does not have")
+    for name, var in ds.data_vars.items():
+        if np.issubdtype(var.dtype, np.floating) and not np.isfinite(var.values).all():
+            refuse(f"{name!r} holds NaN or infinite values")

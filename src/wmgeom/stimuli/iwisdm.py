@@ -142,10 +142,37 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if missing:
         raise WmgeomError(f"stimulus CSV {path} lacks column(s) {', '.join(missing)}; it needs "
                           f"{', '.join(REQUIRED_COLUMNS)}[, ctg]")
+    if df.empty:
+        raise WmgeomError(f"stimulus CSV {path} lists no images (a header only); add its rows "
+                          "or remove the split folder")
     for c in REQUIRED_COLUMNS:
         if not pd.api.types.is_integer_dtype(df[c]):
             raise WmgeomError(f"stimulus CSV {path}: column {c} must hold integers")
+    repeated = df["ref"][df["ref"].duplicated()].unique()
+    if len(repeated):
+        raise WmgeomError(f"stimulus CSV {path} lists ref {repeated[0]} more than once; keep "
+                          "one row per image")
     return df
+
+
+def _one_split_per_view(frames: list[pd.DataFrame], root: Path) -> None:
+    """Refuse a view (category, object, angle) listed in two splits: a held-out split
+    would then hold an image the model trained on.
+
+    Raises:
+        WmgeomError: Naming the view, its refs and the two splits.
+    """
+    keys = ["ctg_mod", "obj_mod", "ang_mod"]
+    both = pd.concat(frames, ignore_index=True)
+    dup = both[both.duplicated(keys, keep=False)]
+    for _, rows in dup.groupby(keys, sort=False):
+        if rows["split"].nunique() > 1:
+            first, second = rows.iloc[0], rows[rows["split"] != rows.iloc[0]["split"]].iloc[0]
+            raise WmgeomError(
+                f"{root}: the view ctg_mod={first['ctg_mod']}, obj_mod={first['obj_mod']}, "
+                f"ang_mod={first['ang_mod']} is in two splits ({SPLIT_FOLDERS[first['split']]} "
+                f"ref {first['ref']}, {SPLIT_FOLDERS[second['split']]} ref {second['ref']}); "
+                "each image belongs to one split: remove one of the rows")
 
 
 def _read_image(path: Path, size: int, digest) -> np.ndarray:
@@ -210,6 +237,7 @@ def read_iwisdm(root: str | os.PathLike, image_size: int = 112,
         digest.update(csv.read_bytes())
         df["split"] = split
         frames.append(df)
+    _one_split_per_view(frames, root)
     images = []
     with progress_bar(sum(map(len, frames)), f"reading {root.name}", "img",
                       enabled=progress) as bar:

@@ -88,16 +88,41 @@ def folder_meshes(root: Path, categories: list[str], n_identities: int,
     return names, meshes
 
 
+def check_vertices(vertices: np.ndarray, name: str) -> None:
+    """Refuse vertices that cannot be centred and scaled into an image: NaN or infinite
+    coordinates, all at one point, or spread too wide for floating point.
+
+    Raises:
+        WmgeomError: Naming the mesh and the fix.
+    """
+    if not np.isfinite(vertices).all():
+        raise WmgeomError(f"mesh {name} has NaN or infinite vertex coordinates; fix or remove "
+                          "it")
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = vertices.max(axis=0) - vertices.min(axis=0)
+        centre = (vertices.max(axis=0) + vertices.min(axis=0)) / 2
+    if not (np.isfinite(span).all() and np.isfinite(centre).all()):
+        raise WmgeomError(f"mesh {name} has coordinates too large to scale (up to "
+                          f"{np.abs(vertices).max():.3g}); rescale it or remove it")
+    if span.max() <= 1e-12 * max(1.0, float(np.abs(centre).max())):
+        raise WmgeomError(f"mesh {name} has all its vertices at one point; it cannot be "
+                          "rendered: fix or remove it")
+
+
 def read_mesh(path: Path, up_axis: str = "y"):
     """A user mesh as one face-coloured, z-up trimesh (textures sampled to face colours)."""
     import trimesh
 
     try:
         mesh = trimesh.load(path, force="mesh")
+    except ImportError:  # trimesh guessing the text encoding of binary garbage
+        raise WmgeomError(f"cannot read mesh {path}: it is not a {path.suffix} mesh file "
+                          "(binary data where text was expected); replace or remove it") from None
     except Exception as exc:  # trimesh raises many types for bad files
         raise WmgeomError(f"cannot read mesh {path} ({exc}); replace or remove it") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise WmgeomError(f"mesh {path} has no faces; replace or remove it")
+    check_vertices(np.asarray(mesh.vertices, float), str(path))
     faces = np.asarray(mesh.faces)
     try:
         visual = mesh.visual

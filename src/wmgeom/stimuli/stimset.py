@@ -26,12 +26,14 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from wmgeom.errors import WmgeomError, format_validation_error
+from wmgeom.config import StrictModel
+from wmgeom.errors import ArgumentError, WmgeomError, format_validation_error, validating
 from wmgeom.io import (
     atomic_path,
     cache_root,
+    check_cache_folder,
     clean_stale_temporaries,
     content_key,
     damaged_files,
@@ -42,6 +44,7 @@ from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_mesh
 from wmgeom.stimuli.render import composite, procedural_textures, render_objects, view_grid
 from wmgeom.stimuli.shapes import CATEGORIES, DEFAULT_CATEGORIES, make_object
 from wmgeom.tasks.vocabulary import SPLITS
+from wmgeom.validation import Seed
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ TABLE_COLUMNS = ("category", "category_name", "identity", "identity_name", "angl
 LOCATION_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
-class StimulusConfig(BaseModel):
+class StimulusConfig(StrictModel):
     """Parameters of a stimulus set; all of them key its cache (SPEC S1, S2, S5).
 
     Attributes:
@@ -87,8 +90,6 @@ class StimulusConfig(BaseModel):
         up_axis: the up axis of meshes in a ``source`` folder (``"y"`` for ShapeNet/glTF).
     """
 
-    model_config = ConfigDict(extra="forbid")
-
     categories: list[str] | None = None
     n_train_identities: int = Field(2, ge=1)
     n_heldout_identities: int = Field(1, ge=0)
@@ -100,15 +101,17 @@ class StimulusConfig(BaseModel):
     background: Literal["plain", "textured"] = "plain"
     background_color: tuple[int, int, int] = (128, 128, 128)
     n_textures: int = Field(16, ge=1)
-    seed: int = 0
-    source: str = "procedural"
+    seed: Seed = 0
+    source: str = Field("procedural", min_length=1)
     up_axis: Literal["y", "z"] = "y"
 
     def __init__(self, **data):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise WmgeomError(format_validation_error(exc, "stimulus config")) from None
+            if validating():  # a section of a run config: the run config names the key
+                raise
+            raise ArgumentError(format_validation_error(exc, "stimulus config")) from None
 
     @field_validator("categories")
     @classmethod
@@ -381,7 +384,24 @@ def render_stimulus_set(config: StimulusConfig, progress: bool = True) -> Stimul
     with progress_bar(len(meshes), "rendering objects", "obj", enabled=progress) as bar:
         foreground, alpha = render_objects(meshes, views, config.image_size, config.supersample,
                                            progress=bar.update)
+    _refuse_blank_views(alpha, [n for group in names for n in group], views, config.source)
     return _assemble(config, table, foreground, alpha, _key(config))
+
+
+def _refuse_blank_views(alpha: np.ndarray, names: list[str], views: np.ndarray,
+                        source: str) -> None:
+    """Refuse a set in which a mesh renders as an empty image (nothing cached).
+
+    Raises:
+        WmgeomError: Naming the mesh, a view, and how many of its views are blank.
+    """
+    blank = alpha.reshape(len(names), len(views), -1).max(axis=2) == 0
+    if blank.any():
+        o, v = np.argwhere(blank)[0]
+        where = "" if source == "procedural" else f" of {source}"
+        raise WmgeomError(f"mesh {names[o]}{where} renders as a blank image (azimuth "
+                          f"{views[v, 0]:g}°, elevation {views[v, 1]:g}°; {int(blank[o].sum())} "
+                          f"of {len(views)} views blank); fix or remove it")
 
 
 def _assemble(config: StimulusConfig, table: pd.DataFrame, foreground: np.ndarray,
@@ -417,7 +437,8 @@ def load_or_render(config: StimulusConfig | None = None, cache_dir: str | os.Pat
     """
     config = config or StimulusConfig()
     key = _key(config)
-    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "stimuli"
+    folder = check_cache_folder(Path(cache_dir) if cache_dir is not None
+                                else cache_root() / "stimuli")
     clean_stale_temporaries(folder)
     path = folder / key
     if path.exists():

@@ -1,14 +1,23 @@
 """What every study shares: run directories, configuration fingerprints, summaries (SPEC R5, L2).
 
-A run directory holds the resolved ``config.yaml`` beside everything the run writes. A
-checkpoint made under one configuration is never resumed under another: the *fingerprint*
-(a hash of the resolved config without its device) must match.
+A run directory is *owned*: its ``config.yaml`` records the study and the resolved config
+that made it, and once the folder holds a result (a checkpoint, a recording, a table) no
+command of another study or another configuration may write into it
+(:func:`init_run_dir`, :func:`require_run`). A folder that holds nothing but a
+``config.yaml`` — a run that failed before it wrote anything — accepts any run, so a
+failed step never changes what a folder accepts. One process writes a folder at a time
+(:func:`run_lock`, held by :func:`claimed_run_dir` for a whole command). A checkpoint made
+under one configuration is never resumed under another: the *fingerprint* (a hash of the
+resolved config without its device) must match. Output folders inside the cache, the
+working directory itself, and names the file system cannot hold are refused before any
+work (:func:`check_out_dir`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,11 +25,29 @@ from pydantic import BaseModel
 
 from wmgeom.config import dump_config
 from wmgeom.errors import WmgeomError, validated
-from wmgeom.io import clean_stale_temporaries, content_key, read_yaml, write_text_atomic
+from wmgeom.io import (
+    TEMPORARY_NAME,
+    cache_root,
+    clean_stale_temporaries,
+    content_key,
+    read_yaml,
+    write_text_atomic,
+)
 
-__all__ = ["check_writable", "fingerprint", "init_run_dir", "read_run_config", "run_lock"]
+__all__ = ["check_out_dir", "check_writable", "claimed_run_dir", "fingerprint", "holds_results",
+           "init_run_dir", "read_run_config", "refuse_if_written", "require_run", "run_lock",
+           "run_study"]
 
 LOCK_FILE = ".wmgeom.lock"
+CONFIG_FILE = "config.yaml"
+#: What a run folder may hold and still count as holding no result: its claim, its lock,
+#: the temporaries of interrupted writes and TensorBoard logs.
+_NOT_RESULTS = (CONFIG_FILE, LOCK_FILE)
+_LOGS = "tensorboard"
+#: The default study of a run folder whose config.yaml names none (older runs).
+DEFAULT_STUDY = "nback"
+#: Characters a temporary sibling adds to a name: ``.<name>.<8 characters>.tmp``.
+_TEMPORARY_EXTRA = len("..12345678.tmp")
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,40 +70,152 @@ def read_run_config(run_dir: Path, model: type[T]) -> T:
     return validated(model, read_yaml(path, "run config"), f"run config {path}")
 
 
-def init_run_dir(run_dir: Path, config: BaseModel, resume: bool, trained: bool) -> None:
-    """Save the resolved config; refuse to mix two configurations in one directory.
+def run_study(run_dir: str | Path) -> str | None:
+    """The study whose run a folder holds (its ``config.yaml``'s ``study``), or None when it
+    has no ``config.yaml``.
+
+    Raises:
+        WmgeomError: If ``config.yaml`` is unreadable.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    study = read_yaml(path, "run config").get("study", DEFAULT_STUDY)
+    return study if isinstance(study, str) else repr(study)
+
+
+def holds_results(run_dir: str | Path) -> bool:
+    """Whether a folder holds anything a command wrote as its result: any file but
+    ``config.yaml``, the lock, temporaries and TensorBoard logs, at any depth."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    for _base, dirs, files in os.walk(run_dir):
+        dirs[:] = [d for d in dirs if d != _LOGS and not TEMPORARY_NAME.match(d)]
+        if any(f not in _NOT_RESULTS and not TEMPORARY_NAME.match(f) for f in files):
+            return True
+    return False
+
+
+def _owner_problem(run_dir: Path, config: BaseModel, resume: bool, trained: bool,
+                   extendable: bool = False) -> str | None:
+    """Why ``run_dir`` may not take a run of ``config`` (None: it may)."""
+    path = run_dir / CONFIG_FILE
+    if path.exists() and not path.is_file():
+        return f"{path} is not a file; choose another --out"
+    if not (trained or holds_results(run_dir)):
+        return None  # empty, or only the claim of a run that wrote nothing: free
+    if not path.is_file():
+        return (f"{run_dir} holds files but no config.yaml, so it is not a wmgeom run folder; "
+                "choose a new folder for the run")
+    try:
+        data = read_yaml(path, "run config")
+        owner = data.get("study", DEFAULT_STUDY)
+        mine = getattr(config, "study", DEFAULT_STUDY)
+        if owner != mine:
+            return (f"{run_dir} holds a {owner} run; a {mine} run cannot be written into it: "
+                    "choose another --out")
+        old = validated(type(config), data, f"run config {path}")
+    except WmgeomError as exc:
+        return (f"{run_dir} holds a run whose config.yaml is unreadable ({exc}); choose "
+                "another --out")
+    if fingerprint(old) != fingerprint(config) and not extendable:
+        return (f"{run_dir} holds a run with a different configuration; use its config.yaml "
+                "(--config RUN_DIR/config.yaml) to resume it, or choose another --out.")
+    if trained and not resume:
+        return (f"{run_dir} already holds a trained run; pass --resume to continue it, or "
+                "choose another --out.")
+    return None
+
+
+def init_run_dir(run_dir: Path, config: BaseModel, resume: bool, trained: bool = False,
+                 extendable: bool = False) -> None:
+    """Save the resolved config; refuse to mix two studies or configurations in one folder.
 
     Args:
         run_dir: The run directory (created if needed).
         config: The resolved configuration.
         resume: The caller continues an earlier run.
         trained: The directory already holds a checkpoint of this run.
+        extendable: Another configuration of the same study may take the folder over.
 
     Raises:
-        WmgeomError: If the directory holds a run with another configuration, or a trained
-            run and ``resume`` is not set.
+        WmgeomError: If the folder cannot be an output folder (:func:`check_out_dir`), or it
+            holds a result of another study or another configuration, or a trained run and
+            ``resume`` is not set.
     """
-    path = run_dir / "config.yaml"
-    if path.exists() and not path.is_file():
-        raise WmgeomError(f"{path} is not a file; choose another --out")
-    if path.is_file() and trained:  # without a checkpoint a run directory is never a lock
-        try:
-            old = validated(type(config), read_yaml(path, "run config"), f"run config {path}")
-        except WmgeomError as exc:
-            raise WmgeomError(f"{run_dir} holds a trained run whose config.yaml is unreadable "
-                              f"({exc}); choose another --out") from None
-        if fingerprint(old) != fingerprint(config):
-            raise WmgeomError(
-                f"{run_dir} holds a run with a different configuration; use its config.yaml "
-                "(--config RUN_DIR/config.yaml) to resume it, or choose another --out."
-            )
-        if not resume:
-            raise WmgeomError(f"{run_dir} already holds a trained run; pass --resume to "
-                              "continue it, or choose another --out.")
-    check_writable(run_dir)
+    run_dir = Path(run_dir)
+    check_out_dir(run_dir)
+    problem = _owner_problem(run_dir, config, resume, trained, extendable)
+    if problem:
+        raise WmgeomError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(run_dir)  # what an interrupted write left behind
-    write_text_atomic(path, dump_config(config))
+    write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
+
+
+@contextlib.contextmanager
+def claimed_run_dir(run_dir: Path, config: BaseModel, resume: bool,
+                    trained: Callable[[Path], bool] = lambda _: False,
+                    extendable: bool = False) -> Iterator[None]:
+    """Own ``run_dir`` for the block: checked, locked, and its ``config.yaml`` written.
+
+    The checks run once before the lock is taken (a refused command touches nothing, not
+    even the lock file) and again under it (another process may have written meanwhile).
+
+    Args:
+        run_dir: The run directory.
+        config: The resolved configuration.
+        resume: The caller continues an earlier run.
+        trained: ``trained(run_dir)``: whether it holds a checkpoint of this study's run.
+        extendable: Another configuration of the same study may take the folder over (a
+            grid, whose runs are folders of their own, each owned by its configuration).
+
+    Raises:
+        WmgeomError: As :func:`init_run_dir`, or :func:`run_lock`.
+    """
+    run_dir = Path(run_dir)
+    check_out_dir(run_dir)
+    problem = _owner_problem(run_dir, config, resume, trained(run_dir), extendable)
+    if problem:
+        raise WmgeomError(problem)
+    with run_lock(run_dir):
+        init_run_dir(run_dir, config, resume, trained(run_dir), extendable)
+        yield
+
+
+def require_run(run_dir: str | Path, studies: Iterable[str], command: str,
+                hint: str = "") -> str:
+    """Refuse a ``RUN_DIR`` argument that is not an existing run folder of ``studies``.
+
+    Args:
+        run_dir: The folder given.
+        studies: The studies whose runs ``command`` works on.
+        command: The command, for the message (e.g. ```wmgeom record```).
+        hint: What to do with a run of another study (appended to its message).
+
+    Returns:
+        The study of the run.
+
+    Raises:
+        WmgeomError: If the folder is missing, is a file, has no ``config.yaml`` or holds a
+            run of another study.
+    """
+    run_dir = Path(run_dir)
+    studies = list(studies)
+    if not run_dir.exists():
+        raise WmgeomError(f"{run_dir} does not exist; pass the folder of a run (`wmgeom train "
+                          "--out DIR` or `wmgeom run --out DIR` makes one)")
+    if not run_dir.is_dir():
+        raise WmgeomError(f"{run_dir} is a file; pass the folder of a run")
+    study = run_study(run_dir)
+    if study is None:
+        raise WmgeomError(f"{run_dir} is not a wmgeom run directory (no config.yaml); start "
+                          "one with `wmgeom train --out DIR` or `wmgeom run --out DIR`.")
+    if study not in studies:
+        raise WmgeomError(f"{run_dir} holds a {study} run; {command} works on "
+                          f"{' or '.join(studies)} runs" + (f" ({hint})" if hint else ""))
+    return study
 
 
 @contextlib.contextmanager
@@ -104,24 +243,81 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def check_writable(run_dir: Path) -> None:
-    """Refuse, before any work, an output folder that is a file, lies under a file, or
-    cannot be written.
+def refuse_if_written(run_dir: str | Path) -> None:
+    """Refuse a folder another process is writing now (it holds :func:`run_lock`); the
+    check takes the lock for an instant only, and never creates the lock file.
+
+    Raises:
+        WmgeomError: If a writer holds the folder.
+    """
+    import fcntl
+
+    path = Path(run_dir) / LOCK_FILE
+    if not path.is_file():
+        return
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WmgeomError(f"another wmgeom process is writing {run_dir}; wait for it to "
+                              "finish") from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _name_max(folder: Path) -> int:
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def check_writable(run_dir: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that is a file, lies under a file, cannot
+    be written, has a name the file system cannot hold, or lies inside the cache.
 
     Raises:
         WmgeomError: Naming the path and the fix.
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise WmgeomError(f"--out {run_dir} is a file; choose a folder")
+        raise WmgeomError(f"{option} {run_dir} is a file; choose a folder")
+    longest = _name_max(run_dir)
+    for i, part in enumerate(run_dir.parts):
+        # the last name also gets temporary siblings, ``.<name>.<8 characters>.tmp``
+        room = longest - (_TEMPORARY_EXTRA if i == len(run_dir.parts) - 1 else 0)
+        if len(os.fsencode(part)) > room:
+            raise WmgeomError(f"{option}: the name {part[:40]}... has "
+                              f"{len(os.fsencode(part))} bytes; this file system holds names "
+                              f"of up to {room} there; choose a shorter name")
     parent = run_dir
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise WmgeomError(f"--out {run_dir} lies under {parent}, which is a file; choose "
+        raise WmgeomError(f"{option} {run_dir} lies under {parent}, which is a file; choose "
                           "another folder")
-    import os
-
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise WmgeomError(f"--out {run_dir}: {parent} is not writable; choose a folder you "
+        raise WmgeomError(f"{option} {run_dir}: {parent} is not writable; choose a folder you "
                           "can write to")
+    cache = cache_root().resolve()
+    if run_dir.resolve().is_relative_to(cache):
+        raise WmgeomError(f"{option} {run_dir} lies inside the wmgeom cache ({cache}), whose "
+                          "entries are deleted when they are rebuilt; choose a folder outside "
+                          "it")
+
+
+def check_out_dir(run_dir: Path, option: str = "--out") -> None:
+    """:func:`check_writable`, and refuse the working directory (or a folder holding it):
+    a run there would write over the files beside it.
+
+    Raises:
+        WmgeomError: Naming the path and the fix.
+    """
+    run_dir = Path(run_dir)
+    check_writable(run_dir, option)
+    here = Path.cwd().resolve()
+    if here.is_relative_to(run_dir.resolve()):
+        what = "is" if run_dir.resolve() == here else "holds"
+        raise WmgeomError(f"{option} {run_dir} {what} the working directory; choose a new "
+                          "folder for the run (e.g. --out runs/one)")

@@ -36,8 +36,9 @@ from wmgeom.io import read_json, write_json_atomic, write_table
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.report.nback import write_report as report
 from wmgeom.studies import nback
-from wmgeom.studies.base import init_run_dir
+from wmgeom.studies.base import check_out_dir, claimed_run_dir
 from wmgeom.tasks.registry import REGIMES
+from wmgeom.validation import Seed, check_unique
 
 __all__ = ["PROFILES", "GridConfig", "grid_points", "load_config", "make_config",
            "point_config", "point_name", "report", "run", "run_points"]
@@ -65,7 +66,7 @@ class GridConfig(StrictModel):
     architectures: list[str] = Field(default_factory=lambda: ["rnn", "gru", "lstm"])
     regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
     sizes: list[int] | Literal["paper"] | None = None
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     stsf_task: str = "nback-2-identity"
     stmf_n: int = 2
     jobs: int | None = Field(None, ge=1)
@@ -95,6 +96,12 @@ class GridConfig(StrictModel):
         if isinstance(v, list) and (not v or any(s < 1 for s in v)):
             raise ValueError(f"sizes must be positive integers, got {v}")
         return v
+
+    @field_validator("architectures", "regimes", "sizes", "seeds", mode="after")
+    @classmethod
+    def _each_once(cls, v):
+        # a point twice would be one run folder trained and counted twice
+        return check_unique(v) if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _points_are_valid(self) -> GridConfig:
@@ -132,8 +139,9 @@ def _with_base_profile(profile: str, overrides: Mapping[str, Any] | None) -> dic
 def make_config(profile: str = "quick", overrides: Mapping[str, Any] | None = None
                 ) -> GridConfig:
     """The grid profile's config with ``overrides`` (a nested dict) applied and validated."""
-    if profile not in PROFILES:
-        raise WmgeomError(f"unknown profile '{profile}'; choose one of {', '.join(PROFILES)}.")
+    if not isinstance(profile, str) or profile not in PROFILES:
+        shown = f"'{profile}'" if isinstance(profile, str) else repr(profile)
+        raise WmgeomError(f"unknown profile {shown}; choose one of {', '.join(PROFILES)}.")
     profiles = {p: {k: v for k, v in PROFILES[p].items() if k != "base"} for p in PROFILES}
     return _make_config(GridConfig, profiles, profile, _with_base_profile(profile, overrides),
                         prefix="grid config")
@@ -346,22 +354,37 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
     """
     out = Path(out)
     start = time.perf_counter()
-    init_run_dir(out, config, resume=True, trained=False)
-    summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
-    table = gather(config, out, summaries)
-    trained = time.perf_counter() - start
-    nback.analyze([out / "runs" / name for name in table["run"]], out_dir=out,
-                  progress=progress, jobs=jobs or config.jobs or os.cpu_count() or 1)
-    analysed = time.perf_counter() - start - trained
-    report(out)
-    summary = {"study": "nback-grid", "runs": len(table),
-               "train_seconds": round(trained, 1), "analysis_seconds": round(analysed, 1),
-               "total_seconds": round(time.perf_counter() - start, 1),
-               "accuracy": {c.removeprefix("acc_"): round(float(table[c].mean()), 4)
-                            for c in ("acc_train", "acc_val_angle", "acc_val_identity")
-                            if c in table}}
-    write_json_atomic(out / "summary.json", summary)
+    # the grid's own folder may take a grown grid; each point's folder is owned by its config
+    with claimed_run_dir(out, config, resume=True, extendable=True):
+        summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
+        table = gather(config, out, summaries)
+        trained = time.perf_counter() - start
+        nback._analyze([out / "runs" / name for name in table["run"]], out, None, None, True,
+                       progress, jobs or config.jobs or os.cpu_count() or 1)
+        analysed = time.perf_counter() - start - trained
+        report(out)
+        summary = {"study": "nback-grid", "runs": len(table),
+                   "train_seconds": round(trained, 1), "analysis_seconds": round(analysed, 1),
+                   "total_seconds": round(time.perf_counter() - start, 1),
+                   "accuracy": {c.removeprefix("acc_"): round(float(table[c].mean()), 4)
+                                for c in ("acc_train", "acc_val_angle", "acc_val_identity")
+                                if c in table}}
+        write_json_atomic(out / "summary.json", summary)
     return summary
+
+
+def sweep(config: GridConfig, out: str | Path, jobs: int | None = None, use_ray: bool = False,
+          progress: bool = True) -> pd.DataFrame:
+    """Train and record the grid's points into ``out`` (no analysis); the ``grid.csv`` table.
+
+    Raises:
+        WmgeomError: If ``out`` cannot take the grid (:func:`claimed_run_dir`).
+    """
+    out = Path(out)
+    check_out_dir(out)
+    with claimed_run_dir(out, config, resume=True, extendable=True):
+        summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
+        return gather(config, out, summaries)
 
 
 def sizes_option(text: str | None) -> list[int] | Literal["paper"] | None:

@@ -45,23 +45,28 @@ from wmgeom.io import (
     write_table,
 )
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
-from wmgeom.models.registry import BACKBONES, build_backbone
+from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
-from wmgeom.record.nback import RecordConfig, record_activations
+from wmgeom.record.nback import RecordConfig, check_recording, record_activations
 from wmgeom.report.nback import draw_figures
 from wmgeom.report.nback import write_report as report
 from wmgeom.stimuli.sources import load_stimuli, source_kind
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
+    check_out_dir,
     check_writable,
+    claimed_run_dir,
     fingerprint,
-    init_run_dir,
     read_run_config,
+    refuse_if_written,
+    require_run,
     run_lock,
+    run_study,
 )
 from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.tasks.registry import names as task_names
 from wmgeom.tasks.vocabulary import FEATURES, SPLITS
-from wmgeom.train.checkpoint import load_checkpoint
+from wmgeom.train.checkpoint import load_checkpoint, load_weights
 from wmgeom.train.nback import (
     EvalConfig,
     NBackData,
@@ -160,7 +165,7 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
                           f"{params:,} parameters, gradients and optimiser state, more than "
                           f"this machine's {have / 2**30:.1f} GiB; choose a smaller hidden size")
     if run_dir is not None:
-        check_writable(run_dir)
+        check_out_dir(run_dir)
 
 
 # --------------------------------------------------------------------------- prepare
@@ -226,16 +231,20 @@ def _checkpoint(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "last.pt"
 
 
+def _trained(run_dir: Path) -> bool:
+    return _checkpoint(run_dir).exists()
+
+
 def train_run(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool = False,
               progress: bool = True) -> tuple[dict[str, Any], TrainedRun]:
     """Train with stimuli and features already prepared; the summary and the trained run."""
-    with run_lock(run_dir):
+    with claimed_run_dir(run_dir, config, resume, _trained):
         return _train_locked(config, run_dir, prep, resume, progress)
 
 
 def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bool,
                   progress: bool) -> tuple[dict[str, Any], TrainedRun]:
-    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
+    """Train in a run folder the caller has claimed (:func:`claimed_run_dir`)."""
     data = _data(prep, config, online=config.model.online)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, config.tasks)
@@ -285,8 +294,9 @@ def train(config: NBackConfig, run_dir: str | Path, resume: bool = False,
     """Train the configured model; write metrics, checkpoints and ``summary.json``."""
     run_dir = Path(run_dir)
     check_config(config, run_dir)
-    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
-    return train_run(config, run_dir, prepared or prepare(config, progress), resume, progress)[0]
+    with claimed_run_dir(run_dir, config, resume, _trained):
+        prep = prepared or prepare(config, progress)
+        return _train_locked(config, run_dir, prep, resume, progress)[0]
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
@@ -297,7 +307,7 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"
     payload = load_checkpoint(_checkpoint(run_dir), fingerprint(config),
                               missing_hint=_train_hint(run_dir))
     model = build_model(config.model, config.tasks)
-    model.load_state_dict(payload["model"])
+    load_weights(model, payload, _checkpoint(run_dir))
     return model.to(resolve_device(device)).eval()
 
 
@@ -324,9 +334,9 @@ def load_trained(run_dir: str | Path, progress: bool = False,
         log.warning("run %s stopped at iteration %d of %d; its recording is of an unfinished "
                     "model (continue it with `wmgeom train --out %s --resume`)", run_dir,
                     payload.get("iteration", 0), config.train.iterations, run_dir)
-    prep = prepared or prepare(config, progress)
     model = build_model(config.model, config.tasks)
-    model.load_state_dict(payload["model"])
+    load_weights(model, payload, _checkpoint(run_dir))
+    prep = prepared or prepare(config, progress)
     model.to(prep.device).eval()
     return TrainedRun(run_dir, config, prep, _data(prep, config), model,
                       finished=training_finished(payload, config),
@@ -336,9 +346,27 @@ def load_trained(run_dir: str | Path, progress: bool = False,
 # --------------------------------------------------------------------------- record
 
 
+#: What ``wmgeom record`` and ``wmgeom analyze`` say of a run of another study.
+_OTHER_STUDY_HINT = ("a run of another study is recorded and analysed by `wmgeom run --config "
+                     "RUN_DIR/config.yaml --out RUN_DIR --resume`")
+
+
 def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
-    """Record activations of a trained run into ``RUN_DIR/activations.nc``."""
-    trained = run if isinstance(run, TrainedRun) else load_trained(run, progress)
+    """Record activations of a trained run into ``RUN_DIR/activations.nc``.
+
+    Raises:
+        WmgeomError: If ``run`` is not a trained N-back run folder, or another process is
+            writing it.
+    """
+    if isinstance(run, TrainedRun):  # the caller holds the run folder
+        return _record(run, progress)
+    run_dir = Path(run)
+    require_run(run_dir, ["nback"], "`wmgeom record`", _OTHER_STUDY_HINT)
+    with run_lock(run_dir):
+        return _record(load_trained(run_dir, progress), progress)
+
+
+def _record(trained: TrainedRun, progress: bool) -> Path:
     config, prep = trained.config, trained.prepared
     r = config.record
     ds = record_activations(
@@ -411,16 +439,15 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
     run's checkpoint on first use; None when the run has no checkpoint.
 
     Raises:
-        WmgeomError: If the recording is missing or unreadable.
+        WmgeomError: If the recording is missing or unreadable, or does not match its run's
+            config (:func:`~wmgeom.record.nback.check_recording`).
     """
     run_dir = Path(run_dir)
-    ds = open_dataset(run_dir / ACTIVATIONS_FILE,
-                      f"record activations first (`wmgeom record {run_dir}`)")
-    if "hidden" not in ds:
-        raise WmgeomError(f"{run_dir / ACTIVATIONS_FILE} has no 'hidden' variable; it is not "
-                          "a wmgeom recording")
+    path = run_dir / ACTIVATIONS_FILE
+    ds = open_dataset(path, f"record activations first (`wmgeom record {run_dir}`)")
     config_path = run_dir / "config.yaml"
     config = read_yaml(config_path, "run config") if config_path.is_file() else {}
+    _check_against_config(ds, str(path), config, f"record it again (`wmgeom record {run_dir}`)")
     architecture = ds.attrs.get("architecture") or config.get("model", {}).get("architecture")
     regime = ds.attrs.get("regime") or config.get("tasks", {}).get("regime")
     if model is not None:
@@ -431,6 +458,41 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
         rollout = None
     return Recording(ds, str(run_dir), str(architecture or "model"), str(regime or ""),
                      rollout)
+
+
+def _check_against_config(ds: Any, where: str, config: Mapping[str, Any], fix: str) -> None:
+    """:func:`~wmgeom.record.nback.check_recording` with what the run's ``config.yaml``
+    states (a hand-written one may state little)."""
+    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    tasks = config.get("tasks") if isinstance(config.get("tasks"), dict) else {}
+    architecture = ARCHITECTURES.get(str(model.get("architecture")))
+    n_values = tasks.get("n_values")
+    check_recording(
+        ds, where, hidden_size=model.get("hidden_size"), length=tasks.get("length"),
+        cell=architecture.has_cell_state if architecture is not None else None,
+        tasks=task_names(n_values) if isinstance(n_values, list) else None, fix=fix)
+
+
+def _run_folders(runs: list[Any]) -> None:
+    """Refuse, before any analysis, a run given twice, a folder that is not an N-back run
+    and a run another process is writing."""
+    seen: dict[Path, Any] = {}
+    for r in runs:
+        if isinstance(r, Recording):
+            continue
+        key = Path(r).resolve()
+        if key in seen:
+            raise WmgeomError(f"{r} is given twice (as {seen[key]} and {r}); give each run "
+                              "once")
+        seen[key] = r
+        if not Path(r).is_dir():
+            require_run(r, ["nback"], "`wmgeom analyze`")
+        if run_study(r) not in (None, "nback"):
+            require_run(r, ["nback"], "`wmgeom analyze`", _OTHER_STUDY_HINT)
+        refuse_if_written(r)
+    names = [r.name for r in runs if isinstance(r, Recording)]
+    if len(set(names)) != len(names):
+        raise WmgeomError(f"two recordings are named alike ({names}); give each run once")
 
 
 class _Steps:
@@ -508,12 +570,31 @@ def analyze(
         The tables of :func:`~wmgeom.analysis.suite.run_analyses`.
 
     Raises:
-        WmgeomError: If no run is given, a recording cannot be read, or an analysis name is
-            unknown.
+        WmgeomError: If no run is given, a run is given twice, is not an N-back run or is
+            being written by another process, a recording cannot be read or does not match
+            its run, the output folder cannot be written (:func:`check_writable`), or an
+            analysis name is unknown — all before any analysis.
     """
     runs = list(runs)
     if not runs:
         raise WmgeomError("no run directory given; pass at least one RUN_DIR")
+    _run_folders(runs)
+    if out_dir is not None:
+        check_out_dir(Path(out_dir))
+    base = Path(out_dir) if out_dir is not None else (
+        Path(runs[0].name) if isinstance(runs[0], Recording) else Path(runs[0]))
+    check_writable(base)
+    if run_study(base) not in (None, "nback", "nback-grid"):
+        require_run(base, ["nback", "nback-grid"], "`wmgeom analyze --out`")
+    select_analyses(analyses)  # an unknown name, before any loading
+    with run_lock(base):
+        return _analyze(runs, base, protocol, analyses, figures, progress, jobs)
+
+
+def _analyze(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict | None,
+             analyses: Iterable[str] | None, figures: bool, progress: bool, jobs: int
+             ) -> dict[str, pd.DataFrame]:
+    """:func:`analyze` into ``base``, which the caller holds (:func:`run_lock`)."""
     recordings = [r if isinstance(r, Recording) else load_recording(r) for r in runs]
     profile = recordings[0].activations.attrs.get("profile")
     if profile is None and not isinstance(runs[0], Recording):
@@ -530,7 +611,6 @@ def analyze(
             tables = run_analyses(recordings, protocol, selected, on_step=steps)
         finally:
             steps.close()
-    base = Path(out_dir) if out_dir is not None else Path(recordings[0].name)
     for folder in (base / "analysis", base / "figures"):
         clean_stale_temporaries(folder)
     models = model_table(runs)
@@ -565,15 +645,15 @@ def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
     run_dir = Path(run_dir)
     start = time.perf_counter()
     check_config(config, run_dir)  # before any loading or writing
-    init_run_dir(run_dir, config, resume, trained=_checkpoint(run_dir).exists())
-    prep = prepare(config, progress)  # stimuli and features once, for every stage
-    summary, trained = train_run(config, run_dir, prep, resume, progress)
-    record(trained, progress)
-    if with_analysis:
-        tables = analyze([load_recording(run_dir, trained.model)], out_dir=run_dir,
-                         progress=progress)
-        summary["skipped_analyses"] = skipped_lines(tables)
-        report(run_dir)
-    summary["total_seconds"] = round(time.perf_counter() - start, 2)
-    write_json_atomic(run_dir / "summary.json", summary)
+    with claimed_run_dir(run_dir, config, resume, _trained):
+        prep = prepare(config, progress)  # stimuli and features once, for every stage
+        summary, trained = _train_locked(config, run_dir, prep, resume, progress)
+        _record(trained, progress)
+        if with_analysis:
+            tables = _analyze([load_recording(run_dir, trained.model)], run_dir, None, None,
+                              True, progress, 1)
+            summary["skipped_analyses"] = skipped_lines(tables)
+            report(run_dir)
+        summary["total_seconds"] = round(time.perf_counter() - start, 2)
+        write_json_atomic(run_dir / "summary.json", summary)
     return summary

@@ -45,9 +45,10 @@ from wmgeom.models.ctrnn import CTRNN, CTRNNConfig, orientation_loss, run_trials
 from wmgeom.record.orientation import record_orientation
 from wmgeom.report.orientation import draw_figures
 from wmgeom.report.orientation import write_report as report
-from wmgeom.studies.base import init_run_dir
+from wmgeom.studies.base import claimed_run_dir
 from wmgeom.tasks.orientation import OrientationTaskConfig, TwoOrientationTask, report_outputs
 from wmgeom.train.trainer import TrainConfig, Trainer, TrainResult
+from wmgeom.validation import Seed
 
 __all__ = ["PROFILES", "Condition", "OrientationConfig", "load_config", "make_config",
            "report", "run", "train_condition"]
@@ -92,7 +93,7 @@ class OrientationConfig(StrictModel):
 
     study: Literal["two-orientation"] = "two-orientation"
     profile: Literal["quick", "paper"] = "quick"
-    seed: int = 0
+    seed: Seed = 0
     device: str = Field("cpu", description="torch device; 'auto' picks CUDA when present")
     torch_threads: int | None = Field(
         1, ge=1, description="CPU threads while the study runs (None: leave torch's setting)"
@@ -113,6 +114,9 @@ class OrientationConfig(StrictModel):
             raise ValueError(
                 f"default_condition {self.default_condition!r} is not one of the conditions {names}"
             )
+        if self.model.n_units < 2:
+            raise ValueError(f"model.n_units = {self.model.n_units}: the analyses (coding "
+                             "planes, torus, topology) need at least 2 units")
         if abs(self.task.dt - self.model.dt) > 1e-9:
             raise ValueError(
                 f"task.dt ({self.task.dt}) and model.dt ({self.model.dt}) must be equal"
@@ -218,11 +222,18 @@ def run(config: OrientationConfig, run_dir: str | Path, resume: bool = False,
         torch.set_num_threads(threads)
 
 
+def _trained(out: Path) -> bool:
+    return any(out.glob("conditions/*/train/checkpoints/last.pt"))
+
+
 def _run(out: Path, config: OrientationConfig, progress: bool, resume: bool) -> dict:
     # a run of the same configuration may be repeated (it trains again unless resuming);
-    # one of another configuration is refused once a condition holds a checkpoint
-    init_run_dir(out, config, resume=True,
-                 trained=any(out.glob("conditions/*/train/checkpoints/last.pt")))
+    # one of another study or configuration is refused once the folder holds a result
+    with claimed_run_dir(out, config, resume=True, trained=_trained):
+        return _run_claimed(out, config, progress, resume)
+
+
+def _run_claimed(out: Path, config: OrientationConfig, progress: bool, resume: bool) -> dict:
     t0 = time.perf_counter()
     results, per_condition = {}, {}
     for cond in config.conditions:

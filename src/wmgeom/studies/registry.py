@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from wmgeom.errors import WmgeomError
 from wmgeom.io import read_yaml
 from wmgeom.studies import grid, nback, orientation
+from wmgeom.studies.base import DEFAULT_STUDY, run_study
 
 __all__ = ["STUDIES", "Study", "load_study_config", "study", "study_of_run"]
 
@@ -75,20 +76,30 @@ def study(name: str) -> Study:
 
 
 def load_study_config(path: str | Path | None, profile: str | None = None,
-                      name: str | None = None) -> tuple[Study, BaseModel]:
+                      name: str | None = None, command: str | None = None
+                      ) -> tuple[Study, BaseModel]:
     """The study and config of a YAML file (its ``study`` key; ``nback`` by default).
 
     Args:
         path: The YAML file, or None for the profile's defaults.
         profile: Profile name (default: the file's ``profile`` key, else quick).
-        name: The study asked for on the command line, if any; it must agree with the file.
+        name: The study asked for (``--study``, or the study whose stage ``command`` is);
+            it must agree with the file.
+        command: The stage command that asks for ``name`` (e.g. ``wmgeom train``), if any.
 
     Raises:
         WmgeomError: If the file is for another study than ``name``, or is invalid.
     """
     data = read_yaml(path) if path else {}
     in_file = data.get("study")
+    if in_file is not None and (not isinstance(in_file, str) or in_file not in STUDIES):
+        raise WmgeomError(f"config file {path}: study = {in_file!r}: choose one of "
+                          f"{', '.join(STUDIES)}")
     if name is not None and in_file is not None and in_file != name:
+        if command is not None:
+            raise WmgeomError(f"config file {path} is for study {in_file!r}; `{command}` is a "
+                              f"stage of the {name} study: run the whole study with `wmgeom "
+                              f"run --config {path}`")
         raise WmgeomError(f"config file {path} is for study {in_file!r}, not {name!r}; "
                           "drop --study or pass a config of that study")
     chosen = study(name or in_file or "nback")
@@ -97,6 +108,4 @@ def load_study_config(path: str | Path | None, profile: str | None = None,
 
 def study_of_run(run_dir: str | Path) -> Study:
     """The study a run directory belongs to (its ``config.yaml``; ``nback`` without one)."""
-    path = Path(run_dir) / "config.yaml"
-    data = read_yaml(path, "run config") if path.is_file() else {}
-    return study(str(data.get("study", "nback")))
+    return study(run_study(run_dir) or DEFAULT_STUDY)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError, format_validation_error
 
 EPOCHS = ("fixation", "stimulus1", "delay1", "stimulus2", "delay2", "report")
@@ -35,15 +36,13 @@ def wrap_orientation(delta_deg: np.ndarray | float) -> np.ndarray:
     return (np.asarray(delta_deg, dtype=float) + 90.0) % 180.0 - 90.0
 
 
-class OrientationTaskConfig(BaseModel):
+class OrientationTaskConfig(StrictModel):
     """Parameters of :class:`TwoOrientationTask` (SPEC T4). Durations are in milliseconds.
 
     Every duration is converted to a whole number of time steps of length ``dt`` (rounded,
     at least one step). Delays are drawn per trial, uniformly over whole steps between their
     minimum and maximum.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     dt: float = Field(20.0, gt=0, description="time step (ms)")
     fixation: float = Field(100.0, ge=0, description="fixation epoch (ms)")

@@ -47,10 +47,13 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
 
 #: What :func:`load_checkpoint` tells a user who has no checkpoint, unless the caller says more.
 MISSING_HINT = "train the run first (`wmgeom train --out RUN_DIR`)"
+#: What every checkpoint the trainer writes holds, and a resumed run reads.
+RESUME_KEYS = ("model", "optimizer", "scheduler", "iteration", "rng", "rows")
 
 
 def load_checkpoint(path: str | Path, fingerprint: str | None = None,
-                    missing_hint: str = MISSING_HINT) -> dict[str, Any]:
+                    missing_hint: str = MISSING_HINT,
+                    required: tuple[str, ...] = ("model",)) -> dict[str, Any]:
     """Read a checkpoint; refuse a corrupt file or one made by another configuration.
 
     Args:
@@ -58,6 +61,7 @@ def load_checkpoint(path: str | Path, fingerprint: str | None = None,
         fingerprint: if given, the configuration fingerprint the checkpoint must carry.
         missing_hint: what the user should do when there is no checkpoint at ``path``
             (the message is ``no checkpoint at PATH; <missing_hint>.``).
+        required: the entries the caller reads (:data:`RESUME_KEYS` to resume training).
     """
     path = Path(path)
     if not path.is_file():
@@ -71,9 +75,32 @@ def load_checkpoint(path: str | Path, fingerprint: str | None = None,
         ) from exc
     if not isinstance(payload, dict) or "model" not in payload:
         raise WmgeomError(f"checkpoint {path} is not a wmgeom checkpoint; delete it and retrain.")
+    missing = [k for k in required if k not in payload]
+    if missing:
+        raise WmgeomError(f"checkpoint {path} lacks {', '.join(missing)}; delete it and train "
+                          "again without --resume.")
     if fingerprint is not None and payload.get("fingerprint") != fingerprint:
         raise WmgeomError(
             f"checkpoint {path} was written by a different configuration; resume with the "
             "config.yaml saved in that run directory, or start a new run directory."
         )
     return payload
+
+
+def load_weights(module: torch.nn.Module, state: Any, path: str | Path,
+                 entry: str = "model") -> None:
+    """``module.load_state_dict(state[entry])``, refusing a state made for another module.
+
+    Raises:
+        WmgeomError: If the entry is missing, empty or does not fit the module (naming the
+            checkpoint and the fix).
+    """
+    weights = state.get(entry) if isinstance(state, dict) else None
+    try:
+        if not weights:
+            raise ValueError(f"its {entry!r} entry is empty")
+        module.load_state_dict(weights)
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise WmgeomError(f"checkpoint {path} does not hold this run's {entry} ({reason}); "
+                          "delete it and train again without --resume.") from None

@@ -21,24 +21,32 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from torch import nn
 
+from wmgeom.config import StrictModel
 from wmgeom.io import atomic_path, clean_stale_temporaries, content_key, progress_bar
-from wmgeom.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from wmgeom.train.checkpoint import (
+    RESUME_KEYS,
+    load_checkpoint,
+    load_weights,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from wmgeom.validation import Seed
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(StrictModel):
     """Optimisation settings.
 
     The defaults are the quick CPU profile. Seed 000 trains with AdamW at lr 3e-5,
     batch 256 and multi-step decay (γ=0.1) for up to 14k iterations; it says "decay
     every 100 iterations" but also that models need 4–8k iterations to converge, which
     cannot both hold (after a few decays the learning rate is ~0). We therefore make
-    the milestones explicit; the paper profile decays at 8k and 12k iterations.
+    the milestones explicit; the paper profile decays at 8k and 12k iterations. Every
+    milestone lies strictly between 0 and ``iterations`` (a later one would never decay).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     optimizer: Literal["adamw", "adam"] = "adamw"
     lr: float = Field(1e-3, gt=0)
@@ -51,12 +59,17 @@ class TrainConfig(BaseModel):
     eval_every: int = Field(250, ge=1)
     checkpoint_every: int = Field(250, ge=1)
     early_stop: bool = True
-    seed: int = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _milestones_increase(self) -> TrainConfig:
         if any(b <= a for a, b in zip(self.milestones, self.milestones[1:], strict=False)):
             raise ValueError(f"milestones must increase, got {self.milestones}")
+        outside = [m for m in self.milestones if not 0 < m < self.iterations]
+        if outside:
+            raise ValueError(f"milestones {outside} lie outside 1..{self.iterations - 1} "
+                             f"(iterations = {self.iterations}); the learning rate would never "
+                             "decay there: give milestones below iterations, or [] for none")
         return self
 
 
@@ -158,10 +171,10 @@ class Trainer:
         )
 
     def _restore(self) -> None:
-        payload = load_checkpoint(self.checkpoint_path, self.fingerprint)
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.scheduler.load_state_dict(payload["scheduler"])
+        payload = load_checkpoint(self.checkpoint_path, self.fingerprint, required=RESUME_KEYS)
+        load_weights(self.model, payload, self.checkpoint_path)
+        load_weights(self.optimizer, payload, self.checkpoint_path, "optimizer")
+        load_weights(self.scheduler, payload, self.checkpoint_path, "scheduler")
         self.iteration = payload["iteration"]
         self.rows = list(payload["rows"])
         self.elapsed = payload.get("elapsed", 0.0)
@@ -195,6 +208,8 @@ class Trainer:
 
         A resumed run that the criterion had stopped stays stopped. Temporaries that an
         interrupted write left in the run directory or its checkpoint folder are removed.
+        ``metrics.csv`` is written right after each checkpoint, with the rows the checkpoint
+        holds, so an interrupted run's metrics never run ahead of the state it resumes from.
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for folder in (self.run_dir, self.checkpoint_path.parent):
@@ -213,8 +228,8 @@ class Trainer:
             if self.iteration == 0 and self.evaluate_fn is not None and not resumed:
                 stopped = self.stopped_early = self._evaluate(writer)
                 if stopped:  # the criterion holds before any training
-                    self._write_metrics()
                     self._save()
+                    self._write_metrics()
             while self.iteration < cfg.iterations and not stopped:
                 batch = self.sample_fn(self.rng)
                 loss, info = self.loss_fn(self.model, batch)
@@ -237,10 +252,11 @@ class Trainer:
                     self.rows.append({"iteration": self.iteration, "split": "train_batch",
                                       "loss": loss.item(), **info})
                     stopped = self.stopped_early = self._evaluate(writer)
-                    self._write_metrics()
                 if self.iteration % cfg.checkpoint_every == 0 or last or stopped:
                     self.elapsed = time.perf_counter() - start
                     self._save()
+                    # after the checkpoint, with its rows: metrics.csv is never ahead of it
+                    self._write_metrics()
         finally:
             bar.close()
             if writer is not None:
