@@ -51,7 +51,7 @@ SeedsOpt = Annotated[str | None, typer.Option("--seeds", help="Grid: comma-separ
 SizesOpt = Annotated[str | None, typer.Option(
     "--sizes", help="Grid: comma-separated hidden sizes, or 'paper' (512 RNN, 256 GRU/LSTM).")]
 JobsOpt = Annotated[int | None, typer.Option(
-    "--jobs", help="Grid: parallel local processes (default: one per CPU core).")]
+    "--jobs", min=1, help="Grid: parallel local processes (default: one per CPU core).")]
 RayOpt = Annotated[bool, typer.Option(
     "--ray", help="Grid: run the points as Ray tasks (RAY_ADDRESS's cluster, or a local one).")]
 
@@ -222,6 +222,8 @@ def tasks(n_values: Annotated[str, typer.Option(help="Comma-separated N set.")] 
     values = _csv_list(n_values, int, "--n-values")
     if not values or any(n < 1 for n in values):
         raise WmgeomError(f"--n-values {n_values!r}: give positive integers, e.g. 1,2,3")
+    if len(set(values)) != len(values):
+        raise WmgeomError(f"--n-values {n_values!r}: give each N once, e.g. 1,2,3")
     for name in names(tuple(values)):
         print(name)
 
@@ -268,6 +270,16 @@ def _interrupt(signum, frame) -> None:
     raise Interrupted(signum)
 
 
+def _option_errors() -> tuple[type[Exception], ...]:
+    """The errors of bad options and arguments: click's, and those of the copy of click that
+    newer typer versions carry."""
+    import click
+
+    return tuple(c for c in (click.ClickException,
+                             getattr(typer.exceptions, "TyperException", None))
+                 if c is not None)
+
+
 #: The signals that stop a command cleanly, and the exit status of each (128 + its number).
 STOP_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -286,7 +298,19 @@ def main() -> None:
     logging.getLogger("wmgeom").addHandler(handler)
     previous = {name: signal.signal(getattr(signal, name), _interrupt) for name in STOP_SIGNALS}
     try:
-        app()
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except _option_errors() as exc:  # a bad option or argument: one line too
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `wmgeom` alone: the help
+            exc.show()
+        else:
+            command = getattr(getattr(exc, "ctx", None), "command_path", None)
+            hint = f" (see `{command} --help`)" if command else ""
+            message = exc.format_message().replace("Value error, ", "")
+            console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}",
+                          highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except WmgeomError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -32,11 +32,16 @@ from wmgeom.errors import WmgeomError
 
 def cache_root() -> Path:
     """Folder for cached stimuli and features (``$WMGEOM_CACHE`` or ``~/.cache/wmgeom``)."""
-    root = os.environ.get("WMGEOM_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "wmgeom"
+    path = _cache_location()
     check_cache_folder(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _cache_location() -> Path:
+    """Where :func:`cache_root` is, without making it."""
+    root = os.environ.get("WMGEOM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "wmgeom"
 
 
 def check_cache_folder(folder: str | os.PathLike) -> Path:
@@ -256,6 +261,71 @@ def write_table(df: Any, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
     return path
+
+
+# --------------------------------------------------------------------------- output folders
+
+#: Characters a temporary sibling adds to a name: ``.<name>.<8 characters>.tmp``.
+TEMPORARY_EXTRA = len("..12345678.tmp")
+
+
+def _name_max(folder: Path) -> int:
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def check_writable(run_dir: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that is a file, lies under a file, cannot
+    be written, has a name the file system cannot hold, or lies inside the cache.
+
+    Raises:
+        WmgeomError: Naming the path and the fix.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise WmgeomError(f"{option} {run_dir} is a file; choose a folder")
+    longest = _name_max(run_dir)
+    for i, part in enumerate(run_dir.parts):
+        # the last name also gets temporary siblings, ``.<name>.<8 characters>.tmp``
+        room = longest - (TEMPORARY_EXTRA if i == len(run_dir.parts) - 1 else 0)
+        if len(os.fsencode(part)) > room:
+            raise WmgeomError(f"{option}: the name {part[:40]}... has "
+                              f"{len(os.fsencode(part))} bytes; this file system holds names "
+                              f"of up to {room} there; choose a shorter name")
+    parent = run_dir
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise WmgeomError(f"{option} {run_dir} lies under {parent}, which is a file; choose "
+                          "another folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise WmgeomError(f"{option} {run_dir}: {parent} is not writable; choose a folder you "
+                          "can write to")
+    cache = _cache_location().resolve()
+    if run_dir.resolve().is_relative_to(cache):
+        raise WmgeomError(f"{option} {run_dir} lies inside the wmgeom cache ({cache}), whose "
+                          "entries are deleted when they are rebuilt; choose a folder outside "
+                          "it")
+
+
+def check_out_dir(run_dir: Path, option: str = "--out") -> None:
+    """:func:`check_writable`, and refuse the working directory (or a folder holding it):
+    a run there would write over the files beside it.
+
+    Raises:
+        WmgeomError: Naming the path and the fix.
+    """
+    run_dir = Path(run_dir)
+    check_writable(run_dir, option)
+    here = Path.cwd().resolve()
+    if here.is_relative_to(run_dir.resolve()):
+        what = "is" if run_dir.resolve() == here else "holds"
+        raise WmgeomError(f"{option} {run_dir} {what} the working directory; choose a new "
+                          "folder (e.g. --out runs/one)")
 
 
 # --------------------------------------------------------------------------- temporaries

@@ -35,8 +35,8 @@ def render_to_folder(out: str | os.PathLike, config: StimulusConfig | None = Non
     another ``image_size`` or with fewer ``categories``.
     """
     out = Path(out)
+    _check_target(out)  # before rendering
     stimset = load_stimuli(config or StimulusConfig(), progress=progress)
-    _check_target(out)
     with atomic_path(out) as tmp:
         tmp.mkdir()
         write_iwisdm(stimset, tmp)

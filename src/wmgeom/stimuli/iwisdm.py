@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.errors import WmgeomError
-from wmgeom.io import atomic_path, content_key, progress_bar
+from wmgeom.io import atomic_path, check_out_dir, content_key, progress_bar
 from wmgeom.stimuli.stimset import StimulusSet, typed_table
 
 #: Our split → iWISDM's split folder.
@@ -57,6 +57,7 @@ with `wmgeom.stimuli.read_iwisdm`.
 def _check_target(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise WmgeomError(f"{root} is a file; choose a folder to write the stimuli to")
+    check_out_dir(root)  # not the cache, the working directory, nor too long a name
     if root.is_dir() and any(root.iterdir()) and not (root / MARKER).exists():
         raise WmgeomError(f"{root} is not empty and holds no earlier wmgeom stimulus export; "
                           "choose a new folder or empty this one")

@@ -114,7 +114,8 @@ def read_mesh(path: Path, up_axis: str = "y"):
     import trimesh
 
     try:
-        mesh = trimesh.load(path, force="mesh")
+        with np.errstate(all="ignore"):  # huge coordinates are refused below, in words
+            mesh = trimesh.load(path, force="mesh")
     except ImportError:  # trimesh guessing the text encoding of binary garbage
         raise WmgeomError(f"cannot read mesh {path}: it is not a {path.suffix} mesh file "
                           "(binary data where text was expected); replace or remove it") from None

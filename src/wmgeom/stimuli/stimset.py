@@ -102,7 +102,7 @@ class StimulusConfig(StrictModel):
     background_color: tuple[int, int, int] = (128, 128, 128)
     n_textures: int = Field(16, ge=1)
     seed: Seed = 0
-    source: str = Field("procedural", min_length=1)
+    source: str = "procedural"
     up_axis: Literal["y", "z"] = "y"
 
     def __init__(self, **data):
@@ -137,6 +137,13 @@ class StimulusConfig(StrictModel):
             raise ValueError("lists an angle twice")
         if info.field_name == "elevations" and any(abs(e) >= 90 for e in v):
             raise ValueError("elevations must lie strictly between -90 and 90 degrees")
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _check_source(cls, v: str) -> str:
+        if not v.strip():  # an empty path would read the working directory as meshes
+            raise ValueError("give 'procedural', a folder of meshes or an iWISDM folder")
         return v
 
     @field_validator("background_color")

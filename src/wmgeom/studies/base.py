@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -27,16 +27,21 @@ from wmgeom.config import dump_config
 from wmgeom.errors import WmgeomError, validated
 from wmgeom.io import (
     TEMPORARY_NAME,
-    cache_root,
+    check_out_dir,
+    check_writable,
     clean_stale_temporaries,
     content_key,
+    read_json,
+    read_tables,
     read_yaml,
+    write_json_atomic,
+    write_table,
     write_text_atomic,
 )
 
-__all__ = ["check_out_dir", "check_writable", "claimed_run_dir", "fingerprint", "holds_results",
-           "init_run_dir", "read_run_config", "refuse_if_written", "require_run", "run_lock",
-           "run_study"]
+__all__ = ["check_out_dir", "check_tables", "check_writable", "claimed_run_dir", "fingerprint",
+           "holds_results", "init_run_dir", "read_run_config", "refuse_if_written",
+           "require_run", "run_lock", "run_study", "write_tables"]
 
 LOCK_FILE = ".wmgeom.lock"
 CONFIG_FILE = "config.yaml"
@@ -46,8 +51,6 @@ _NOT_RESULTS = (CONFIG_FILE, LOCK_FILE)
 _LOGS = "tensorboard"
 #: The default study of a run folder whose config.yaml names none (older runs).
 DEFAULT_STUDY = "nback"
-#: Characters a temporary sibling adds to a name: ``.<name>.<8 characters>.tmp``.
-_TEMPORARY_EXTRA = len("..12345678.tmp")
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -113,8 +116,8 @@ def _owner_problem(run_dir: Path, config: BaseModel, resume: bool, trained: bool
         owner = data.get("study", DEFAULT_STUDY)
         mine = getattr(config, "study", DEFAULT_STUDY)
         if owner != mine:
-            return (f"{run_dir} holds a {owner} run; a {mine} run cannot be written into it: "
-                    "choose another --out")
+            return (f"{run_dir} holds a run of study {owner!r}; a run of study {mine!r} cannot "
+                    "be written into it: choose another --out")
         old = validated(type(config), data, f"run config {path}")
     except WmgeomError as exc:
         return (f"{run_dir} holds a run whose config.yaml is unreadable ({exc}); choose "
@@ -151,7 +154,9 @@ def init_run_dir(run_dir: Path, config: BaseModel, resume: bool, trained: bool =
         raise WmgeomError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(run_dir)  # what an interrupted write left behind
-    write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
+    text, path = dump_config(config), run_dir / CONFIG_FILE
+    if not (path.is_file() and path.read_text() == text):  # a folder resumed is left as it is
+        write_text_atomic(path, text)
 
 
 @contextlib.contextmanager
@@ -213,8 +218,9 @@ def require_run(run_dir: str | Path, studies: Iterable[str], command: str,
         raise WmgeomError(f"{run_dir} is not a wmgeom run directory (no config.yaml); start "
                           "one with `wmgeom train --out DIR` or `wmgeom run --out DIR`.")
     if study not in studies:
-        raise WmgeomError(f"{run_dir} holds a {study} run; {command} works on "
-                          f"{' or '.join(studies)} runs" + (f" ({hint})" if hint else ""))
+        raise WmgeomError(f"{run_dir} holds a run of study {study!r}; {command} works on runs "
+                          f"of study {' or '.join(map(repr, studies))}"
+                          + (f" ({hint})" if hint else ""))
     return study
 
 
@@ -264,60 +270,57 @@ def refuse_if_written(run_dir: str | Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _name_max(folder: Path) -> int:
-    while not folder.exists():
-        folder = folder.parent
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):
-        return 255
+#: The file beside a folder of analysis tables that records their columns and kinds.
+TABLES_FILE = "tables.json"
 
 
-def check_writable(run_dir: Path, option: str = "--out") -> None:
-    """Refuse, before any work, an output folder that is a file, lies under a file, cannot
-    be written, has a name the file system cannot hold, or lies inside the cache.
+def _kind(column) -> str:
+    import pandas as pd
 
-    Raises:
-        WmgeomError: Naming the path and the fix.
-    """
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise WmgeomError(f"{option} {run_dir} is a file; choose a folder")
-    longest = _name_max(run_dir)
-    for i, part in enumerate(run_dir.parts):
-        # the last name also gets temporary siblings, ``.<name>.<8 characters>.tmp``
-        room = longest - (_TEMPORARY_EXTRA if i == len(run_dir.parts) - 1 else 0)
-        if len(os.fsencode(part)) > room:
-            raise WmgeomError(f"{option}: the name {part[:40]}... has "
-                              f"{len(os.fsencode(part))} bytes; this file system holds names "
-                              f"of up to {room} there; choose a shorter name")
-    parent = run_dir
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise WmgeomError(f"{option} {run_dir} lies under {parent}, which is a file; choose "
-                          "another folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise WmgeomError(f"{option} {run_dir}: {parent} is not writable; choose a folder you "
-                          "can write to")
-    cache = cache_root().resolve()
-    if run_dir.resolve().is_relative_to(cache):
-        raise WmgeomError(f"{option} {run_dir} lies inside the wmgeom cache ({cache}), whose "
-                          "entries are deleted when they are rebuilt; choose a folder outside "
-                          "it")
+    if pd.api.types.is_bool_dtype(column):
+        return "bool"
+    return "number" if pd.api.types.is_numeric_dtype(column) else "text"
 
 
-def check_out_dir(run_dir: Path, option: str = "--out") -> None:
-    """:func:`check_writable`, and refuse the working directory (or a folder holding it):
-    a run there would write over the files beside it.
+def write_tables(tables: Mapping[str, Any], folder: Path) -> None:
+    """Write every table as ``folder/<name>.csv`` and their columns in ``tables.json``,
+    so that a table edited or damaged later is found before it is read
+    (:func:`check_tables`)."""
+    folder = Path(folder)
+    for name, df in tables.items():
+        write_table(df, folder / f"{name}.csv")
+    write_json_atomic(folder / TABLES_FILE, {
+        name: {str(c): _kind(df[c]) for c in df.columns} for name, df in tables.items()})
+
+
+def check_tables(folder: Path, fix: str) -> None:
+    """Refuse analysis tables that no longer hold what :func:`write_tables` wrote: a table
+    missing, a column missing, or text in a column of numbers. Folders written before
+    ``tables.json`` existed are not checked.
 
     Raises:
-        WmgeomError: Naming the path and the fix.
+        WmgeomError: Naming the table, the column and ``fix``.
     """
-    run_dir = Path(run_dir)
-    check_writable(run_dir, option)
-    here = Path.cwd().resolve()
-    if here.is_relative_to(run_dir.resolve()):
-        what = "is" if run_dir.resolve() == here else "holds"
-        raise WmgeomError(f"{option} {run_dir} {what} the working directory; choose a new "
-                          "folder for the run (e.g. --out runs/one)")
+    import pandas as pd
+
+    folder = Path(folder)
+    schema = read_json(folder / TABLES_FILE, "table list", fix)
+    tables = read_tables(folder) if schema else {}
+    for name, columns in schema.items():
+        path = folder / f"{name}.csv"
+        if name not in tables:
+            raise WmgeomError(f"analysis table {path} is missing; {fix}")
+        table = tables[name]
+        if not columns:
+            continue
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise WmgeomError(f"analysis table {path} lacks column(s) {', '.join(missing)}; "
+                              f"{fix}")
+        for column, kind in columns.items():
+            if kind == "number" and not pd.api.types.is_numeric_dtype(table[column]):
+                bad = pd.to_numeric(table[column], errors="coerce").isna() & \
+                    table[column].notna()
+                example = table[column][bad].iloc[0] if bad.any() else table[column].iloc[0]
+                raise WmgeomError(f"analysis table {path}: column {column} holds text "
+                                  f"({str(example)[:30]!r}) where numbers belong; {fix}")

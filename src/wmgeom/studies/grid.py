@@ -34,9 +34,9 @@ from wmgeom.config import make_config as _make_config
 from wmgeom.errors import WmgeomError, validated
 from wmgeom.io import read_json, write_json_atomic, write_table
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.report.nback import write_report as report
 from wmgeom.studies import nback
 from wmgeom.studies.base import check_out_dir, claimed_run_dir
+from wmgeom.studies.nback import report
 from wmgeom.tasks.registry import REGIMES
 from wmgeom.validation import Seed, check_unique
 
@@ -273,6 +273,26 @@ def _connect_ray():
     return ray, True
 
 
+def _stop_on_sigterm() -> None:
+    """In a worker: SIGTERM stops the point as Ctrl-C does (the write under way removes its
+    temporary; the last checkpoint stays for a resume)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Send SIGTERM to the pool's workers and leave without waiting for their points."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bool = False,
                progress: bool = True) -> dict[str, dict[str, Any]]:
     """Train and record every point under ``out/runs``; their summaries by run name."""
@@ -309,12 +329,18 @@ def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bo
             jobs = max(1, min(jobs or grid.jobs or cores, len(todo)))
             threads = max(1, cores // jobs)
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                       initializer=_stop_on_sigterm)
+            try:
                 futures = {pool.submit(run_point, c.model_dump_json(), str(runs / n),
                                        threads): n for n, c in todo.items()}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     bar.update(1)
+            except BaseException:  # a signal or an error: stop the points under way now
+                _stop_workers(pool)
+                raise
+            pool.shutdown()
     finally:
         bar.close()
     return {n: results[n] for n in configs}

@@ -42,18 +42,17 @@ from wmgeom.io import (
     read_yaml,
     write_dataset,
     write_json_atomic,
-    write_table,
 )
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
 from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.record.nback import RecordConfig, check_recording, record_activations
-from wmgeom.report.nback import draw_figures
-from wmgeom.report.nback import write_report as report
+from wmgeom.report.nback import draw_figures, write_report
 from wmgeom.stimuli.sources import load_stimuli, source_kind
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
     check_out_dir,
+    check_tables,
     check_writable,
     claimed_run_dir,
     fingerprint,
@@ -62,6 +61,7 @@ from wmgeom.studies.base import (
     require_run,
     run_lock,
     run_study,
+    write_tables,
 )
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.tasks.registry import names as task_names
@@ -584,8 +584,14 @@ def analyze(
     base = Path(out_dir) if out_dir is not None else (
         Path(runs[0].name) if isinstance(runs[0], Recording) else Path(runs[0]))
     check_writable(base)
-    if run_study(base) not in (None, "nback", "nback-grid"):
+    owner = run_study(base)
+    if owner not in (None, "nback", "nback-grid"):
         require_run(base, ["nback", "nback-grid"], "`wmgeom analyze --out`")
+    analysed = {Path(r.name if isinstance(r, Recording) else r).resolve() for r in runs}
+    if owner == "nback" and base.resolve() not in analysed:
+        raise WmgeomError(f"--out {base} holds another run, whose analysis would be replaced "
+                          "by that of these runs; choose a new folder or one of the runs "
+                          "analysed")
     select_analyses(analyses)  # an unknown name, before any loading
     with run_lock(base):
         return _analyze(runs, base, protocol, analyses, figures, progress, jobs)
@@ -620,12 +626,19 @@ def _analyze(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict | No
     if figures:
         tables["timing"] = pd.concat([tables["timing"], draw_figures(tables, base / "figures")],
                                      ignore_index=True)
-    for name, df in tables.items():
-        write_table(df, base / "analysis" / f"{name}.csv")
+    write_tables(tables, base / "analysis")
     write_json_atomic(base / "analysis" / "protocol.json",
                       {**asdict(protocol), "runs": [r.name for r in recordings],
                        "analyses": selected})
     return tables
+
+
+def report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` from the analysis tables, checked first
+    (:func:`~wmgeom.studies.base.check_tables`): an edited or damaged table is one line."""
+    run_dir = Path(run_dir)
+    check_tables(run_dir / "analysis", "run `wmgeom analyze` again")
+    return write_report(run_dir)
 
 
 def skipped_lines(tables: dict[str, pd.DataFrame]) -> list[str]:

@@ -40,11 +40,11 @@ from wmgeom.config import StrictModel
 from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
 from wmgeom.devices import resolve_device
-from wmgeom.io import content_key, write_dataset, write_json_atomic, write_table
+from wmgeom.io import content_key, write_dataset, write_json_atomic
 from wmgeom.models.ctrnn import CTRNN, CTRNNConfig, orientation_loss, run_trials
 from wmgeom.record.orientation import record_orientation
-from wmgeom.report.orientation import draw_figures
-from wmgeom.report.orientation import write_report as report
+from wmgeom.report.orientation import draw_figures, write_report
+from wmgeom.studies import base
 from wmgeom.studies.base import claimed_run_dir
 from wmgeom.tasks.orientation import OrientationTaskConfig, TwoOrientationTask, report_outputs
 from wmgeom.train.trainer import TrainConfig, Trainer, TrainResult
@@ -204,9 +204,17 @@ def write_tables(analysis_dir: Path, results: dict[str, dict[str, Any]]) -> dict
         tables[key] = pd.concat([r["tables"][key].assign(condition=name)
                                  .pipe(lambda d: d[["condition", *d.columns[:-1]]])
                                  for name, r in results.items()], ignore_index=True)
-    for key, df in tables.items():
-        write_table(df, analysis_dir / f"{key}.csv")
+    base.write_tables(tables, analysis_dir)
     return tables
+
+
+def report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` from the summary and analysis tables, checked first
+    (:func:`~wmgeom.studies.base.check_tables`): an edited or damaged table is one line."""
+    run_dir = Path(run_dir)
+    base.check_tables(run_dir / "analysis", "run the study again (`wmgeom run --config "
+                      f"{run_dir}/config.yaml --out {run_dir} --resume`)")
+    return write_report(run_dir)
 
 
 def run(config: OrientationConfig, run_dir: str | Path, resume: bool = False,
