@@ -247,6 +247,9 @@ def sweep(
     sizes: SizesOpt = None,
     jobs: JobsOpt = None,
     ray: RayOpt = False,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted sweep (it always does: finished points are kept, "
+             "interrupted ones resume from their checkpoints).")] = False,
     progress: ProgressOpt = True,
 ) -> None:
     """Train and record the grid points only (no analysis): `wmgeom run --grid` does all."""
@@ -279,6 +282,9 @@ def _option_errors() -> tuple[type[Exception], ...]:
                              getattr(typer.exceptions, "TyperException", None))
                  if c is not None)
 
+
+#: The commands that continue an interrupted run with ``--resume`` (the others start over).
+RESUMABLE = ("run", "train", "sweep")
 
 #: The signals that stop a command cleanly, and the exit status of each (128 + its number).
 STOP_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
@@ -317,8 +323,10 @@ def main() -> None:
     except (Interrupted, KeyboardInterrupt) as exc:
         for name in STOP_SIGNALS:  # a second signal now ends the process at once
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        again = "with --resume" if command in RESUMABLE else "again"
         console.print("[yellow]interrupted[/yellow]: every file written so far is complete; "
-                      "run the same command with --resume to continue.", highlight=False,
+                      f"run the same command {again} to continue.", highlight=False,
                       soft_wrap=True)
         signum = getattr(exc, "signum", signal.SIGINT)
         sys.exit(STOP_SIGNALS.get(signal.Signals(signum).name, 130))

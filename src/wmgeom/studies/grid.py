@@ -23,6 +23,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing.process import BaseProcess as Process
 from pathlib import Path
 from typing import Any, Literal
 
@@ -282,15 +283,29 @@ def _stop_on_sigterm() -> None:
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the worker
     raise KeyboardInterrupt
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Send SIGTERM to the pool's workers and leave without waiting for their points."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
+    """Stop the pool's workers now: a first SIGTERM stops their points (removing the
+    temporary of the write under way), a second ends the processes; then leave without
+    waiting for the pool."""
+    processes = [p for p in (getattr(pool, "_processes", None) or {}).values() if p.is_alive()]
+    for process in processes:
+        process.terminate()
+    for signal_again in (Process.terminate, Process.kill):
+        deadline = time.monotonic() + grace_s
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                signal_again(process)
+    for process in processes:
+        process.join(grace_s)
+    pool.shutdown(wait=True, cancel_futures=True)  # the workers are gone: at once
 
 
 def run_points(grid: GridConfig, out: Path, jobs: int | None = None, use_ray: bool = False,
