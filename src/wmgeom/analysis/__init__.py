@@ -1,8 +1,9 @@
-"""Representational-geometry analyses of working-memory models (SPEC A1–A8).
+"""Representational-geometry analyses of working-memory models.
 
-Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs with the seed's
-cross-validation protocol; every analysis takes activations as arrays or an Activations
-Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
+Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs (solved by
+:mod:`~wmgeom.analysis.solvers`) with the cross-validation protocol of Lei et al. 2024;
+every analysis takes activations as arrays or an Activations Dataset
+(:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
 """
 
 from wmgeom.analysis.causal import causal_perturbation
@@ -13,7 +14,6 @@ from wmgeom.analysis.decoders import (
     LinearDecoder,
     cross_validated_decoding,
     decision_values,
-    solve_hinge_svm,
 )
 from wmgeom.analysis.generalization import (
     cross_task_generalization,
@@ -31,6 +31,7 @@ from wmgeom.analysis.procrustes import (
     procrustes_reconstruct,
     reconstructed_decoder_accuracy,
 )
+from wmgeom.analysis.solvers import solve_hinge_svm
 
 __all__ = [
     "SEED_CS",
