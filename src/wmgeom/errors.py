@@ -45,3 +45,11 @@ def validated(model: type[T], data: dict[str, Any], prefix: str) -> T:
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         raise WmgeomError(format_validation_error(exc, prefix)) from None
+
+
+class ArgumentError(WmgeomError, ValueError):
+    """A bad argument value: a :class:`WmgeomError` that is also a ``ValueError``.
+
+    Raised where scikit-learn and Python convention expect a ``ValueError`` (estimator
+    parameters, input arrays, labels); the CLI treats it as any other WmgeomError.
+    """

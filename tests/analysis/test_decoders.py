@@ -4,6 +4,11 @@ The protocol is that of Lei et al. 2024 (appendix): one-vs-rest linear ``SVC`` o
 activations, outer cross-validation and an inner grid search over ``C``.
 """
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -12,13 +17,14 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from wmgeom.analysis.decoders import (
     LinearDecoder,
     cross_validated_decoding,
     decision_values,
 )
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
 
 CS = (0.001, 0.01, 1.0, 10.0)
 
@@ -266,3 +272,147 @@ def test_estimator_errors_and_devices():
         est.decision_function(X[:, :3])
     with pytest.raises(WmgeomError, match="positive"):
         LinearDecoder(Cs=(-1.0,)).fit(X, y)
+
+
+def _small_problem(n: int = 30):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 3)), np.arange(n) % 3
+
+
+BAD_OPTIONS = [
+    ({"Cs": (float("nan"),)}, r"Cs=\(nan,\) must be a non-empty list of finite positive"),
+    ({"Cs": (1.0, float("inf"))}, r"Cs=\(1.0, inf\) must be .* finite positive"),
+    ({"Cs": (0.0,)}, "Cs=.* finite positive"),
+    ({"Cs": (-1.0, 1.0)}, "Cs=.* finite positive"),
+    ({"Cs": ()}, "Cs=.* non-empty"),
+    ({"Cs": ("big",)}, "Cs=.* finite positive"),
+    ({"Cs": 1.0}, "Cs=1.0 must be a non-empty list"),
+    ({"solver": "admm"}, "solver='admm'"),
+    ({"max_iter": 0}, "max_iter=0 must be a positive integer"),
+    ({"max_iter": 2.5}, "max_iter=2.5 must be a positive integer"),
+    ({"tol": -0.1}, "tol=-0.1 must be a finite positive number"),
+    ({"intercept_scaling": float("nan")}, "intercept_scaling=nan must be a finite positive"),
+    ({"standardize": "yes"}, "standardize='yes' must be True or False"),
+    ({"dtype": "float16"}, "dtype='float16' is not supported"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), BAD_OPTIONS)
+def test_bad_options_are_value_errors_naming_the_option(kwargs, message):
+    X, y = _small_problem()
+    with pytest.raises(ArgumentError, match=message) as info:
+        cross_validated_decoding(X, y, cv=3, inner_cv=2, **kwargs)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, WmgeomError)
+    with pytest.raises(ArgumentError, match=message):
+        LinearDecoder(inner_cv=2, **kwargs).fit(X, y)
+
+
+def test_bad_thread_count_is_refused():
+    X, y = _small_problem()
+    with pytest.raises(ArgumentError, match="n_threads=0 must be a positive integer"):
+        cross_validated_decoding(X, y, cv=3, inner_cv=2, n_threads=0)
+
+
+def test_nan_grid_no_longer_gives_zero_decoders():
+    """``Cs=[nan]`` used to fit all-zero normals and score chance without complaint."""
+    X, y = _data("separable", n=60)
+    with pytest.raises(ArgumentError, match="Cs="):
+        LinearDecoder(Cs=[float("nan")], inner_cv=2).fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e39])
+def test_inputs_that_overflow_float32_are_refused_and_fit_in_float64(scale):
+    """Finite in float64 but beyond float32 in the solver: refused, not scored at 0 %."""
+    X, y = _data("separable", n=120, D=6)
+    with pytest.raises(ArgumentError, match="too large for dtype='float32'.*dtype='float64'"):
+        cross_validated_decoding(X * scale, y, cv=3, inner_cv=2)
+    with pytest.raises(ArgumentError, match="too large for dtype='float32'"):
+        LinearDecoder(inner_cv=2).fit(X * scale, y)
+    # float64 handles them (4 classes: chance 0.25; unscaled, these data decode at 0.79)
+    res = cross_validated_decoding(X * scale, y, cv=3, inner_cv=2, dtype="float64")
+    assert res.features["accuracy"].iloc[0] > 0.7
+    est = LinearDecoder(inner_cv=2, dtype="float64").fit(X * scale, y)
+    assert est.score(X * scale, y) > 0.7
+
+
+def test_inputs_that_overflow_float64_are_refused():
+    X, y = _small_problem()
+    with pytest.raises(ArgumentError, match="too large for dtype='float64'.*; rescale X"):
+        cross_validated_decoding(X * 1e160, y, cv=3, inner_cv=2, dtype="float64")
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.zeros((0, 3)), np.zeros(0), r"X is empty \(shape \(0, 3\)\)"),
+        ([], [], r"X is empty \(shape \(0,\)\)"),
+        (np.zeros((2, 0, 3)), np.zeros(0), r"X is empty \(shape \(2, 0, 3\)\)"),
+        (np.zeros((30, 0)), np.arange(30) % 3, r"X has no features \(shape \(30, 0\)\)"),
+        (None, np.array([1, "a"] * 15, dtype=object), r"labels y mix types \(int, str\)"),
+        (None, [1, "a"] * 15, r"labels y mix types \(int, str\)"),
+        (None, {"location": [0.5, "left"] * 15}, r"labels y\['location'\] mix types"),
+        (None, np.full(30, 7), r"labels y have a single value 7 \(one class\)"),
+        (None, {"category": ["cat"] * 30},
+         r"labels y\['category'\] have a single value 'cat' \(one class\)"),
+    ],
+)
+def test_malformed_inputs_give_one_clear_value_error(X, y, message):
+    if X is None:
+        X = _small_problem()[0]
+    with pytest.raises(ArgumentError, match=message) as info:
+        cross_validated_decoding(X, y, cv=3, inner_cv=2)
+    assert isinstance(info.value, ValueError)
+
+
+def test_estimator_refuses_mixed_labels_and_a_single_class():
+    X, _ = _small_problem()
+    with pytest.raises(ArgumentError, match=r"labels y mix types \(int, str\)"):
+        LinearDecoder(inner_cv=2).fit(X, np.array([1, "a"] * 15, dtype=object))
+    with pytest.raises(ArgumentError, match=r"single value 'a' \(one class\)"):
+        LinearDecoder(inner_cv=2).fit(X, ["a"] * 30)
+
+
+def test_estimator_validates_like_sklearn_and_counts_iterations():
+    X, y = _data("separable", n=60)
+    est = LinearDecoder(inner_cv=2).fit(X, y)
+    assert est.n_features_in_ == X.shape[1]
+    assert isinstance(est.n_iter_, int) and est.n_iter_ >= 1
+    with pytest.raises(ArgumentError, match="X has 3 features, but LinearDecoder is expecting"):
+        est.predict(X[:, :3])
+    with pytest.raises(ArgumentError, match="NaN"):
+        est.predict(np.full_like(X, np.nan))
+    dcd = LinearDecoder(inner_cv=2, solver="dcd", max_iter=3).fit(X, y)
+    assert 1 <= dcd.n_iter_ <= 3
+
+
+@parametrize_with_checks([LinearDecoder(device="cpu")])
+def test_sklearn_estimator_checks(estimator, check):
+    """scikit-learn's full estimator battery (``check_estimator``), each check a test.
+
+    ``check_array_api_input`` skips itself unless ``SCIPY_ARRAY_API=1`` was set before
+    SciPy was imported; :func:`test_sklearn_array_api_check` runs it in a process that has it.
+    """
+    check(estimator)
+
+
+def test_sklearn_array_api_check():
+    """The estimator checks that need ``SCIPY_ARRAY_API=1`` from the start of the process."""
+    code = textwrap.dedent("""
+        from sklearn.utils.estimator_checks import estimator_checks_generator
+        from wmgeom.analysis import LinearDecoder
+        ran = []
+        for est, check in estimator_checks_generator(LinearDecoder(device="cpu"), mark=None):
+            name = getattr(check, "func", check).__name__
+            if "array_api" in name:
+                check(est)
+                ran.append(name)
+        assert ran, "no array API check in the battery"
+        print(ran)
+    """)
+    env = {**os.environ, "SCIPY_ARRAY_API": "1",
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "check_array_api_input" in out.stdout

@@ -6,7 +6,7 @@ import torch
 from sklearn.svm import SVC
 
 from wmgeom.analysis.solvers import solve_hinge_svm
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
 
 
 @pytest.mark.parametrize(("D", "method"), [(6, "ipm"), (80, "ipm"), (80, "dcd")])
@@ -39,3 +39,24 @@ def test_solver_input_errors():
         solve_hinge_svm(Xa, torch.ones(1, 5, 3), [1.0], groups=2)
     with pytest.raises(WmgeomError, match="method"):
         solve_hinge_svm(Xa, torch.ones(1, 5, 2), [1.0], method="admm")
+
+
+@pytest.mark.parametrize("C", [[float("nan")], [1.0, float("inf")], [0.0], [-1.0], []])
+def test_solver_refuses_bad_regularisation(C):
+    Xa = torch.ones(1, 5, 3)
+    with pytest.raises(ArgumentError, match=r"C=.* must be finite positive numbers"):
+        solve_hinge_svm(Xa, torch.ones(1, 5, 2), C)
+
+
+@pytest.mark.parametrize("method", ["ipm", "dcd"])
+def test_solver_reports_its_iterations(method):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 4))
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    Xa = torch.tensor(np.hstack([X, np.full((40, 1), 10.0)])[None])
+    Y = torch.tensor(y[None, :, None])
+    plain = solve_hinge_svm(Xa, Y, [0.1, 1.0], method=method, max_iter=7)
+    theta, n_iter = solve_hinge_svm(Xa, Y, [0.1, 1.0], method=method, max_iter=7,
+                                    return_n_iter=True)
+    assert torch.equal(theta, plain)
+    assert 1 <= n_iter <= (7 if method == "dcd" else 60)

@@ -26,8 +26,10 @@ applied to another frame or task where that unit's mean has moved then fails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -36,11 +38,17 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6
+    def validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+        return estimator._validate_data(*args, **kwargs)
 
 from wmgeom.analysis.solvers import solve_hinge_svm
 from wmgeom.devices import resolve_device
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError, WmgeomError
 
 SEED_CS: tuple[float, ...] = (0.001, 0.01, 1.0, 10.0)
 """The regularisation grid of Lei et al. 2024 (appendix, "Decoding analyses")."""
@@ -89,33 +97,57 @@ class _Problems:
         return self.Y.shape[-1]
 
 
-def _as_label_dict(y: Any) -> dict[str, np.ndarray]:
+def _as_label_dict(y: Any) -> dict[str, Any]:
+    """The label values per feature, as given (``"label"`` for a single array)."""
     if isinstance(y, pd.DataFrame):
-        return {str(c): y[c].to_numpy() for c in y.columns}
+        return {str(c): y[c] for c in y.columns}
     if isinstance(y, Mapping):
-        return {str(k): np.asarray(v) for k, v in y.items()}
-    return {"label": np.asarray(y)}
+        return {str(k): v for k, v in y.items()}
+    return {"label": y}
+
+
+def _label_array(values: Any, what: str) -> np.ndarray:
+    """``values`` as an array; labels that mix types (numbers and strings) are refused.
+
+    ``np.asarray`` would silently turn ``[1, "a"]`` into the strings ``"1"``, ``"a"``, and
+    ``np.unique`` cannot sort an object array of both.
+    """
+    try:
+        lab = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    except ValueError as exc:
+        raise ArgumentError(f"{what} are not a rectangular array ({exc})") from None
+    if not isinstance(values, np.ndarray) or lab.dtype == object:
+        flat = np.asarray(values, dtype=object).ravel()
+        if pd.api.types.infer_dtype(flat, skipna=True) in ("mixed", "mixed-integer"):
+            types = ", ".join(sorted({type(v).__name__ for v in flat}))
+            raise ArgumentError(f"{what} mix types ({types}); give every class label the "
+                                "same type, e.g. all strings or all integers")
+    return lab
 
 
 def _problems(y: Any, n_cond: int, n: int) -> _Problems:
     labels = _as_label_dict(y)
     if not labels:
-        raise WmgeomError("no labels given; pass an array or a dict of feature -> labels")
+        raise ArgumentError("no labels given; pass an array or a dict of feature -> labels")
+    plain = not isinstance(y, pd.DataFrame | Mapping)
     feats, classes, Ys, codes, rows = [], [], [], [], []
-    for name, lab in labels.items():
+    for name, values in labels.items():
+        what = "labels y" if plain else f"labels y[{name!r}]"
+        lab = _label_array(values, what)
         if lab.ndim == 1:
             lab = np.broadcast_to(lab, (n_cond, lab.shape[0]))
         if lab.shape != (n_cond, n):
-            raise WmgeomError(
-                f"labels {name!r} have shape {lab.shape}; expected ({n},) or ({n_cond}, {n}) "
+            raise ArgumentError(
+                f"{what} have shape {lab.shape}; expected ({n},) or ({n_cond}, {n}) "
                 "to match the activations")
         if pd.isna(lab).any() if lab.dtype.kind in "fO" else False:
-            raise WmgeomError(f"labels {name!r} contain missing values; drop those samples")
+            raise ArgumentError(f"{what} contain missing values; drop those samples")
         cls, code = np.unique(lab, return_inverse=True)
         code = code.reshape(lab.shape)
         if len(cls) < 2:
-            raise WmgeomError(f"labels {name!r} have a single value {cls[0]!r}; a decoder "
-                              "needs at least two classes")
+            only = cls[0].item() if isinstance(cls[0], np.generic) else cls[0]
+            raise ArgumentError(f"{what} have a single value {only!r} (one class); a decoder "
+                                "needs at least two classes")
         if len(cls) == 2:  # one binary decoder, positive class = cls[1] (as scikit-learn)
             Ys.append(np.where(code == 1, 1.0, -1.0)[..., None])
             rows.append({"feature": name, "class": cls[1], "class_index": 1,
@@ -135,13 +167,13 @@ def _splits(cv: Any, n: int, strat: np.ndarray | None, groups: np.ndarray | None
             shuffle: bool, seed: int | None, what: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Resolve ``cv`` (int, splitter or iterable of (train, test)) into index pairs."""
     if isinstance(cv, str | bytes | float):
-        raise WmgeomError(f"{what}={cv!r}: must be an int, a scikit-learn splitter or a list "
-                          "of (train, test) index arrays")
+        raise ArgumentError(f"{what}={cv!r}: must be an int, a scikit-learn splitter or a "
+                            "list of (train, test) index arrays")
     if isinstance(cv, int | np.integer):
         if cv < 2:
-            raise WmgeomError(f"{what}={cv} is too small; use at least 2 folds")
+            raise ArgumentError(f"{what}={cv} is too small; use at least 2 folds")
         if cv > n:
-            raise WmgeomError(f"{what}={cv} folds but only {n} samples; use fewer folds")
+            raise ArgumentError(f"{what}={cv} folds but only {n} samples; use fewer folds")
         if strat is not None:
             counts = np.unique(strat, return_counts=True)[1]
             if counts.min() >= cv:
@@ -156,10 +188,10 @@ def _splits(cv: Any, n: int, strat: np.ndarray | None, groups: np.ndarray | None
     try:
         out = [(np.asarray(tr), np.asarray(te)) for tr, te in cv]
     except TypeError as exc:
-        raise WmgeomError(f"{what} must be an int, a scikit-learn splitter or a list of "
-                          f"(train, test) index arrays, not {type(cv).__name__}") from exc
+        raise ArgumentError(f"{what} must be an int, a scikit-learn splitter or a list of "
+                            f"(train, test) index arrays, not {type(cv).__name__}") from exc
     if not out:
-        raise WmgeomError(f"{what} gave no splits")
+        raise ArgumentError(f"{what} gave no splits")
     return out
 
 
@@ -173,6 +205,7 @@ class _GridFit:
     best_C: np.ndarray  # [n_cond, n_outer, K]
     cv_scores: np.ndarray  # [n_cond, n_outer, nC, K] mean inner-validation accuracy
     outer: list[tuple[np.ndarray, np.ndarray]]
+    n_iter: int = 0  # the most solver iterations of any problem
 
 
 def _designs(X: torch.Tensor, train: torch.Tensor | None, intercept_scaling: float,
@@ -225,8 +258,15 @@ def _fit_grid(
     condition × training set with ``standardize``), so one GEMM serves all folds, ``C`` and
     classes of a condition. Conditions are solved in chunks of at most ``max_elements``
     entries of the ``[samples, problems]`` arrays.
+
+    Raises:
+        ArgumentError: If the solver's products of ``Xc`` overflow ``dtype``, a training
+            fold has fewer than 2 samples or ``inner_cv`` is impossible.
     """
     dev = resolve_device(device)
+    _check_range(Xc, dtype)
+    if not Xc.flags.writeable:  # torch warns on read-only arrays (e.g. memory maps)
+        Xc = Xc.copy()
     n_cond, n, D = Xc.shape
     K = Y.shape[-1]
     Cs = np.asarray(Cs, dtype=float)
@@ -234,7 +274,7 @@ def _fit_grid(
     train_rows, eval_rows, tags = [], [], []  # one training set per (outer, inner | refit)
     for o, (tr, _) in enumerate(outer):
         if len(tr) < 2:
-            raise WmgeomError("a training fold has fewer than 2 samples; use fewer folds")
+            raise ArgumentError("a training fold has fewer than 2 samples; use fewer folds")
         inner = (_splits(inner_cv, len(tr), None if strat is None else strat[tr], None,
                          False, seed, "inner_cv") if nC > 1 else [])
         train_rows.append(tr)
@@ -258,6 +298,7 @@ def _fit_grid(
     acc = np.zeros((n_cond, nG, nC, K))
     coef_r = np.zeros((n_cond, len(outer), nC, K, D))
     icpt_r = np.zeros((n_cond, len(outer), nC, K))
+    n_iter = 0
     per_cond = n * nG * K * (1 + (D + 1) / K if standardize else 1)
     step = max(1, int(max_elements // per_cond))
     for c0 in range(0, n_cond, step):
@@ -273,7 +314,9 @@ def _fit_grid(
         # one sample order per design matrix: its coordinate steps are then GEMMs over all
         # of the matrix's problems (one order per class was 2-4x slower, measured on the
         # decoder bank of a quick-profile GRU: 9.6 s against 19.8 s per task)
-        theta = solve_hinge_svm(Xa, Yq, torch.as_tensor(Cs), groups=1, **opts)
+        theta, its = solve_hinge_svm(Xa, Yq, torch.as_tensor(Cs), groups=1,
+                                     return_n_iter=True, **opts)
+        n_iter = max(n_iter, its)
         height = Xa[:, 0, -1]
         for ci in range(nC):  # inner-validation accuracy, in solver coordinates
             dec = Xa @ theta[:, ci]  # [c | c*set, n, cols]
@@ -314,26 +357,105 @@ def _fit_grid(
     kk = np.arange(K)[None, None, :]
     coef = coef_r[cc, oo, best, kk]  # [n_cond, n_outer, K, D]
     intercept = icpt_r[cc, oo, best, kk]
-    return _GridFit(coef, intercept, Cs[best], scores, outer)
+    return _GridFit(coef, intercept, Cs[best], scores, outer, n_iter)
+
+
+def _check_range(Xc: np.ndarray, dtype: torch.dtype) -> None:
+    """Refuse activations whose products in the solver overflow ``dtype``.
+
+    The solvers form sums over the samples of products of two columns of the design
+    (Gram matrices, the interior-point systems), in ``dtype``: values finite in float64
+    can overflow float32 there (from about ``1e17`` for a hundred samples of a few units)
+    and would leave every decoder at zero.
+    """
+    n, D = Xc.shape[-2:]
+    big = max(float(Xc.max()), -float(Xc.min())) if Xc.size else 0.0
+    limit = math.sqrt(torch.finfo(dtype).max / (n * (D + 1)))
+    if big > limit:
+        name = str(dtype).removeprefix("torch.")
+        fix = "pass dtype='float64' or rescale X" if dtype != torch.float64 else "rescale X"
+        raise ArgumentError(
+            f"X holds values up to {big:.3g}, too large for dtype={name!r} (the solver's sums "
+            f"of products over {n} samples overflow above {limit:.3g}); {fix}")
 
 
 def _check_X(X: Any, name: str = "X") -> np.ndarray:
     X = np.asarray(X)
     if X.dtype.kind not in "fiub":
-        raise WmgeomError(f"{name} must be numeric, got dtype {X.dtype}")
+        raise ArgumentError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.ndim in (2, 3) and X.shape[-1] == 0 and min(X.shape[:-1]) > 0:
+        raise ArgumentError(f"{name} has no features (shape {X.shape}); pass at least one "
+                            "unit per sample")
+    if X.size == 0:
+        raise ArgumentError(f"{name} is empty (shape {X.shape}); pass activations of at least "
+                            "two samples per class")
     if X.ndim not in (2, 3):
-        raise WmgeomError(f"{name} must be [n_samples, n_features] or [n_conditions, "
-                          f"n_samples, n_features]; got shape {X.shape}")
+        raise ArgumentError(f"{name} must be [n_samples, n_features] or [n_conditions, "
+                            f"n_samples, n_features]; got shape {X.shape}")
     if not np.isfinite(X).all():
-        raise WmgeomError(f"{name} contains NaN or infinite values; drop or impute them")
+        raise ArgumentError(f"{name} contains NaN or infinite values; drop or impute them")
     return X
 
 
 def _torch_dtype(dtype: str) -> torch.dtype:
     table = {"float32": torch.float32, "float64": torch.float64}
-    if dtype not in table:
-        raise WmgeomError(f"dtype={dtype!r} is not supported; use 'float32' or 'float64'")
+    if not isinstance(dtype, str) or dtype not in table:
+        raise ArgumentError(f"dtype={dtype!r} is not supported; use 'float32' or 'float64'")
     return table[dtype]
+
+
+def _check_options(*, Cs: Any, dtype: Any, solver: Any, max_iter: Any, tol: Any,
+                   intercept_scaling: Any, standardize: Any, device: Any,
+                   n_threads: Any = None) -> tuple[np.ndarray, torch.dtype, torch.device]:
+    """Check the options shared by :class:`LinearDecoder` and the cross-validated decoding.
+
+    Returns:
+        ``(Cs, dtype, device)``: the grid as a float array, the torch dtype and device.
+
+    Raises:
+        ArgumentError: Naming the first bad option.
+    """
+    try:
+        grid = np.asarray(Cs, dtype=np.float64)
+    except (TypeError, ValueError):
+        grid = np.zeros(0)
+    if grid.ndim != 1 or grid.size == 0 or not (np.isfinite(grid) & (grid > 0)).all():
+        shown = tuple(Cs) if isinstance(Cs, list | tuple) else Cs
+        raise ArgumentError(f"Cs={shown!r} must be a non-empty list of finite positive "
+                            "numbers")
+    if solver not in ("auto", "ipm", "dcd"):
+        raise ArgumentError(f"solver={solver!r}: use 'auto', 'ipm' or 'dcd'")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
+        raise ArgumentError(f"max_iter={max_iter!r} must be a positive integer")
+    for key, value in (("tol", tol), ("intercept_scaling", intercept_scaling)):
+        if (isinstance(value, bool) or not isinstance(value, Real)
+                or not math.isfinite(value) or value <= 0):
+            raise ArgumentError(f"{key}={value!r} must be a finite positive number")
+    if not isinstance(standardize, bool | np.bool_):
+        raise ArgumentError(f"standardize={standardize!r} must be True or False")
+    if n_threads is not None and (isinstance(n_threads, bool)
+                                  or not isinstance(n_threads, Integral) or n_threads < 1):
+        raise ArgumentError(f"n_threads={n_threads!r} must be a positive integer or None")
+    torch_dtype = _torch_dtype(dtype)
+    try:
+        dev = resolve_device(device)
+    except WmgeomError as exc:
+        raise ArgumentError(str(exc)) from None
+    return grid, torch_dtype, dev
+
+
+def _sklearn_checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a scikit-learn validator; its ``ValueError`` becomes an :class:`ArgumentError`.
+
+    The message is scikit-learn's, so the estimator checks that match it still do, and the
+    command line reports it as any other user error.
+    """
+    try:
+        return check(*args, **kwargs)
+    except ValueError as exc:
+        if isinstance(exc, WmgeomError):
+            raise
+        raise ArgumentError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- estimator
@@ -373,7 +495,15 @@ class LinearDecoder(ClassifierMixin, BaseEstimator):
         intercept_: Biases ``[n_classes]`` (or ``[1]``).
         best_C_: Selected ``C`` per decoder.
         cv_scores_: Mean inner-validation accuracy ``[n_Cs, n_decoders]``.
+        n_iter_: The most solver iterations any of the fitted problems took (interior-point
+            iterations, or coordinate-descent epochs at one ``C``).
         n_features_in_: Number of input features.
+        feature_names_in_: Names of the input features, when ``X`` was a DataFrame with
+            string column names.
+
+    Raises:
+        ArgumentError: (in :meth:`fit`, a ``ValueError``) On a bad parameter (named in the
+            message), malformed inputs, labels that mix types or hold a single class.
     """
 
     def __init__(self, Cs: Sequence[float] = SEED_CS, inner_cv: Any = 5,
@@ -392,34 +522,34 @@ class LinearDecoder(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> LinearDecoder:
         """Fit the one-vs-rest decoders on ``X [n, D]`` and labels ``y [n]``."""
-        if len(self.Cs) == 0 or any(c <= 0 for c in self.Cs):
-            raise WmgeomError(f"Cs={self.Cs} must be a non-empty list of positive numbers")
-        X, y = check_X_y(X, y, dtype=np.float64)
-        check_classification_targets(y)
+        Cs, dtype, device = _check_options(
+            Cs=self.Cs, dtype=self.dtype, solver=self.solver, max_iter=self.max_iter,
+            tol=self.tol, intercept_scaling=self.intercept_scaling,
+            standardize=self.standardize, device=self.device)
+        X, y = _sklearn_checked(validate_data, self, X, y, dtype=np.float64)
+        _label_array(y, "labels y")  # mixed types, before scikit-learn calls them "unknown"
+        _sklearn_checked(check_classification_targets, y)
         prob = _problems(y, 1, X.shape[0])
-        self.classes_ = prob.classes[0]
         n = X.shape[0]
         fit = _fit_grid(
             X[None], prob.Y, [(np.arange(n), np.zeros(0, dtype=np.int64))], self.inner_cv,
-            prob.codes[0, :, 0], self.Cs, device=self.device, dtype=_torch_dtype(self.dtype),
+            prob.codes[0, :, 0], Cs, device=device, dtype=dtype,
             intercept_scaling=self.intercept_scaling,
             solver_options={"max_iter": self.max_iter, "tol": self.tol,
                             "method": self.solver}, seed=None,
             standardize=self.standardize)
+        self.classes_ = prob.classes[0]
         self.coef_ = fit.coef[0, 0]
         self.intercept_ = fit.intercept[0, 0]
         self.best_C_ = fit.best_C[0, 0]
         self.cv_scores_ = fit.cv_scores[0, 0]
-        self.n_features_in_ = X.shape[1]
+        self.n_iter_ = fit.n_iter
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Signed distances ``X . w + b``: ``[n, n_classes]`` (``[n]`` for two classes)."""
         check_is_fitted(self, "coef_")
-        X = check_array(X, dtype=np.float64)
-        if X.shape[1] != self.n_features_in_:
-            raise WmgeomError(f"X has {X.shape[1]} features but the decoder was fitted on "
-                              f"{self.n_features_in_}")
+        X = _sklearn_checked(validate_data, self, X, dtype=np.float64, reset=False)
         d = X @ self.coef_.T + self.intercept_
         return d[:, 0] if len(self.classes_) == 2 else d
 
@@ -474,8 +604,8 @@ class DecodingResult:
         """The decoder-axis slice of one feature's one-vs-rest decoders."""
         ks = np.flatnonzero(self.decoder_index["feature"].to_numpy() == feature)
         if len(ks) == 0:
-            raise WmgeomError(f"no decoders for feature {feature!r}; "
-                              f"have {sorted(self.classes)}")
+            raise ArgumentError(f"no decoders for feature {feature!r}; "
+                                f"have {sorted(self.classes)}")
         return slice(int(ks[0]), int(ks[-1]) + 1)
 
 
@@ -586,25 +716,30 @@ def cross_validated_decoding(
         A :class:`DecodingResult`; ``.decoders`` and ``.features`` are the tidy tables.
 
     Raises:
-        WmgeomError: On malformed activations or labels, or impossible fold counts.
+        ArgumentError: (a ``ValueError``) On a bad option (named in the message), empty or
+            malformed activations, activations too large for ``dtype``, labels that mix
+            types or hold a single class, or impossible fold counts.
     """
     X = _check_X(X)
     Xc = X[None] if X.ndim == 2 else X
     n_cond, n, _ = Xc.shape
-    if len(Cs) == 0 or any(c <= 0 for c in Cs):
-        raise WmgeomError(f"Cs={tuple(Cs)} must be a non-empty list of positive numbers")
+    Cs, torch_dtype, device = _check_options(
+        Cs=Cs, dtype=dtype, solver=solver, max_iter=max_iter, tol=tol,
+        intercept_scaling=intercept_scaling, standardize=standardize, device=device,
+        n_threads=n_threads)
     prob = _problems(y, n_cond, n)
     if conditions is None:
         conditions = list(range(n_cond))
     if len(conditions) != n_cond:
-        raise WmgeomError(f"{len(conditions)} condition names for {n_cond} conditions")
+        raise ArgumentError(f"conditions: {len(conditions)} condition names for {n_cond} "
+                            "conditions")
     shared = len(prob.features) == 1 and all(
         np.array_equal(prob.codes[0, :, 0], prob.codes[c, :, 0]) for c in range(n_cond))
     strat = prob.codes[0, :, 0] if shared else None
     outer = _splits(cv, n, strat, None if groups is None else np.asarray(groups), True,
                     seed, "cv")
     fit = _fit_grid(Xc.astype(np.float64, copy=False), prob.Y, outer, inner_cv, strat, Cs,
-                    device=device, dtype=_torch_dtype(dtype),
+                    device=device, dtype=torch_dtype,
                     intercept_scaling=intercept_scaling,
                     solver_options={"max_iter": max_iter, "tol": tol, "method": solver,
                                     "n_threads": n_threads},

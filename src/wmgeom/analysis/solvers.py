@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import torch
 
-from wmgeom.errors import WmgeomError
+from wmgeom.errors import ArgumentError
 
 IPM_MAX_UNITS = 256
 """``method="auto"`` on the CPU: the interior-point method up to this many units when
@@ -96,7 +96,8 @@ def solve_hinge_svm(
     seed: int | None = 0,
     n_threads: int | None = None,
     max_elements: int = 2 ** 22,
-) -> torch.Tensor:
+    return_n_iter: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, int]:
     """Solve many linear C-SVMs that share design matrices (libsvm's C-SVM, batched).
 
     Problem ``(g, c, k)`` is ``min 0.5 ||w||^2 + C[c] * sum_i hinge(Y[g, i, k] * (x_i . w
@@ -136,28 +137,40 @@ def solve_hinge_svm(
             threads made the solve 6-17x slower, measured; pass 2 on an idle one).
         max_elements: (ipm) Problems are solved in chunks of at most this many entries of the
             ``[samples, problems]`` and ``[problems, d^2]`` arrays (memory).
+        return_n_iter: Also return the number of iterations run.
 
     Returns:
-        ``theta`` of shape ``[G, n_C, d, K]``.
+        ``theta`` of shape ``[G, n_C, d, K]``; with ``return_n_iter`` the pair ``(theta,
+        n_iter)``, ``n_iter`` the most iterations any problem took (interior-point
+        iterations, or coordinate-descent epochs at one ``C``).
+
+    Raises:
+        ArgumentError: If the labels do not match the design, ``groups`` does not divide
+            the label columns, ``C`` holds a non-positive or non-finite value or ``method``
+            is unknown.
     """
     if Y.shape[:2] != Xa.shape[:2]:
-        raise WmgeomError(f"labels {tuple(Y.shape)} do not match the design {tuple(Xa.shape)}")
+        raise ArgumentError(f"labels Y {tuple(Y.shape)} do not match the design Xa "
+                            f"{tuple(Xa.shape)}")
     G, m, d = Xa.shape
     K = Y.shape[-1]
     if groups < 1 or K % groups:
-        raise WmgeomError(f"groups={groups} must divide the {K} label columns")
+        raise ArgumentError(f"groups={groups} must divide the {K} label columns")
     if method == "auto":
         method = "ipm" if Xa.device.type == "cuda" or (
             d - 1 <= IPM_MAX_UNITS and IPM_MIN_ROWS_PER_UNIT * (d - 1) <= m) else "dcd"
     if method not in ("ipm", "dcd"):
-        raise WmgeomError(f"method={method!r}: use 'auto', 'ipm' or 'dcd'")
+        raise ArgumentError(f"method={method!r}: use 'auto', 'ipm' or 'dcd'")
     if n_threads is None and Xa.device.type == "cpu":
         n_threads = 1
     Cv = torch.as_tensor(C, dtype=torch.float64).reshape(-1)
+    if len(Cv) == 0 or not bool((torch.isfinite(Cv) & (Cv > 0)).all()):
+        raise ArgumentError(f"C={Cv.tolist()} must be finite positive numbers (at least one)")
     nC = len(Cv)
     if ipm_tol is None:
         ipm_tol = 1e-8 if Xa.dtype == torch.float64 else 1e-5
     theta = torch.empty(G, nC, d, K, dtype=Xa.dtype, device=Xa.device)
+    n_iter = 0
     with _cpu_threads(n_threads), torch.no_grad():
         if method == "ipm":
             X0 = Xa[..., :-1]
@@ -170,7 +183,8 @@ def solve_hinge_svm(
             W = torch.empty(G, d - 1, nC * K, dtype=Xa.dtype, device=Xa.device)
             for q0 in range(0, nC * K, step):
                 q = slice(q0, min(nC * K, q0 + step))
-                W[..., q], _ = _ipm(X0, Yall[..., q], Call[q], ipm_tol, ipm_max_iter)
+                W[..., q], _, its = _ipm(X0, Yall[..., q], Call[q], ipm_tol, ipm_max_iter)
+                n_iter = max(n_iter, its)
             W = torch.cat([W, torch.zeros_like(W[:, :1])], 1)
             for c in range(nC):
                 theta[:, c] = _libsvm_intercept(Xa, Y, W[..., c * K:(c + 1) * K])
@@ -186,20 +200,24 @@ def solve_hinge_svm(
             mean[..., -1] = 0.0
             Xc = Xa - mean  # a translation: the intercept's penalty then matters least
             for c in torch.argsort(Cv).tolist():  # ascending: the previous one is feasible
-                W = _dcd(Xc, Y, float(Cv[c]), beta, offset, groups, tol, max_iter, block, gen)
+                W, its = _dcd(Xc, Y, float(Cv[c]), beta, offset, groups, tol, max_iter, block,
+                              gen)
+                n_iter = max(n_iter, its)
                 theta[:, c] = _libsvm_intercept(Xa, Y, W)
-    return theta
+    return (theta, n_iter) if return_n_iter else theta
 
 
 def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset: torch.Tensor,
-         S: int, tol: float, max_epochs: int, block: int, gen: torch.Generator) -> torch.Tensor:
+         S: int, tol: float, max_epochs: int, block: int, gen: torch.Generator,
+         ) -> tuple[torch.Tensor, int]:
     """Blocked dual coordinate descent for the L1-loss SVM (Hsieh et al., ICML 2008).
 
     The dual of problem ``q`` is ``min 0.5 ||X^T beta_q||^2 - sum_i (y_iq - o_q) beta_iq``
     over ``beta_iq = y_iq alpha_iq``, ``0 <= alpha_iq <= C`` (bounds 0 where ``y_iq = 0``):
     the primal decision function is ``x . w + o_q`` with ``w = X^T beta`` including the
     weight of the constant last column. ``beta`` ``[Gc, n, Q]`` and the offsets ``o``
-    ``[Gc, 1, Q]`` are updated in place and ``w`` ``[Gc, d, Q]`` is returned. When a problem
+    ``[Gc, 1, Q]`` are updated in place; ``w`` ``[Gc, d, Q]`` and the number of epochs run
+    are returned. When a problem
     is solved for its offset, the column's share of the intercept is moved into ``o``
     (a proximal-point step on ``b``), until that share is below ``tol``: the column's
     penalty then no longer biases the normal.
@@ -226,7 +244,7 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
     Yv, bv = Y.view(Gc, n, S, P), beta.view(Gc, n, S, P)
     inf = torch.tensor(float("inf"), dtype=dt, device=dev)
     new = None
-    for _ in range(max_epochs):
+    for epoch in range(max_epochs):
         W = X.transpose(1, 2) @ beta  # exact every epoch: no drift in float32
         grad = torch.baddbmm(Y - offset, X, W, beta=-1).mul_(Y)  # y f - 1 (training rows)
         alpha = beta * Y
@@ -241,7 +259,7 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
         shift = jump.abs() > tol
         active = (gap > tol) | shift[:, 0]
         if not bool(active.any()):
-            return W
+            return W, epoch
         if bool(shift.any()):
             offset += jump.where(shift, 0.0)
             grad += (Y * jump.where(shift, 0.0)).mul_(Y.abs())
@@ -282,11 +300,11 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
                 torch.clamp(new, lr[t], hr[t], out=er[t])
             Wg.baddbmm_(Xb.transpose(1, 2), Eb - B0)
         bv[ck, idx, pk] = Be
-    return X.transpose(1, 2) @ beta
+    return X.transpose(1, 2) @ beta, max_epochs
 
 
 def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter: int,
-         ) -> tuple[torch.Tensor, torch.Tensor]:
+         ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Batched primal-dual interior-point method (Mehrotra predictor-corrector) for SVMs.
 
     Solves libsvm's problem exactly, the intercept unpenalised::
@@ -301,7 +319,7 @@ def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter
     with one GEMM against the pairwise products of the columns of ``Xa``. Unlike coordinate
     descent the number of iterations (typically 12–20) does not grow with ``C`` or with the
     conditioning of the data. Converged problems leave the batch. ``C`` is ``[Q]``. Returns
-    ``w [Gc, d, Q]``, ``b [Gc, Q]``.
+    ``w [Gc, d, Q]``, ``b [Gc, Q]`` and the number of iterations run.
     """
     Gc, n, d = X.shape
     Q = Y.shape[-1]
@@ -327,7 +345,8 @@ def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter
     nu = torch.where(m > 0, Cq * 0.9, 1.0)
     s = torch.ones(Gc, n, Q, dtype=dt, device=dev)
     xi = torch.ones_like(s)
-    for _ in range(max_iter):
+    n_iter = max_iter
+    for it in range(max_iter):
         my = m * Yq
         r_d = w - X.transpose(1, 2) @ (my * alpha)  # stationarity in w
         r_e = (my * alpha).sum(1, keepdim=True)  # ... in b: sum alpha y = 0
@@ -355,6 +374,7 @@ def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter
             b_out[:, cols[out]] = b[:, 0, out]
             keep = ~out
             if not bool(keep.any()):
+                n_iter = it
                 break
             cols = cols[keep]
             (my, r_d, r_e, r_c, r_p, comp, theta, m, Yq, Cq, n_tr, w, b, alpha, nu, s, xi,
@@ -384,7 +404,7 @@ def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter
     else:
         w_out[..., cols] = w
         b_out[:, cols] = b[:, 0]
-    return w_out, b_out
+    return w_out, b_out, n_iter
 
 
 def _longest(v: torch.Tensor, dv: torch.Tensor) -> torch.Tensor:
