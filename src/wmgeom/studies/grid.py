@@ -34,9 +34,9 @@ from wmgeom.config import make_config as _make_config
 from wmgeom.errors import WmgeomError, validated
 from wmgeom.io import read_json, write_json_atomic, write_table
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.report.nback import write_report as report
 from wmgeom.studies import nback
 from wmgeom.studies.base import init_run_dir
+from wmgeom.studies.nback.report import write_report as report
 from wmgeom.tasks.registry import REGIMES
 
 __all__ = ["PROFILES", "GridConfig", "grid_points", "load_config", "make_config",

@@ -1,4 +1,4 @@
-"""The N-back study of seed 000 end to end: prepare → train → record → analyse → report (SPEC U1).
+"""The N-back study of Lei et al. 2024 end to end: prepare → train → record → analyze → report.
 
 Each stage is a function over a run directory, so the CLI's sub-commands and ``wmgeom run``
 call the same code. A run directory holds ``config.yaml`` (resolved), ``metrics.csv``,
@@ -20,15 +20,6 @@ import pandas as pd
 import torch
 from pydantic import Field
 
-from wmgeom.analysis.findings import findings
-from wmgeom.analysis.suite import (
-    AnalysisProtocol,
-    Recording,
-    merge_tables,
-    resolve_protocol,
-    run_analyses,
-    select_analyses,
-)
 from wmgeom.config import StrictModel, dump_config
 from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
@@ -48,8 +39,6 @@ from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_fe
 from wmgeom.models.registry import BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.record.nback import RecordConfig, record_activations
-from wmgeom.report.nback import draw_figures
-from wmgeom.report.nback import write_report as report
 from wmgeom.stimuli.sources import load_stimuli, source_kind
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
@@ -59,6 +48,15 @@ from wmgeom.studies.base import (
     read_run_config,
     run_lock,
 )
+from wmgeom.studies.nback.analyses import (
+    findings,
+    merge_tables,
+    run_analyses,
+    select_analyses,
+)
+from wmgeom.studies.nback.analysis import AnalysisProtocol, Recording, resolve_protocol
+from wmgeom.studies.nback.report import draw_figures
+from wmgeom.studies.nback.report import write_report as report
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.tasks.vocabulary import FEATURES, SPLITS
 from wmgeom.train.checkpoint import load_checkpoint
@@ -85,7 +83,7 @@ log = logging.getLogger(__name__)
 
 
 class NBackConfig(StrictModel):
-    """Everything an N-back run does, resolved and saved as ``config.yaml`` (SPEC U2)."""
+    """Everything an N-back run does, resolved and saved as ``config.yaml``."""
 
     study: Literal["nback"] = "nback"
     profile: Literal["quick", "paper"] = "quick"
@@ -113,7 +111,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "record": {"trials_per_task": 256, "perceptual_components": 256},
     },
 }
-"""Named profiles: ``quick`` (2 CPU cores, minutes) and ``paper`` (seed 000, a GPU)."""
+"""Named profiles: ``quick`` (2 CPU cores, minutes) and ``paper`` (the paper's setup, a GPU)."""
 
 
 def make_config(profile: str = "quick", overrides: Mapping[str, Any] | None = None
@@ -475,7 +473,7 @@ def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected
                 bar.update(1)
     finally:
         bar.close()
-    return merge_tables(parts)
+    return merge_tables(parts, selected)
 
 
 def analyze(
@@ -487,11 +485,11 @@ def analyze(
     progress: bool = True,
     jobs: int = 1,
 ) -> dict[str, pd.DataFrame]:
-    """Run every seed-000 analysis the recordings allow; write tables and figures.
+    """Run every declared analysis the recordings allow; write tables and figures.
 
     Args:
         runs: Run directories (each with ``activations.nc`` and ``config.yaml``) or
-            :class:`~wmgeom.analysis.suite.Recording` objects. Several runs (e.g. the
+            :class:`~wmgeom.studies.nback.analysis.Recording` objects. Several runs (e.g. the
             3 architectures × 3 regimes grid) are compared in the figures.
         out_dir: Where ``analysis/`` (CSV tables, ``protocol.json``) and ``figures/`` go;
             the first run directory by default.
@@ -505,7 +503,7 @@ def analyze(
             this process).
 
     Returns:
-        The tables of :func:`~wmgeom.analysis.suite.run_analyses`.
+        The tables of :func:`~wmgeom.studies.nback.analyses.run_analyses`.
 
     Raises:
         WmgeomError: If no run is given, a recording cannot be read, or an analysis name is
