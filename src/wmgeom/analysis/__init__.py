@@ -7,6 +7,7 @@ Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFra
 
 from wmgeom.analysis.causal import causal_perturbation
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
+from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import (
     SEED_CS,
     DecodingResult,
@@ -20,7 +21,6 @@ from wmgeom.analysis.generalization import (
     cross_time_decoding,
     encoding_space_sharing,
     generalization_summary,
-    relevant_irrelevant_decoding,
     transfer_out_of_fold,
     transfer_to_other_trials,
 )
@@ -55,4 +55,5 @@ __all__ = [
     "solve_hinge_svm",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
+    "within_time_decoding",
 ]

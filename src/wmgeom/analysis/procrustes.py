@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from wmgeom.analysis.bank import DecoderBank, fit_step_decoders
 from wmgeom.analysis.data import activation_arrays
-from wmgeom.analysis.generalization import _tasks
+from wmgeom.analysis.decodability import _tasks
 from wmgeom.errors import WmgeomError
 
 __all__ = [
