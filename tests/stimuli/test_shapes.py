@@ -15,7 +15,7 @@ def d2_descriptor(mesh, n=3000):
 
 
 @pytest.mark.parametrize("category", list(CATEGORIES))
-def test_meshes_are_valid_normalised_and_coloured(category):
+def test_meshes_are_valid_normalized_and_colored(category):
     n_colours = []
     for identity in range(3):
         m = make_object(category, identity)

@@ -56,7 +56,7 @@ class ProcrustesFit:
     target_norm: float
 
 
-def _standardise_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _standardize_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     mean = W.mean(0)
     centred = W - mean
     norm = float(np.linalg.norm(centred))
@@ -84,8 +84,8 @@ def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
     if A.ndim != 2 or A.shape != B.shape or A.shape[0] < 2:
         raise WmgeomError(f"source {A.shape} and target {B.shape} must both be [K, D] with "
                           "K >= 2 matching decoders")
-    A_std, a_mean, a_norm = _standardise_shape(A)
-    B_std, b_mean, b_norm = _standardise_shape(B)
+    A_std, a_mean, a_norm = _standardize_shape(A)
+    B_std, b_mean, b_norm = _standardize_shape(B)
     R, scale = orthogonal_procrustes(A_std, B_std)
     return ProcrustesFit(R, float(scale), a_mean, a_norm, b_mean, b_norm)
 
@@ -106,7 +106,7 @@ def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
     Returns:
         Reconstructed normals ``[K, D]``.
     """
-    A_std, _, _ = _standardise_shape(np.asarray(source, dtype=np.float64))
+    A_std, _, _ = _standardize_shape(np.asarray(source, dtype=np.float64))
     B = fit.target_mean if target_mean is None else target_mean
     S = fit.target_norm if target_norm is None else target_norm
     return (A_std @ fit.rotation) * fit.scale * S + B

@@ -2,7 +2,7 @@
 
 One figure function per analysis; each takes plain arrays / tables and an optional
 ``path`` (saved as PNG and SVG). :func:`draw_figures` draws them all from the study's
-tables (those of :func:`wmgeom.analysis.orientation.analyse_condition`, one ``condition``
+tables (those of :func:`wmgeom.analysis.orientation.analyze_condition`, one ``condition``
 column); :func:`sections` builds the report sections of a run directory, phrasing every
 reading from its own tables beside the claim of seed 001's abstract.
 """
