@@ -114,7 +114,7 @@ def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFr
     delta = wrap_orientation(pref[:, None] - pref[None, :])
     edges = np.linspace(-90.0, 90.0, n_bins + 1)
     bins = np.clip(np.digitize(delta, edges) - 1, 0, n_bins - 1)
-    centres = (edges[:-1] + edges[1:]) / 2
+    centers = (edges[:-1] + edges[1:]) / 2
     g = groups["group"].to_numpy()
     offdiag = ~np.eye(n, dtype=bool)
     rows = []
@@ -134,7 +134,7 @@ def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFr
                     {
                         "post_group": post,
                         "pre_group": pre,
-                        "delta_deg": centres,
+                        "delta_deg": centers,
                         "mean_weight": mean,
                         "sem": sem,
                         "n_pairs": count,

@@ -58,12 +58,12 @@ class ProcrustesFit:
 
 def _standardize_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     mean = W.mean(0)
-    centred = W - mean
-    norm = float(np.linalg.norm(centred))
+    centered = W - mean
+    norm = float(np.linalg.norm(centered))
     if norm == 0:
         raise WmgeomError("all decoder normals of the shape are identical; a shape needs at "
                           "least two distinct decoders")
-    return centred / norm, mean, norm
+    return centered / norm, mean, norm
 
 
 def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:

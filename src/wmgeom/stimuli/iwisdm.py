@@ -227,7 +227,7 @@ def read_iwisdm(root: str | os.PathLike, image_size: int = 112,
     stack = np.stack(images)[order]
     table = _table_from_iwisdm(meta)
     key = content_key({"iwisdm": digest.hexdigest(), "image_size": image_size})
-    return StimulusSet(table=table, images=stack, key=key, background_color=_corner_colour(stack))
+    return StimulusSet(table=table, images=stack, key=key, background_color=_corner_color(stack))
 
 
 def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:
@@ -260,7 +260,7 @@ def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:
     return typed_table(table)
 
 
-def _corner_colour(images: np.ndarray) -> tuple[int, int, int]:
+def _corner_color(images: np.ndarray) -> tuple[int, int, int]:
     """The images' shared corner colour (their plain background), else black like iWISDM."""
     corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]].reshape(-1, 3).astype(float)
     if np.ptp(corners, axis=0).max() <= 2:

@@ -74,7 +74,7 @@ def smooth_normals(vertices: np.ndarray, faces: np.ndarray,
     return out.reshape(m, 3, 3)
 
 
-def colour_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def color_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Split a face-coloured mesh into (vertices, normals, rgba) per distinct colour.
 
     Vertices are unshared (three per face) so normals can be per corner.
@@ -82,8 +82,8 @@ def colour_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, n
     vertices = np.asarray(mesh.vertices, float)
     faces = np.asarray(mesh.faces)
     normals = smooth_normals(vertices, faces)
-    colours = np.asarray(mesh.visual.face_colors)[:, :4]
-    unique, inverse = np.unique(colours, axis=0, return_inverse=True)
+    colors = np.asarray(mesh.visual.face_colors)[:, :4]
+    unique, inverse = np.unique(colors, axis=0, return_inverse=True)
     groups = []
     for k, rgba in enumerate(unique):
         sel = inverse.ravel() == k
@@ -118,7 +118,7 @@ def render_views(
     big = image_size * supersample
     client = p.connect(p.DIRECT)
     try:
-        for vertices, normals, rgba in colour_groups(mesh):
+        for vertices, normals, rgba in color_groups(mesh):
             shape = p.createVisualShape(
                 p.GEOM_MESH, vertices=vertices.tolist(), indices=list(range(len(vertices))),
                 normals=normals.tolist(), rgbaColor=rgba.tolist(), physicsClientId=client,
@@ -152,9 +152,9 @@ def render_views(
 
 
 def _render_job(args):
-    vertices, faces, colours, views, image_size, supersample = args
+    vertices, faces, colors, views, image_size, supersample = args
     mesh = trimesh.Trimesh(vertices, faces, process=False)
-    mesh.visual = trimesh.visual.ColorVisuals(mesh, face_colors=colours)
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, face_colors=colors)
     return render_views(mesh, views, image_size, supersample)
 
 
