@@ -1,4 +1,4 @@
-"""Clifford-vs-standard torus test on planted point clouds (SPEC A9)."""
+"""Clifford-vs-standard torus test on planted point clouds."""
 
 import numpy as np
 import pytest

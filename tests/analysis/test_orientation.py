@@ -1,4 +1,4 @@
-"""wmgeom.analysis.orientation: every A9 analysis of one condition, recordings in, tables out."""
+"""wmgeom.analysis.orientation: every analysis of one condition, recordings in, tables out."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Orthogonalisation index on planted angles, perceptual vs encoding comparison (A4)."""
+"""Orthogonalisation index on planted angles, perceptual vs encoding comparison."""
 
 import numpy as np
 import pytest

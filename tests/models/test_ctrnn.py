@@ -1,4 +1,4 @@
-"""Tests of the continuous-time RNN (SPEC M4)."""
+"""Tests of the continuous-time RNN."""
 
 import numpy as np
 import pytest

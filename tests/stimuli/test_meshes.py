@@ -1,4 +1,4 @@
-"""User mesh folders as a stimulus source (SPEC S4)."""
+"""User mesh folders as a stimulus source."""
 
 import numpy as np
 import pytest

@@ -1,8 +1,9 @@
-"""Representational-geometry analyses of working-memory models (SPEC A1–A8).
+"""Representational-geometry analyses of working-memory models (Lei et al. 2024).
 
-Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs with the seed's
-cross-validation protocol; every analysis takes activations as arrays or an Activations
-Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
+Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs with the
+cross-validation protocol of Lei et al. 2024; every analysis takes activations as arrays or
+an Activations Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy
+:class:`pandas.DataFrame`.
 """
 
 from wmgeom.analysis.causal import causal_perturbation

@@ -1,4 +1,4 @@
-"""Connectivity sorted by preferred orientation (SPEC A9; seed 001, "ring-like connectivity").
+"""Connectivity sorted by preferred orientation (Cueva et al. 2021, "ring-like connectivity").
 
 Units are tuned to orientations through a cosine fit in 2θ (:func:`orientation_tuning`).
 Each unit is assigned to the item it encodes more strongly — a ``theta1`` or a ``theta2``
@@ -94,7 +94,7 @@ def sort_units(groups: pd.DataFrame) -> np.ndarray:
 
 
 def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFrame:
-    """Mean recurrent weight versus difference in preferred orientation (SPEC A9).
+    """Mean recurrent weight versus difference in preferred orientation.
 
     Args:
         W: ``[n_units, n_units]`` recurrent weights, ``W[post, pre]``.

@@ -1,7 +1,7 @@
-"""Procrustes alignment of decoder shapes across time (seed 000 §4.3 and appendix; SPEC A7).
+"""Procrustes alignment of decoder shapes across time (Lei et al. 2024, §4.3 and appendix).
 
 A *shape* is the set of one-vs-rest decoder normals of one feature (one vertex per
-feature value). Following the seed's appendix, source and target shapes are centred and
+feature value). Following the appendix of Lei et al. 2024, source and target shapes are centred and
 scaled (eqs. 5–6), the source is rotated onto the target by orthogonal Procrustes with a
 global scale (eq. 7) and the target's standardisation is inverted (eq. 8). The
 reconstructed decoders keep the target decoders' biases and are scored on held-out data:
@@ -37,14 +37,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ProcrustesFit:
-    """A fitted source → target alignment of decoder shapes (seed appendix, eqs. 5–8).
+    """A fitted source → target alignment of decoder shapes (Lei et al. 2024, eqs. 5–8).
 
     Attributes:
         rotation: Orthogonal ``[D, D]`` matrix ``R_{source→target}``.
         scale: Global scale ``s``.
         source_mean: Centroid of the source normals ``[D]``.
         source_norm: Frobenius norm of the centred source normals.
-        target_mean: Centroid of the target normals ``[D]`` (``B`` in the seed).
+        target_mean: Centroid of the target normals ``[D]`` (``B`` in Lei et al. 2024).
         target_norm: Frobenius norm of the centred target normals (``S``).
     """
 
@@ -67,7 +67,7 @@ def _standardize_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
-    """Align a source decoder shape to a target shape (seed appendix, eqs. 5–7).
+    """Align a source decoder shape to a target shape (Lei et al. 2024, appendix, eqs. 5–7).
 
     Args:
         source: Source normals ``[K, D]`` (one row per feature value).

@@ -1,4 +1,4 @@
-"""Folders of user meshes laid out as ``<category>/<identity>/<mesh file>`` (SPEC S4).
+"""Folders of user meshes laid out as ``<category>/<identity>/<mesh file>``.
 
 Files may be OBJ, GLB/glTF, OFF, PLY or STL anywhere below the identity folder, so
 ShapeNetCore's ``<synset>/<model>/models/model_normalized.obj`` works. A mesh folder is a

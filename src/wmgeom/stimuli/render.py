@@ -1,4 +1,4 @@
-"""Headless CPU rendering of object meshes from a grid of view angles (SPEC S1, S5).
+"""Headless CPU rendering of object meshes from a grid of view angles.
 
 Meshes are drawn by pybullet's TinyRenderer in DIRECT mode (no GL libraries, no
 display): each group of faces of one colour becomes a visual shape built from the
@@ -9,8 +9,8 @@ which anti-aliases edges; the segmentation mask gives a soft alpha.
 
 Outputs are a *foreground* (object colour premultiplied by alpha, i.e. the object over
 black) and an *alpha* coverage map, so any background can be composited afterwards
-(:func:`composite`): plain, or procedural textures (:func:`procedural_textures`, S5; the
-seed's appendix Fig. A6a overlays objects on synthesized natural textures).
+(:func:`composite`): plain, or procedural textures (:func:`procedural_textures`; Lei
+et al. 2024, Fig. A6a, overlay objects on synthesized natural textures).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ NATURE = np.array([
 
 
 def procedural_textures(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """``n`` natural-looking background textures, uint8 ``[n, size, size, 3]`` (S5).
+    """``n`` natural-looking background textures, uint8 ``[n, size, size, 3]``.
 
     Kinds alternate between fractal noise (clouds, foliage, stone), oriented stripes
     with noise (wood, bark), and cells (pebbles), each blending two natural colours.

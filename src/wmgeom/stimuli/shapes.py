@@ -1,4 +1,4 @@
-"""Procedural ShapeNet-like 3D objects (SPEC S1).
+"""Procedural ShapeNet-like 3D objects.
 
 Every category is a parametric family composed of primitives (boxes, cylinders, cones
 and frusta, ellipsoids, lofted and extruded profiles). An *identity* is one seeded draw
@@ -11,7 +11,7 @@ Meshes are z-up with the object's front facing +x, centred on their bounding box
 scaled so that every vertex lies within 0.5 of the centre (unit diameter). Colours are
 per face (``mesh.visual.face_colors``).
 
-The stand-in for the seed's ShapeNet renders (seed 000, Fig. A1a).
+The stand-in for the ShapeNet renders of Lei et al. 2024 (Fig. A1a).
 """
 
 from __future__ import annotations
@@ -620,7 +620,7 @@ CATEGORIES: dict[str, Builder] = {
     "sofa": _sofa,
 }
 
-#: The default set's categories (4 of them, as in seed 000).
+#: The default set's categories (4 of them, as in Lei et al. 2024).
 DEFAULT_CATEGORIES: tuple[str, ...] = ("chair", "car", "airplane", "lamp")
 
 

@@ -1,12 +1,12 @@
-"""The two-orientation study of seed 001 end to end (SPEC T4, M4, A9, U1).
+"""The two-orientation study of Cueva et al. 2021 end to end.
 
 For every training condition (firing-rate noise level, with or without the ordinal output)
 a :class:`~wmgeom.models.ctrnn.CTRNN` is trained on the
 :class:`~wmgeom.tasks.orientation.TwoOrientationTask` with the shared
 :class:`~wmgeom.train.trainer.Trainer`; it is then recorded on evaluation trials (with
-noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), every A9
-analysis runs on the recordings (:func:`wmgeom.analysis.orientation.analyze_condition`),
-and the report draws its figures from the tables. Layout of the run directory::
+noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), every
+two-orientation analysis runs on the recordings
+(:func:`wmgeom.analysis.orientation.analyze_condition`), and the report draws its figures from the tables. Layout of the run directory::
 
     config.yaml                      resolved config (study: two-orientation)
     summary.json                     median_error_deg (default condition) + per condition
@@ -83,7 +83,7 @@ def _default_train() -> TrainConfig:
 
 
 class OrientationConfig(StrictModel):
-    """Config of the two-orientation study (``study: two-orientation``; SPEC U2).
+    """Config of the two-orientation study (``study: two-orientation``).
 
     ``conditions`` override ``model.rate_noise`` and ``task.ordinal`` per condition;
     ``default_condition`` names the one whose error is ``summary.json``'s
