@@ -8,6 +8,7 @@ every analysis takes activations as arrays or an Activations Dataset
 
 from wmgeom.analysis.causal import causal_perturbation
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
+from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import (
     SEED_CS,
     DecodingResult,
@@ -20,7 +21,6 @@ from wmgeom.analysis.generalization import (
     cross_time_decoding,
     encoding_space_sharing,
     generalization_summary,
-    relevant_irrelevant_decoding,
     transfer_out_of_fold,
     transfer_to_other_trials,
 )
@@ -56,4 +56,5 @@ __all__ = [
     "solve_hinge_svm",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
+    "within_time_decoding",
 ]
