@@ -1,7 +1,7 @@
-"""The decoder bank: every decoder a recording's analyses need, fitted once (SPEC A1, P2).
+"""The decoder bank: every decoder a recording's analyses need, fitted once.
 
 For each task the bank holds cross-validated one-vs-rest decoders ``D(i, j)`` of every
-feature of stimulus ``i`` from the activations at step ``j >= i`` (the seed's encoding
+feature of stimulus ``i`` from the activations at step ``j >= i`` (the paper's encoding
 space ``E(S=i, T=i)`` when ``j == i``, memory spaces ``M(S=i, T=j)`` otherwise), all
 solved in one batched call of :func:`~wmgeom.analysis.decoders.cross_validated_decoding`
 on the same outer folds. Within-time decoding (Fig. 2b, A5), cross-time and

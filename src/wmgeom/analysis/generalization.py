@@ -35,9 +35,6 @@ from wmgeom.analysis.decodability import (
     _check_frames,
     _step_decoders,
     _tasks,
-    # re-exported for callers not yet moved
-    relevant_irrelevant_decoding,  # noqa: F401
-    within_time_decoding,  # noqa: F401
 )
 from wmgeom.analysis.decoders import DecodingResult, score_decisions
 

@@ -185,7 +185,7 @@ def test_protocol_follows_the_profile():
 
 def test_near_constant_units_break_moved_decoders_only_when_standardised():
     """The nuisance of trained GRUs (units of std ~1e-4 whose mean moves between frames)
-    with unequal classes: raw decoders (the seed's) keep their geometry when moved to other
+    with unequal classes: raw decoders (the paper's) keep their geometry when moved to other
     frames; per-unit standardisation puts huge weights on the quiet units and breaks it."""
     from dataclasses import replace
 

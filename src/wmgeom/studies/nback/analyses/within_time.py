@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from wmgeom.analysis.generalization import within_time_decoding
+from wmgeom.analysis import within_time_decoding
 from wmgeom.report import figures as F
 from wmgeom.studies.nback.analysis import (
     Analysis,
