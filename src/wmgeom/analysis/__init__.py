@@ -10,7 +10,7 @@ from wmgeom.analysis.causal import causal_perturbation
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
 from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import (
-    SEED_CS,
+    PAPER_CS,
     DecodingResult,
     LinearDecoder,
     cross_validated_decoding,
@@ -34,7 +34,7 @@ from wmgeom.analysis.procrustes import (
 from wmgeom.analysis.solvers import solve_hinge_svm
 
 __all__ = [
-    "SEED_CS",
+    "PAPER_CS",
     "ActivationArrays",
     "DecodingResult",
     "LinearDecoder",

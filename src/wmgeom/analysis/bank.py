@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
-from wmgeom.analysis.decoders import SEED_CS, DecodingResult, cross_validated_decoding
+from wmgeom.analysis.decoders import PAPER_CS, DecodingResult, cross_validated_decoding
 from wmgeom.errors import WmgeomError
 
 __all__ = ["DecoderBank", "StepDecoders", "decoder_bank", "fit_step_decoders"]
@@ -105,7 +105,7 @@ def fit_step_decoders(sub: ActivationArrays, decode_kw: dict[str, Any],
         raise WmgeomError(f"steps={steps!r}; use 'all' or 'encoding'")
     X = np.stack([sub.X[:, j] for _, j in pairs])  # [n_pairs, n, D]
     labels = {f: np.stack([v[:, i] for i, _ in pairs]) for f, v in sub.labels.items()}
-    kw = {"cv": 10, "Cs": SEED_CS, **decode_kw}
+    kw = {"cv": 10, "Cs": PAPER_CS, **decode_kw}
     result = cross_validated_decoding(X, labels, conditions=list(range(len(pairs))), **kw)
     return StepDecoders(str(sub.task[0]), int(sub.n[0]), str(sub.relevant[0]), pairs, result,
                         sub)

@@ -2,7 +2,7 @@
 
 Lei et al. 2024 (appendix, "Decoding analyses") decode every feature value from the rest
 with a linear support-vector classifier (scikit-learn's ``SVC``), 10-fold cross-validation
-and a grid search over ``C`` in {0.001, 0.01, 1, 10} (:data:`SEED_CS`). Done with
+and a grid search over ``C`` in {0.001, 0.01, 1, 10} (:data:`PAPER_CS`). Done with
 scikit-learn this means tens of thousands of separate libsvm fits per model. Here every
 fold × inner fold × ``C`` × one-vs-rest class × condition (frame, task, ...) is solved as
 **one batched problem** by :func:`~wmgeom.analysis.solvers.solve_hinge_svm`, on the CPU
@@ -50,11 +50,12 @@ from wmgeom.analysis.solvers import solve_hinge_svm
 from wmgeom.devices import resolve_device
 from wmgeom.errors import ArgumentError, WmgeomError
 
-SEED_CS: tuple[float, ...] = (0.001, 0.01, 1.0, 10.0)
+PAPER_CS: tuple[float, ...] = (0.001, 0.01, 1.0, 10.0)
 """The regularisation grid of Lei et al. 2024 (appendix, "Decoding analyses")."""
+SEED_CS = PAPER_CS  # the earlier, deprecated name of the public constant
 
 __all__ = [
-    "SEED_CS",
+    "PAPER_CS",
     "DecodingResult",
     "LinearDecoder",
     "cross_validated_decoding",
@@ -506,7 +507,7 @@ class LinearDecoder(ClassifierMixin, BaseEstimator):
             message), malformed inputs, labels that mix types or hold a single class.
     """
 
-    def __init__(self, Cs: Sequence[float] = SEED_CS, inner_cv: Any = 5,
+    def __init__(self, Cs: Sequence[float] = PAPER_CS, inner_cv: Any = 5,
                  standardize: bool = False, device: str | None = "auto", dtype: str = "float32",
                  max_iter: int = 100, tol: float = 0.1, intercept_scaling: float = 10.0,
                  solver: str = "auto"):
@@ -664,7 +665,7 @@ def cross_validated_decoding(
     y: Any,
     *,
     cv: Any = 10,
-    Cs: Sequence[float] = SEED_CS,
+    Cs: Sequence[float] = PAPER_CS,
     inner_cv: Any = 5,
     groups: Any = None,
     conditions: Sequence[Any] | None = None,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from wmgeom.analysis.decoders import SEED_CS, _fit_grid, _problems, _torch_dtype
+from wmgeom.analysis.decoders import PAPER_CS, _fit_grid, _problems, _torch_dtype
 from wmgeom.errors import WmgeomError
 from wmgeom.pca import pca
 
@@ -59,7 +59,7 @@ def orthogonalization_comparison(
     *,
     n_bootstrap: int = 10,
     n_components: int | str | None = None,
-    Cs: Sequence[float] = SEED_CS,
+    Cs: Sequence[float] = PAPER_CS,
     inner_cv: Any = 5,
     seed: int = 0,
     device: str | None = "auto",
