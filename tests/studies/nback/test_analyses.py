@@ -8,9 +8,9 @@ import pytest
 from matplotlib.figure import Figure as MplFigure
 
 from wmgeom.analysis.synthetic import synthetic_memory_activations
+from wmgeom.studies.findings import VERDICTS, Finding, Threshold
 from wmgeom.studies.nback.analyses import ANALYSES, all_findings, findings, register, run_analyses
 from wmgeom.studies.nback.analysis import Analysis, AnalysisProtocol, Figure, Recording
-from wmgeom.studies.nback.findings import VERDICTS, Finding, Threshold
 from wmgeom.studies.nback.report import declared_figures, draw_figures
 
 FAST = AnalysisProtocol(n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=3)

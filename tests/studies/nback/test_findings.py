@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from wmgeom.analysis.synthetic import synthetic_memory_activations
+from wmgeom.studies.findings import VERDICTS, normalized
 from wmgeom.studies.nback.analyses import all_findings, findings, rules_markdown, run_analyses
 from wmgeom.studies.nback.analysis import AnalysisProtocol, Recording
-from wmgeom.studies.nback.findings import VERDICTS, normalized
 
 FINDINGS = all_findings()
 

@@ -1,7 +1,8 @@
 """The N-back study of Lei et al. 2024: configs and stages (:mod:`.driver`), the analysis
 framework (:mod:`.analysis`), one module per declared analysis (:mod:`.analyses`), the rules
-that judge the paper's findings (:mod:`.findings`) and the report (:mod:`.report`)."""
+that judge the paper's findings (:mod:`wmgeom.studies.findings`) and the report (:mod:`.report`)."""
 
+from wmgeom.studies.findings import Finding, Threshold
 from wmgeom.studies.nback.analyses import ANALYSES, findings, register, run_analyses
 from wmgeom.studies.nback.analysis import Analysis, AnalysisProtocol, Figure, Recording
 from wmgeom.studies.nback.driver import (
@@ -26,7 +27,6 @@ from wmgeom.studies.nback.driver import (
     train,
     train_run,
 )
-from wmgeom.studies.nback.findings import Finding, Threshold
 
 __all__ = ["ACTIVATIONS_FILE", "ANALYSES", "PROFILES", "Analysis", "AnalysisProtocol", "Figure",
            "Finding", "NBackConfig", "Prepared", "Recording", "Threshold", "TrainedRun",

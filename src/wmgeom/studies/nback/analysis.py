@@ -38,7 +38,10 @@ from wmgeom.tasks.vocabulary import FEATURES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Analysis", "AnalysisProtocol", "Context", "Figure", "Recording", "SkipAnalysis",
+MULTI_FEATURE = ("STMF", "MTMF")
+"""The training regimes whose models learn several features."""
+
+__all__ = ["MULTI_FEATURE", "Analysis", "AnalysisProtocol", "Context", "Figure", "Recording", "SkipAnalysis",
            "analysis_dataset", "bank_of", "feature_names", "merge_tables", "multi_task_focus",
            "per_model", "percent", "relevant_in_window", "resolve_protocol",
            "analyze_recordings", "task_names"]
@@ -321,7 +324,7 @@ class Analysis:
 
     The driver (:func:`run_analyses`) runs ``compute`` on every recording; the report draws
     ``figures`` and prints their readings; the findings table judges ``findings`` by their
-    rules (:mod:`wmgeom.studies.nback.findings`). Adding an analysis is one module that
+    rules (:mod:`wmgeom.studies.findings`). Adding an analysis is one module that
     declares one of these and one line in :mod:`wmgeom.studies.nback.analyses`.
 
     Attributes:

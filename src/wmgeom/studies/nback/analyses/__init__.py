@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import pandas as pd
 
 from wmgeom.errors import WmgeomError
+from wmgeom.studies.findings import Finding, judge_findings, rules_markdown
 from wmgeom.studies.nback.analyses import (
     causal,
     cross_task,
@@ -32,7 +33,6 @@ from wmgeom.studies.nback.analysis import (
     analyze_recordings,
 )
 from wmgeom.studies.nback.analysis import merge_tables as _merge_tables
-from wmgeom.studies.nback.findings import Finding, judge_findings, rules_markdown
 
 __all__ = ["ANALYSES", "all_findings", "findings", "merge_tables", "register", "rules_markdown",
            "run_analyses", "select_analyses"]
@@ -119,5 +119,5 @@ def all_findings(analyses: Iterable[Analysis] | None = None) -> list[Finding]:
 def findings(tables: Mapping[str, pd.DataFrame],
              analyses: Iterable[str | Analysis] | None = None) -> pd.DataFrame:
     """The findings table: every declared finding judged on ``tables`` by its rule
-    (:func:`~wmgeom.studies.nback.findings.judge_findings`)."""
+    (:func:`~wmgeom.studies.findings.judge_findings`)."""
     return judge_findings(all_findings(select_analyses(analyses)), tables)

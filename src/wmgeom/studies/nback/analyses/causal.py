@@ -7,6 +7,7 @@ import pandas as pd
 
 from wmgeom.analysis import causal_perturbation
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, format_spread, per_run
 from wmgeom.studies.nback.analysis import (
     Analysis,
     Context,
@@ -19,7 +20,6 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     task_names,
 )
-from wmgeom.studies.nback.findings import Finding, Threshold, format_spread, per_run
 from wmgeom.tasks.vocabulary import ACTIONS, MATCH
 
 

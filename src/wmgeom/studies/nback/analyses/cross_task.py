@@ -8,6 +8,14 @@ import pandas as pd
 from wmgeom.analysis import cross_task_generalization
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import (
+    Finding,
+    Threshold,
+    format_spread,
+    normalized,
+    one_unit,
+    per_run,
+)
 from wmgeom.studies.nback.analysis import (
     Analysis,
     Context,
@@ -21,14 +29,6 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     percent,
     task_names,
-)
-from wmgeom.studies.nback.findings import (
-    Finding,
-    Threshold,
-    format_spread,
-    normalized,
-    one_unit,
-    per_run,
 )
 
 

@@ -9,7 +9,15 @@ from scipy import stats
 
 from wmgeom.analysis import cross_time_decoding
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import (
+    Finding,
+    Threshold,
+    format_spread,
+    normalized,
+    per_run,
+)
 from wmgeom.studies.nback.analysis import (
+    MULTI_FEATURE,
     Analysis,
     Context,
     Figure,
@@ -21,14 +29,6 @@ from wmgeom.studies.nback.analysis import (
     multi_task_focus,
     per_model,
     percent,
-)
-from wmgeom.studies.nback.findings import (
-    MULTI_FEATURE,
-    Finding,
-    Threshold,
-    format_spread,
-    normalized,
-    per_run,
 )
 
 

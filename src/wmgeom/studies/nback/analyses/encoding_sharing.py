@@ -7,6 +7,7 @@ import pandas as pd
 
 from wmgeom.analysis import encoding_space_sharing
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, format_spread, normalized
 from wmgeom.studies.nback.analysis import (
     Analysis,
     Context,
@@ -19,7 +20,6 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     percent,
 )
-from wmgeom.studies.nback.findings import Finding, Threshold, format_spread, normalized
 
 CORE_FEATURES = ("location", "category")
 """The features the rule requires; identity is reported beside them."""

@@ -12,8 +12,8 @@ from scipy import stats
 
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, format_spread, one_unit
 from wmgeom.studies.nback.analysis import Analysis, Figure, per_model, percent
-from wmgeom.studies.nback.findings import Finding, Threshold, format_spread, one_unit
 
 
 def _has_per_task_accuracy(t: pd.DataFrame) -> str | None:

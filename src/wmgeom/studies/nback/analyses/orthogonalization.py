@@ -8,6 +8,7 @@ import pandas as pd
 
 from wmgeom.analysis import orthogonalization_comparison
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, one_unit
 from wmgeom.studies.nback.analysis import (
     Analysis,
     Context,
@@ -17,7 +18,6 @@ from wmgeom.studies.nback.analysis import (
     analysis_dataset,
     per_model,
 )
-from wmgeom.studies.nback.findings import Finding, Threshold, one_unit
 from wmgeom.tasks.vocabulary import FEATURES
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from wmgeom.analysis import reconstructed_decoder_accuracy
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, format_spread, normalized, per_run
 from wmgeom.studies.nback.analysis import (
     Analysis,
     Context,
@@ -21,7 +22,6 @@ from wmgeom.studies.nback.analysis import (
     percent,
     relevant_in_window,
 )
-from wmgeom.studies.nback.findings import Finding, Threshold, format_spread, normalized, per_run
 
 SWAP_LABELS = {"original": "R(i,j)", "time_swap": "R(i,j+1)", "stimulus_swap": "R(i+k,j+k)"}
 

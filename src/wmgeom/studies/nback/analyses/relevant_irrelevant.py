@@ -6,7 +6,16 @@ import pandas as pd
 
 from wmgeom.analysis import relevant_irrelevant_decoding
 from wmgeom.report import figures as F
+from wmgeom.studies.findings import (
+    Finding,
+    Threshold,
+    format_spread,
+    normalized,
+    per_run,
+    units_by_architecture,
+)
 from wmgeom.studies.nback.analysis import (
+    MULTI_FEATURE,
     Analysis,
     Context,
     Figure,
@@ -16,15 +25,6 @@ from wmgeom.studies.nback.analysis import (
     feature_names,
     per_model,
     percent,
-)
-from wmgeom.studies.nback.findings import (
-    MULTI_FEATURE,
-    Finding,
-    Threshold,
-    format_spread,
-    normalized,
-    per_run,
-    units_by_architecture,
 )
 
 

@@ -1,7 +1,7 @@
-"""Findings of Lei et al. 2024, each judged from the analysis tables by a rule written once.
+"""Findings of a paper, each judged from analysis tables by a rule written once.
 
-A :class:`Finding` is declared beside the analysis whose tables test it (in
-:mod:`wmgeom.studies.nback.analyses`). It says which rows it reads, how they split into
+A :class:`Finding` is declared beside the analysis whose tables test it (for Lei et al.
+2024 in :mod:`wmgeom.studies.nback.analyses`). It says which rows it reads, how they split into
 *units* (each model, each architecture, or the whole set of models), what it measures in
 each unit (named quantities) and the thresholds those quantities must meet:
 
@@ -34,11 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["MULTI_FEATURE", "VERDICTS", "Finding", "Threshold", "format_spread",
+__all__ = ["VERDICTS", "Finding", "Threshold", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
-MULTI_FEATURE = ("STMF", "MTMF")
 FINDING_COLUMNS = ["id", "finding", "paper", "measured", "verdict", "rule", "reason", "figure"]
 
 
