@@ -1,4 +1,4 @@
-"""Backbone throughput (SPEC P4): images/s of the frozen CNN on 224x224 canvases.
+"""Backbone throughput: images/s of the frozen CNN on 224x224 canvases.
 
 Usage: python benchmarks/bench_backbone.py [--batch 64] [--repeats 3]
 

@@ -1,6 +1,6 @@
-"""P2: batched linear-SVM decoding vs scikit-learn SVC + GridSearchCV on the same folds.
+"""Decoding speed: batched linear-SVM decoding vs scikit-learn SVC + GridSearchCV on the same folds.
 
-The seed's decoding protocol (appendix, "Decoding analyses"): one-vs-rest linear SVMs on
+The decoding protocol of Lei et al. 2024 (appendix, "Decoding analyses"): one-vs-rest linear SVMs on
 the raw activations, 10-fold cross-validation, ``C`` in {0.001, 0.01, 1, 10} chosen per
 decoder by an inner grid search.
 
@@ -13,7 +13,7 @@ decoder by an inner grid search.
 
 Two parts:
 
-(a) **Seed protocol**: six-frame sequences with planted memory geometry
+(a) **Paper protocol**: six-frame sequences with planted memory geometry
     (:func:`wmgeom.analysis.synthetic.synthetic_memory_activations`, the H2 "age" model),
     three features (location 4, identity 8, category 4 values) decoded at every frame:
     16 one-vs-rest decoders × 6 frames in one call. Accuracy is compared per frame and
@@ -58,7 +58,7 @@ FEATURES = {"location": 4, "identity": 8, "category": 4}
 # --------------------------------------------------------------------------- data
 
 
-def seed_protocol_data(n_trials: int, n_units: int, n_frames: int, seed: int):
+def paper_protocol_data(n_trials: int, n_units: int, n_frames: int, seed: int):
     """``X [frames, trials, units]`` and per-frame labels of the planted H2 model."""
     ds = synthetic_memory_activations(n_trials, n_frames, n_units, mode="age",
                                       features=FEATURES, relevant_gain=1.2,
@@ -132,13 +132,13 @@ def accuracy_gaps(ours: np.ndarray, ref: np.ndarray, y: np.ndarray
 # --------------------------------------------------------------------------- parts
 
 
-def seed_protocol(args, n_base: int) -> None:
-    X, labels = seed_protocol_data(args.trials, args.units, args.frames, args.seed)
+def paper_protocol(args, n_base: int) -> None:
+    X, labels = paper_protocol_data(args.trials, args.units, args.frames, args.seed)
     folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(X[0]))
     inner = KFold(args.inner)  # several features: plain folds, as wmgeom uses then
     n_dec = sum(FEATURES.values())
     n_fits = args.frames * args.folds * n_dec * (args.inner * len(CS) + 1)
-    print(f"(a) seed protocol: {args.trials} trials x {args.units} units x {args.frames} "
+    print(f"(a) paper protocol: {args.trials} trials x {args.units} units x {args.frames} "
           f"frames; features {FEATURES}; {args.folds} folds x inner {args.inner} x "
           f"{len(CS)} C = {n_fits} libsvm fits")
     t_ours, res = timed_wmgeom(X, labels, folds, inner, args.device, args.repeats,
@@ -254,7 +254,7 @@ def main() -> None:
     Xw, yw = sweep_data(120, 8, 3, False, 0)
     cross_validated_decoding(Xw, yw, cv=3, inner_cv=2, device=args.device)
     if args.part in ("all", "seed"):
-        seed_protocol(args, n_base)
+        paper_protocol(args, n_base)
     if args.part in ("all", "sweep"):
         shape_sweep(args, shapes, n_base)
 

@@ -1,4 +1,4 @@
-"""P1 benchmark: N-back trial generation, wmgeom vs iWISDM (SPEC P1, T3).
+"""Trial-generation benchmark: N-back sequences, wmgeom vs iWISDM.
 
 Both sides make six-frame N-back sequences of the nine tasks (N in 1, 2, 3 × location,
 identity, category) from the same rendered stimulus folder in iWISDM layout:
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         ours = time_wmgeom(stimuli, args.batch_size, args.seconds, args.seed)
         theirs = run_iwisdm(python, folder, args.iwisdm_sequences, args.seed) if python else None
 
-    print(f"P1 trial generation: 9 N-back tasks, {LENGTH} frames, "
+    print(f"Trial generation: 9 N-back tasks, {LENGTH} frames, "
           f"{os.cpu_count()} CPU cores, one process each")
     print(f"{'generator':<34}{'sequences/s':>14}{'match rate':>12}")
     print(f"{'wmgeom (batch ' + str(args.batch_size) + ', indices)':<34}"

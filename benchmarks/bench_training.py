@@ -1,4 +1,4 @@
-"""Training speed (SPEC P3): feature cache vs backbone in the loop, and the quick profile.
+"""Training speed: feature cache vs backbone in the loop, and the quick profile.
 
 Usage:
     python benchmarks/bench_training.py [--steps 5] [--batch 128] [--quick-profile]

@@ -1,4 +1,4 @@
-"""One device resolver for every stage (SPEC L1)."""
+"""One device resolver for every stage."""
 
 import pytest
 import torch

@@ -82,7 +82,7 @@ def test_all_components_keep_everything(planted):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_transform_projects_centred_data(planted, solver):
+def test_transform_projects_centered_data(planted, solver):
     X, _ = planted
     fit = pca(X, 3, solver=solver)
     expected = (X - X.mean(0)) @ fit.components.T.astype(float)

@@ -1,4 +1,4 @@
-"""The one place where a device name becomes a :class:`torch.device` (SPEC L1).
+"""The one place where a device name becomes a :class:`torch.device`.
 
 Every stage (feature extraction, training, decoding) resolves its ``device`` setting here,
 so ``"auto"``, ``"cpu"``, ``"cuda"`` and ``"cuda:1"`` mean the same everywhere and a device

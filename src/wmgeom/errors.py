@@ -25,7 +25,12 @@ class WmgeomError(Exception):
 
 
 class ArgumentError(WmgeomError, ValueError):
-    """A bad argument to a public function; the message names the argument and its value."""
+    """A bad argument value: a :class:`WmgeomError` that is also a ``ValueError``.
+
+    Raised where scikit-learn and Python convention expect a ``ValueError`` (estimator
+    parameters, input arrays, labels); the message names the argument and its value. The
+    CLI treats it as any other WmgeomError.
+    """
 
 
 def format_validation_error(exc: Any, prefix: str = "config") -> str:

@@ -1,13 +1,13 @@
 """Side effects at the edge: atomic writes, readers, cache folders, progress bars.
 
 Every result and checkpoint is written to a temporary name in the same folder and
-renamed into place, so an interrupted run never leaves a file that looks complete
-(SPEC L2); the temporaries a killed write leaves behind are removed by
+renamed into place, so an interrupted run never leaves a file that looks complete;
+the temporaries a killed write leaves behind are removed by
 :func:`clean_stale_temporaries` on the next run. Every YAML, JSON and netCDF file wmgeom
 reads goes through one reader here, which turns a missing or damaged file into one
 :class:`~wmgeom.errors.WmgeomError` line. Cache entries record the size and checksum of
 their files (:func:`file_record`, :func:`damaged_files`) so that a damaged entry is found
-and rebuilt. :func:`progress_bar` is the one progress bar (SPEC U4): live in a terminal,
+and rebuilt. :func:`progress_bar` is the one progress bar: live in a terminal,
 a few plain lines in a log file or a pipe.
 """
 
@@ -161,7 +161,7 @@ def _unique_key_loader():
 
 
 def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
-    """The mapping in a YAML file (SPEC U2, L1).
+    """The mapping in a YAML file.
 
     Raises:
         WmgeomError: If the file is missing, is not valid YAML, lists a key twice, or does
@@ -352,7 +352,7 @@ def _newest_change(path: Path) -> float:
 
 def clean_stale_temporaries(folder: str | os.PathLike,
                             older_than_s: float = STALE_AFTER_S) -> list[Path]:
-    """Remove what interrupted atomic writes left in ``folder`` (SPEC L2).
+    """Remove what interrupted atomic writes left in ``folder``.
 
     :func:`atomic_path` writes ``.<name>.<random>.tmp`` beside its target; a process killed
     mid-write (SIGKILL, power loss) leaves it behind. This removes the files and folders of
@@ -530,7 +530,7 @@ def _clock(seconds: float) -> str:
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True,
                  initial: int = 0, file: Any = None) -> Any:
-    """The one progress bar of long stages (SPEC U4).
+    """The one progress bar of long stages.
 
     In a terminal (``file``, default ``sys.stderr``, is a TTY) a live tqdm bar (in a
     notebook, tqdm's widget); written to

@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from wmgeom.analysis.bank import decoder_bank, subset_conditions
+from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import cross_validated_decoding
-from wmgeom.analysis.generalization import (
-    cross_time_decoding,
-    relevant_irrelevant_decoding,
-    within_time_decoding,
-)
+from wmgeom.analysis.generalization import cross_time_decoding
 from wmgeom.analysis.synthetic import synthetic_memory_activations
 from wmgeom.errors import WmgeomError
 

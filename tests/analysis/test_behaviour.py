@@ -1,4 +1,4 @@
-"""Behavioural measures on reports with planted biases (SPEC A9)."""
+"""Behavioural measures on reports with planted biases."""
 
 import numpy as np
 import pytest

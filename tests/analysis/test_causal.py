@@ -1,4 +1,4 @@
-"""Causal perturbation along a decoder normal with a hand-built RNN (A8, Fig. A7)."""
+"""Causal perturbation along a decoder normal with a hand-built RNN (Lei et al. 2024, Fig. A7)."""
 
 import numpy as np
 import pytest

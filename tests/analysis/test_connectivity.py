@@ -1,4 +1,4 @@
-"""Connectivity profiles of a planted ring network (SPEC A9)."""
+"""Connectivity profiles of a planted ring network."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Dynamic vs stable codes of a planted population (SPEC A9)."""
+"""Dynamic vs stable codes of a planted population."""
 
 import numpy as np
 import pytest

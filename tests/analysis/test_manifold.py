@@ -1,4 +1,4 @@
-"""Clifford-vs-standard torus test on planted point clouds (SPEC A9)."""
+"""Clifford-vs-standard torus test on planted point clouds."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def donut(t1, t2, R=1.0, r=0.4):
     ]
 
 
-def test_clifford_torus_is_recognised():
+def test_clifford_torus_is_recognized():
     t1, t2 = _grid()
     g = torus_geometry(_embed(clifford(t1, t2)), t1, t2)
     assert g["clifford"]

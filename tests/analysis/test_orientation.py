@@ -1,11 +1,11 @@
-"""wmgeom.analysis.orientation: every A9 analysis of one condition, recordings in, tables out."""
+"""wmgeom.analysis.orientation: every analysis of one condition, recordings in, tables out."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyse_condition, epoch_step
+from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyze_condition, epoch_step
 from wmgeom.models.ctrnn import CTRNN
 from wmgeom.pca import pca
 from wmgeom.record import record_orientation
@@ -36,7 +36,7 @@ def recordings():
 
 @pytest.fixture(scope="module")
 def result(recordings):
-    return analyse_condition(*recordings, SETTINGS, ordinal=True)
+    return analyze_condition(*recordings, SETTINGS, ordinal=True)
 
 
 NUMBERS = [
@@ -81,7 +81,7 @@ def test_returns_numbers_and_tables(result):
 
 
 def test_without_the_ordinal_output(recordings, result):
-    numbers = analyse_condition(*recordings, SETTINGS, ordinal=False)["numbers"]
+    numbers = analyze_condition(*recordings, SETTINGS, ordinal=False)["numbers"]
     assert list(numbers) == [k for k in NUMBERS if k != "ordinal_accuracy_output"]
     assert numbers["median_error_deg"] == result["numbers"]["median_error_deg"]
 

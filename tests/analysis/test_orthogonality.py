@@ -1,4 +1,4 @@
-"""Orthogonalisation index on planted angles, perceptual vs encoding comparison (A4)."""
+"""Orthogonalisation index on planted angles, perceptual vs encoding comparison."""
 
 import numpy as np
 import pytest
@@ -66,7 +66,7 @@ def test_encoding_less_orthogonal_than_perceptual():
     assert (table["t_statistic"] < 0).all() and (table["p_value"] < 0.01).all()
 
 
-def test_pca_equalised_variant():
+def test_pca_equalized_variant():
     P, E, y = _spaces(seed=1)
     E = np.concatenate([E, np.random.default_rng(2).normal(size=(len(y), 24))], 1)
     table = orthogonalization_comparison(P, E, y, n_bootstrap=3, n_components="min", **FAST)

@@ -1,4 +1,4 @@
-"""Procrustes alignment of decoder shapes and the swap tests on planted rotations (A7)."""
+"""Procrustes alignment of decoder shapes and the swap tests on planted rotations."""
 
 import numpy as np
 import pytest

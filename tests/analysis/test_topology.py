@@ -1,4 +1,4 @@
-"""Betti numbers of planted manifolds (SPEC A9)."""
+"""Betti numbers of planted manifolds."""
 
 import numpy as np
 import pytest

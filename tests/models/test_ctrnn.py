@@ -1,4 +1,4 @@
-"""Tests of the continuous-time RNN (SPEC M4)."""
+"""Tests of the continuous-time RNN."""
 
 import numpy as np
 import pytest
@@ -78,7 +78,7 @@ def test_rate_noise_scales_with_sqrt_2_over_alpha():
     assert r[:, 50:].var().item() == pytest.approx(expected, rel=0.15)
 
 
-def test_loss_and_regularisation_and_short_training_reduces_loss():
+def test_loss_and_regularization_and_short_training_reduces_loss():
     torch.manual_seed(0)
     task = TwoOrientationTask(
         delay1_min=40,

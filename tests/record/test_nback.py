@@ -1,4 +1,4 @@
-"""Recording the sensory-cognitive model on N-back trials (SPEC D1)."""
+"""Recording the sensory-cognitive model on N-back trials."""
 
 from __future__ import annotations
 

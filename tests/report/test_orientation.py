@@ -1,4 +1,4 @@
-"""Sections of the two-orientation report (SPEC A9, U3).
+"""Sections of the two-orientation report.
 
 Every figure function is exercised on real recordings by tests/studies (PNG and SVG).
 """

@@ -1,4 +1,4 @@
-"""The report page: one self-contained HTML file, every figure embedded (SPEC U3)."""
+"""The report page: one self-contained HTML file, every figure embedded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""User mesh folders as a stimulus source (SPEC S4)."""
+"""User mesh folders as a stimulus source."""
 
 import numpy as np
 import pytest
@@ -75,7 +75,7 @@ def test_identity_folder_of_images_points_to_the_iwisdm_layout(tmp_path):
         "iwisdm:<folder>")
 
 
-def test_read_mesh_keeps_texture_colours_and_turns_y_up_to_z_up(tmp_path):
+def test_read_mesh_keeps_texture_colors_and_turns_y_up_to_z_up(tmp_path):
     from PIL import Image
 
     box = trimesh.creation.box(extents=(1, 3, 1))  # tall along y, as a y-up file has it
@@ -87,6 +87,6 @@ def test_read_mesh_keeps_texture_colours_and_turns_y_up_to_z_up(tmp_path):
     box.export(tmp_path / "box.glb")
     m = read_mesh(tmp_path / "box.glb", up_axis="y")
     np.testing.assert_allclose(m.extents, [1, 1, 3])
-    colours = np.unique(np.asarray(m.visual.face_colors)[:, :3], axis=0)
-    assert (colours[:, 0] > 200).any() and (colours[:, 2] > 200).any()
+    colors = np.unique(np.asarray(m.visual.face_colors)[:, :3], axis=0)
+    assert (colors[:, 0] > 200).any() and (colors[:, 2] > 200).any()
     assert np.allclose(read_mesh(tmp_path / "box.glb", up_axis="z").extents, [1, 3, 1])

@@ -14,9 +14,9 @@ from wmgeom.stimuli.render import (
 from wmgeom.stimuli.shapes import make_object, normalize_mesh
 
 
-def coloured_box(extents=(1, 1, 1), colour=(200, 30, 30)):
+def colored_box(extents=(1, 1, 1), color=(200, 30, 30)):
     m = normalize_mesh(trimesh.creation.box(extents=extents))
-    m.visual = trimesh.visual.ColorVisuals(m, face_colors=np.tile([*colour, 255], (12, 1)))
+    m.visual = trimesh.visual.ColorVisuals(m, face_colors=np.tile([*color, 255], (12, 1)))
     return m
 
 
@@ -33,9 +33,9 @@ def test_camera_direction_conventions():
                                atol=1e-12)
 
 
-def test_render_gives_centred_object_of_the_right_size():
+def test_render_gives_centered_object_of_the_right_size():
     views = view_grid([0, 45, 90, 200], [0, 30])
-    fg, alpha = render_views(coloured_box(), views, image_size=40, supersample=2)
+    fg, alpha = render_views(colored_box(), views, image_size=40, supersample=2)
     assert fg.shape == (8, 40, 40, 3) and fg.dtype == np.uint8
     assert alpha.shape == (8, 40, 40) and alpha.dtype == np.uint8
     yy, xx = np.mgrid[0:40, 0:40]
@@ -61,7 +61,7 @@ def test_rendering_is_deterministic():
 
 
 def test_render_objects_in_parallel_matches_serial():
-    meshes = [coloured_box(), coloured_box((1, 2, 0.5), (20, 200, 40))]
+    meshes = [colored_box(), colored_box((1, 2, 0.5), (20, 200, 40))]
     views = view_grid([0, 60], [20])
     fg1, a1 = render_objects(meshes, views, image_size=20, supersample=1, workers=1)
     fg2, a2 = render_objects(meshes, views, image_size=20, supersample=1, workers=2)

@@ -15,20 +15,20 @@ def d2_descriptor(mesh, n=3000):
 
 
 @pytest.mark.parametrize("category", list(CATEGORIES))
-def test_meshes_are_valid_normalised_and_coloured(category):
-    n_colours = []
+def test_meshes_are_valid_normalized_and_colored(category):
+    n_colors = []
     for identity in range(3):
         m = make_object(category, identity)
         assert len(m.faces) > 20 and np.isfinite(m.vertices).all()
         assert m.faces.max() < len(m.vertices)
-        centre = m.bounds.mean(axis=0)
-        np.testing.assert_allclose(centre, 0, atol=1e-9)
+        center = m.bounds.mean(axis=0)
+        np.testing.assert_allclose(center, 0, atol=1e-9)
         np.testing.assert_allclose(np.linalg.norm(m.vertices, axis=1).max(), 0.5, atol=1e-9)
-        colours = np.asarray(m.visual.face_colors)
-        assert colours.shape == (len(m.faces), 4)
-        n_colours.append(len(np.unique(colours[:, :3], axis=0)))
+        colors = np.asarray(m.visual.face_colors)
+        assert colors.shape == (len(m.faces), 4)
+        n_colors.append(len(np.unique(colors[:, :3], axis=0)))
         assert m.area > 0.1
-    assert max(n_colours) >= 2  # parts carry their own colours
+    assert max(n_colors) >= 2  # parts carry their own colours
 
 
 def test_same_seed_same_mesh_and_seed_changes_it():
@@ -68,7 +68,7 @@ def test_loft_is_closed_and_outward():
     assert m.volume == pytest.approx(expected, rel=1e-6)
 
 
-def test_normalize_mesh_centres_and_scales():
+def test_normalize_mesh_centers_and_scales():
     m = trimesh.creation.box(extents=(4, 2, 2))
     m.vertices += 10
     normalize_mesh(m)

@@ -106,8 +106,8 @@ def test_canvas_places_patches_in_their_quadrant(tiny_set):
         outside[r0:r0 + s, c0:c0 + s] = False
         assert (canv[loc][outside] == bg).all()
     # patch centres at S/2 and 3S/2 (56 and 168 px for 112-pixel patches)
-    centres = tiny_set.location_origins() + s / 2
-    np.testing.assert_allclose(centres, [[s / 2, s / 2], [s / 2, 1.5 * s], [1.5 * s, s / 2],
+    centers = tiny_set.location_origins() + s / 2
+    np.testing.assert_allclose(centers, [[s / 2, s / 2], [s / 2, 1.5 * s], [1.5 * s, s / 2],
                                          [1.5 * s, 1.5 * s]])
     assert LOCATION_NAMES == ("top-left", "top-right", "bottom-left", "bottom-right")
 

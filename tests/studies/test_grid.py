@@ -103,7 +103,7 @@ def test_one_folder_with_runs_table_analysis_and_report(grid_run):
     models = pd.read_csv(out / "analysis" / "models.csv")
     assert set(models["model"]) == {"RNN MTMF", "GRU MTMF"}
     page = (out / "report.html").read_text()
-    assert "Models of the grid" in page and "Findings of seed 000" in page
+    assert "Models of the grid" in page and "Findings of Lei et al. 2024" in page
     assert "RNN MTMF" in page and "GRU MTMF" in page
 
 

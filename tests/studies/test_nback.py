@@ -1,4 +1,4 @@
-"""The N-back study end to end: train, resume rules, record, analyse, report (SPEC U1)."""
+"""The N-back study end to end: train, resume rules, record, analyse, report."""
 
 import html
 import json
@@ -14,12 +14,12 @@ from _runs import with_model, write_run
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from wmgeom.analysis.suite import AnalysisProtocol
 from wmgeom.analysis.synthetic import synthetic_memory_activations
 from wmgeom.errors import WmgeomError
 from wmgeom.models import SensoryCognitiveModel
-from wmgeom.report.nback import FIGURES
 from wmgeom.studies import nback
+from wmgeom.studies.nback.analysis import AnalysisProtocol
+from wmgeom.studies.nback.report import declared_figures
 from wmgeom.tasks.nback import nback_targets
 
 TINY = {
@@ -90,7 +90,7 @@ def test_recording_schema_and_labels(lstm_run):
 
 
 def test_perceptual_features_keep_location(lstm_run):
-    """The perceptual space is a flattened map, so location is decodable (seed 000: 100%)."""
+    """The perceptual space is a flattened map, so location is decodable (Lei et al. 2024: 100%)."""
     run_dir, _, _ = lstm_run
     with xr.open_dataset(run_dir / "activations.nc", engine="h5netcdf") as ds:
         x = ds.perceptual.isel(frame=0).values
@@ -199,15 +199,16 @@ def test_write_report_builds_a_self_contained_page(analysed):
     names = {p.stem for p in figures}
     tables = {p.stem: pd.read_csv(p) for p in (run / "analysis").glob("*.csv")
               if p.stat().st_size > 1}
-    # every seed-000 figure whose tables exist is drawn (Fig. A1c needs several sizes)
-    assert {spec.name for spec in FIGURES if spec.available(tables)} <= names
-    assert len(names) >= len(FIGURES) - 1
+    # every declared figure whose tables exist is drawn (Fig. A1c needs several sizes)
+    figures_declared = list(declared_figures())
+    assert {spec.name for spec in figures_declared if spec.available(tables)} <= names
+    assert len(names) >= len(figures_declared) - 1
     for heading in ["Accuracy", "Training curves", "How these results were produced",
                     "Resolved configuration",
-                    *(spec.title for spec in FIGURES if spec.available(tables))]:
+                    *(spec.title for spec in figures_declared if spec.available(tables))]:
         assert f">{html.escape(heading)}</h2>" in page
     assert "LSTM STMF" in page and "GRU STMF" in page  # the second run is compared
-    assert "Seed 000: relevant features fully decodable" in page
+    assert "Lei et al. 2024: relevant features fully decodable" in page
     assert "timing (seconds per analysis)" in page
 
 
@@ -247,7 +248,7 @@ def test_report_renders_in_headless_chromium(analysed, tmp_path):
 
 
 def test_an_iwisdm_folder_with_two_splits_trains_and_records(tmp_path, monkeypatch):
-    """SPEC S4: a folder in iWISDM layout is a stimulus source, splits missing or not."""
+    """A folder in iWISDM layout is a stimulus source, splits missing or not."""
     import shutil
 
     from wmgeom.stimuli import StimulusConfig, export_iwisdm, load_or_render

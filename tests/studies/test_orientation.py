@@ -1,4 +1,4 @@
-"""End-to-end smoke test of the two-orientation study and its config (SPEC T4, M4, A9, U1)."""
+"""End-to-end smoke test of the two-orientation study and its config."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""The study registry: configs name their study, run folders are reported by theirs (SPEC U2)."""
+"""The study registry: configs name their study, run folders are reported by theirs."""
 
 import pytest
 import yaml

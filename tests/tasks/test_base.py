@@ -1,4 +1,4 @@
-"""TrialBatch and the task vector (SPEC T2; docs/design.md)."""
+"""TrialBatch and the task vector (docs/design.md)."""
 
 from __future__ import annotations
 

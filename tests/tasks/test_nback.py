@@ -1,4 +1,4 @@
-"""N-back sampling (SPEC T1–T3): labels, targets, balance, independence, splits, errors."""
+"""N-back sampling: labels, targets, balance, independence, splits, errors."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_nested_features_follow_the_documented_design():
 
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 1.0])
 def test_category_alone_cannot_solve_identity_tasks(rate):
-    """SPEC T1: the category answers at most 1 - rate / 2 of an identity task's frames."""
+    """The category answers at most 1 - rate / 2 of an identity task's frames."""
     n = 2
     trials = NBackTask(n, "identity", TABLE, same_category_rate=rate).sample(8000, rng=5)
     repeat, answer = repeat_and_answer(trials, n, "category")

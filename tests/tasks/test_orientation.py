@@ -1,4 +1,4 @@
-"""Tests of the two-orientation task (SPEC T4)."""
+"""Tests of the two-orientation task."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Task registry, regimes and task mixtures (SPEC T1, T4, R1)."""
+"""Task registry, regimes and task mixtures."""
 
 from __future__ import annotations
 

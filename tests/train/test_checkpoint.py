@@ -25,10 +25,10 @@ def assert_same_draws(a, b):
 def payload():
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 2)
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     model(torch.ones(1, 3)).sum().backward()
-    optimiser.step()
-    return {"model": model.state_dict(), "optimizer": optimiser.state_dict(), "iteration": 7,
+    optimizer.step()
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": 7,
             "fingerprint": "abc123", "metrics": [{"iteration": 5, "loss": 0.25}],
             "rng": rng_state(np.random.default_rng(1))}
 

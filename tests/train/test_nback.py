@@ -1,4 +1,4 @@
-"""N-back training glue: data, model from configs, loss, evaluation, criterion (SPEC R1–R3)."""
+"""N-back training glue: data, model from configs, loss, evaluation, criterion."""
 
 from __future__ import annotations
 

@@ -1,26 +1,26 @@
-"""Representational-geometry analyses of working-memory models (SPEC A1–A8).
+"""Representational-geometry analyses of working-memory models.
 
-Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs with the seed's
-cross-validation protocol; every analysis takes activations as arrays or an Activations
-Dataset (:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
+Decoders (:mod:`~wmgeom.analysis.decoders`) are batched linear SVMs (solved by
+:mod:`~wmgeom.analysis.solvers`) with the cross-validation protocol of Lei et al. 2024;
+every analysis takes activations as arrays or an Activations Dataset
+(:mod:`~wmgeom.analysis.data`) and returns a tidy :class:`pandas.DataFrame`.
 """
 
 from wmgeom.analysis.causal import causal_perturbation
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
+from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import (
-    SEED_CS,
+    PAPER_CS,
     DecodingResult,
     LinearDecoder,
     cross_validated_decoding,
     decision_values,
-    solve_hinge_svm,
 )
 from wmgeom.analysis.generalization import (
     cross_task_generalization,
     cross_time_decoding,
     encoding_space_sharing,
     generalization_summary,
-    relevant_irrelevant_decoding,
     transfer_out_of_fold,
     transfer_to_other_trials,
 )
@@ -31,9 +31,10 @@ from wmgeom.analysis.procrustes import (
     procrustes_reconstruct,
     reconstructed_decoder_accuracy,
 )
+from wmgeom.analysis.solvers import solve_hinge_svm
 
 __all__ = [
-    "SEED_CS",
+    "PAPER_CS",
     "ActivationArrays",
     "DecodingResult",
     "LinearDecoder",
@@ -55,4 +56,5 @@ __all__ = [
     "solve_hinge_svm",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
+    "within_time_decoding",
 ]

@@ -1,7 +1,7 @@
-"""The decoder bank: every decoder a recording's analyses need, fitted once (SPEC A1, P2).
+"""The decoder bank: every decoder a recording's analyses need, fitted once.
 
 For each task the bank holds cross-validated one-vs-rest decoders ``D(i, j)`` of every
-feature of stimulus ``i`` from the activations at step ``j >= i`` (the seed's encoding
+feature of stimulus ``i`` from the activations at step ``j >= i`` (the paper's encoding
 space ``E(S=i, T=i)`` when ``j == i``, memory spaces ``M(S=i, T=j)`` otherwise), all
 solved in one batched call of :func:`~wmgeom.analysis.decoders.cross_validated_decoding`
 on the same outer folds. Within-time decoding (Fig. 2b, A5), cross-time and
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
-from wmgeom.analysis.decoders import SEED_CS, DecodingResult, cross_validated_decoding
+from wmgeom.analysis.decoders import PAPER_CS, DecodingResult, cross_validated_decoding
 from wmgeom.errors import WmgeomError
 
 __all__ = ["DecoderBank", "StepDecoders", "decoder_bank", "fit_step_decoders"]
@@ -105,7 +105,7 @@ def fit_step_decoders(sub: ActivationArrays, decode_kw: dict[str, Any],
         raise WmgeomError(f"steps={steps!r}; use 'all' or 'encoding'")
     X = np.stack([sub.X[:, j] for _, j in pairs])  # [n_pairs, n, D]
     labels = {f: np.stack([v[:, i] for i, _ in pairs]) for f, v in sub.labels.items()}
-    kw = {"cv": 10, "Cs": SEED_CS, **decode_kw}
+    kw = {"cv": 10, "Cs": PAPER_CS, **decode_kw}
     result = cross_validated_decoding(X, labels, conditions=list(range(len(pairs))), **kw)
     return StepDecoders(str(sub.task[0]), int(sub.n[0]), str(sub.relevant[0]), pairs, result,
                         sub)

@@ -1,6 +1,6 @@
-"""Behaviour of two-orientation reports across training conditions (SPEC A9; seed 001).
+"""Behaviour of two-orientation reports across training conditions (Cueva et al. 2021).
 
-Seed 001 compares RNNs trained under different conditions (neural noise, an ordinal output)
+Cueva et al. 2021 compare RNNs trained under different conditions (neural noise, an ordinal output)
 with human observers who report two remembered orientations. Our measures (definitions in
 ``docs/orientation.md``):
 
@@ -93,7 +93,7 @@ def ordinal_accuracy(theta1, theta2, reported1=None, reported2=None, ordinal_out
 def error_summary(
     theta1, theta2, reported1, reported2, ordinal_output=None, max_abs_diff: float = 90.0
 ) -> dict[str, float]:
-    """Behavioural summary of one condition (SPEC A9).
+    """Behavioural summary of one condition.
 
     Returns:
         dict: ``median_error_deg`` (median absolute error over both items),

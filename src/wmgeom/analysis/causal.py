@@ -1,6 +1,6 @@
-"""Causal test: move first-frame hidden states along a decoder normal (seed Fig. A7; SPEC A8).
+"""Causal test: move first-frame hidden states along a decoder normal (Lei et al. 2024, Fig. A7).
 
-The seed subsamples match trials, fits two-way decoders and shifts the hidden state of the
+Lei et al. 2024 subsample match trials, fit two-way decoders and shift the hidden state of the
 first stimulus along the decoder's normal by a range of distances; the network is then run
 on over the remaining frames and the probabilities of its three actions are read out. If
 the decoded subspace is used by the network, ``match`` falls and ``no action`` rises as
@@ -52,7 +52,7 @@ def causal_perturbation(
         rollout: Callable taking the perturbed state (same form as ``hidden_first_frame``,
             batch ``len(distances) * B``) and returning action probabilities
             ``[len(distances) * B, T', n_actions]`` for the remaining ``T'`` frames.
-        normalize: Move along the unit normal (the seed's "normalised norm vector").
+        normalize: Move along the unit normal (Lei et al. 2024: "normalised norm vector").
         actions: Names of the action axis.
 
     Returns:

@@ -1,4 +1,4 @@
-"""Connectivity sorted by preferred orientation (SPEC A9; seed 001, "ring-like connectivity").
+"""Connectivity sorted by preferred orientation (Cueva et al. 2021, "ring-like connectivity").
 
 Units are tuned to orientations through a cosine fit in 2θ (:func:`orientation_tuning`).
 Each unit is assigned to the item it encodes more strongly — a ``theta1`` or a ``theta2``
@@ -94,7 +94,7 @@ def sort_units(groups: pd.DataFrame) -> np.ndarray:
 
 
 def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFrame:
-    """Mean recurrent weight versus difference in preferred orientation (SPEC A9).
+    """Mean recurrent weight versus difference in preferred orientation.
 
     Args:
         W: ``[n_units, n_units]`` recurrent weights, ``W[post, pre]``.
@@ -114,7 +114,7 @@ def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFr
     delta = wrap_orientation(pref[:, None] - pref[None, :])
     edges = np.linspace(-90.0, 90.0, n_bins + 1)
     bins = np.clip(np.digitize(delta, edges) - 1, 0, n_bins - 1)
-    centres = (edges[:-1] + edges[1:]) / 2
+    centers = (edges[:-1] + edges[1:]) / 2
     g = groups["group"].to_numpy()
     offdiag = ~np.eye(n, dtype=bool)
     rows = []
@@ -134,7 +134,7 @@ def connectivity_profile(W, groups: pd.DataFrame, n_bins: int = 12) -> pd.DataFr
                     {
                         "post_group": post,
                         "pre_group": pre,
-                        "delta_deg": centres,
+                        "delta_deg": centers,
                         "mean_weight": mean,
                         "sem": sem,
                         "n_pairs": count,

@@ -1,6 +1,6 @@
 """Arrays and labels for the decoder analyses, from an Activations Dataset or plain arrays.
 
-Every seed-000 analysis takes activations ``X [trial, frame, unit]`` with per-frame labels
+Every analysis of Lei et al. 2024 takes activations ``X [trial, frame, unit]`` with per-frame labels
 ``{feature: [trial, frame]}`` and per-trial task metadata. :func:`activation_arrays`
 extracts them from the Activations Dataset of docs/design.md (variables ``hidden``,
 ``cell``, ``encoding``, ``perceptual``; labels ``location``, ``category``, ``identity``;
@@ -71,7 +71,8 @@ def activation_arrays(
         task: For arrays: task name per trial (default: one task ``"task"``).
         n: For arrays: N per trial (default 0 if unknown).
         relevant: For arrays: task-relevant feature per trial (default: unknown, ``""``).
-        features: Keep only these label features (default: all given / the seed's three).
+        features: Keep only these label features (default: all given / the three of
+            Lei et al. 2024).
 
     Raises:
         WmgeomError: If the variable is missing, labels are absent or shapes disagree.

@@ -1,6 +1,6 @@
-"""Dynamic coding of the first orientation (SPEC A9; seed 001, "dynamic code").
+"""Dynamic coding of the first orientation (Cueva et al. 2021, "dynamic code").
 
-Seed 001 reports that, besides persistent activity, units *change their tuning* to θ1 when
+Cueva et al. 2021 report that, besides persistent activity, units *change their tuning* to θ1 when
 θ2 arrives, so that the new input, entering through the same connections, does not
 overwrite the stored one. Two measures (definitions ours, ``docs/orientation.md``):
 

@@ -1,6 +1,6 @@
-"""Activity manifold of two remembered orientations (SPEC A9; seed 001, "Clifford torus").
+"""Activity manifold of two remembered orientations (Cueva et al. 2021, "Clifford torus").
 
-Seed 001 reports that the states holding two orientations lie on a *Clifford torus*
+Cueva et al. 2021 report that the states holding two orientations lie on a *Clifford torus*
 ``(a cos 2θ1, a sin 2θ1, b cos 2θ2, b sin 2θ2)`` embedded in state space — the two
 orientations coded in orthogonal planes, as circles of equal radius — rather than on a
 *standard torus* (the surface of a donut), where one angle is coded by a large circle and
@@ -69,7 +69,7 @@ def orientation_design(theta1_deg, theta2_deg) -> np.ndarray:
 
 
 def coding_planes(states, theta1_deg, theta2_deg) -> dict[str, np.ndarray]:
-    """Least-squares coding planes of θ1 and θ2 (SPEC A9).
+    """Least-squares coding planes of θ1 and θ2.
 
     Args:
         states: ``[n_points, n_units]``.
@@ -113,7 +113,7 @@ def pca(states, n_components: int | None = None) -> dict[str, np.ndarray]:
 def torus_geometry(
     states, theta1_deg, theta2_deg, thresholds: dict[str, float] | None = None
 ) -> dict[str, Any]:
-    """Clifford-versus-standard-torus test on states indexed by two orientations (SPEC A9).
+    """Clifford-versus-standard-torus test on states indexed by two orientations.
 
     Args:
         states: ``[n_points, n_units]``, ideally noise-free states on a θ1 × θ2 grid.

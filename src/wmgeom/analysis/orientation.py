@@ -1,6 +1,6 @@
-"""Every A9 analysis of one two-orientation condition, recordings in, tables out (seed 001).
+"""Every two-orientation analysis of one condition, recordings in, tables out (Cueva et al. 2021).
 
-:func:`analyse_condition` reads the noisy evaluation recording (behaviour, connectivity,
+:func:`analyze_condition` reads the noisy evaluation recording (behaviour, connectivity,
 dynamic code) and the noise-free θ1 × θ2 grid recording (manifold and topology) of one
 trained network and returns flat numbers and tidy tables; nothing is read from or written
 to disk. Definitions, thresholds and defaults are documented in ``docs/orientation.md``.
@@ -19,11 +19,11 @@ from wmgeom.analysis import behaviour, connectivity, dynamics, manifold, topolog
 from wmgeom.config import StrictModel
 from wmgeom.tasks.orientation import EPOCHS, report_outputs
 
-__all__ = ["OrientationAnalysisConfig", "analyse_condition"]
+__all__ = ["OrientationAnalysisConfig", "analyze_condition"]
 
 
 class OrientationAnalysisConfig(StrictModel):
-    """Sizes and thresholds of the A9 analyses (see ``docs/orientation.md``)."""
+    """Sizes and thresholds of the two-orientation analyses (see ``docs/orientation.md``)."""
 
     n_eval_trials: int = Field(512, ge=20, description="noisy evaluation trials per condition")
     n_grid: int = Field(16, ge=3, description="orientations per item on the noise-free grid")
@@ -54,10 +54,10 @@ def epoch_step(ds: xr.Dataset, epoch: str, which: str = "last") -> int:
     return int(ds[f"{epoch}_start"].values[0])
 
 
-def analyse_condition(
+def analyze_condition(
     acts: xr.Dataset, grid: xr.Dataset, settings: OrientationAnalysisConfig, ordinal: bool
 ) -> dict[str, Any]:
-    """Every A9 analysis of one condition from its recordings (pure; no disk access).
+    """Every two-orientation analysis of one condition from its recordings (pure; no disk access).
 
     Args:
         acts: Noisy evaluation trials (:func:`wmgeom.record.record_orientation`).

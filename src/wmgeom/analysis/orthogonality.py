@@ -1,8 +1,8 @@
-"""Orthogonalisation of feature-value decoders (seed 000 §4.2, eq. 1; SPEC A4).
+"""Orthogonalisation of feature-value decoders (Lei et al. 2024, §4.2, eq. 1).
 
 ``O = mean_{i<j} (1 - |cos(w_i, w_j)|)`` over the normals ``w_i`` of the one-vs-rest
 decoders of one feature (``i`` against the rest). ``O = 1`` when the decision hyperplanes
-are mutually orthogonal, ``0`` when they are parallel. The seed compares the perceptual
+are mutually orthogonal, ``0`` when they are parallel. Lei et al. 2024 compare the perceptual
 (CNN) and encoding (RNN) spaces over 10 bootstraps with a two-sample t-test (Fig. 3b) and
 repeats the comparison with PCA equalising the two spaces' dimensionality (Fig. A3).
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from wmgeom.analysis.decoders import SEED_CS, _fit_grid, _problems, _torch_dtype
+from wmgeom.analysis.decoders import PAPER_CS, _fit_grid, _problems, _torch_dtype
 from wmgeom.errors import ArgumentError, WmgeomError
 from wmgeom.pca import pca
 from wmgeom.validation import check_array, check_integer, check_seed
@@ -61,7 +61,7 @@ def orthogonalization_comparison(
     *,
     n_bootstrap: int = 10,
     n_components: int | str | None = None,
-    Cs: Sequence[float] = SEED_CS,
+    Cs: Sequence[float] = PAPER_CS,
     inner_cv: Any = 5,
     seed: int = 0,
     device: str | None = "auto",
@@ -80,7 +80,7 @@ def orthogonalization_comparison(
         perceptual: Perceptual (CNN) features ``[n, D_p]`` of the stimuli.
         encoding: Encoding (RNN) activations ``[n, D_e]`` for the same stimuli.
         labels: Array ``[n]`` or dict ``{feature: [n]}`` (features with >= 3 values).
-        n_bootstrap: Bootstrap resamples (the seed's 10).
+        n_bootstrap: Bootstrap resamples (10 in Lei et al. 2024).
         n_components: PCA-equalised variant (Fig. A3): project both spaces on this many
             principal components (``"min"``: the smaller dimensionality). None: raw spaces.
         Cs: Grid of ``C`` values.
@@ -88,7 +88,7 @@ def orthogonalization_comparison(
         seed: Seed of the bootstrap resampling.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         dtype: ``"float32"`` or ``"float64"``.
-        standardize: Standardise units before fitting (not the seed's; normals are
+        standardize: Standardise units before fitting (not done by Lei et al. 2024; normals are
             compared in the space's own coordinates either way).
 
     Returns:

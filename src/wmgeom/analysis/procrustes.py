@@ -1,7 +1,7 @@
-"""Procrustes alignment of decoder shapes across time (seed 000 §4.3 and appendix; SPEC A7).
+"""Procrustes alignment of decoder shapes across time (Lei et al. 2024, §4.3 and appendix).
 
 A *shape* is the set of one-vs-rest decoder normals of one feature (one vertex per
-feature value). Following the seed's appendix, source and target shapes are centred and
+feature value). Following the appendix of Lei et al. 2024, source and target shapes are centred and
 scaled (eqs. 5–6), the source is rotated onto the target by orthogonal Procrustes with a
 global scale (eq. 7) and the target's standardisation is inverted (eq. 8). The
 reconstructed decoders keep the target decoders' biases and are scored on held-out data:
@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from wmgeom.analysis.bank import DecoderBank, fit_step_decoders
 from wmgeom.analysis.data import activation_arrays
-from wmgeom.analysis.generalization import _tasks
+from wmgeom.analysis.decodability import _tasks
 from wmgeom.errors import ArgumentError, WmgeomError
 from wmgeom.validation import check_array, check_number
 
@@ -38,14 +38,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ProcrustesFit:
-    """A fitted source → target alignment of decoder shapes (seed appendix, eqs. 5–8).
+    """A fitted source → target alignment of decoder shapes (Lei et al. 2024, eqs. 5–8).
 
     Attributes:
         rotation: Orthogonal ``[D, D]`` matrix ``R_{source→target}``.
         scale: Global scale ``s``.
         source_mean: Centroid of the source normals ``[D]``.
         source_norm: Frobenius norm of the centred source normals.
-        target_mean: Centroid of the target normals ``[D]`` (``B`` in the seed).
+        target_mean: Centroid of the target normals ``[D]`` (``B`` in Lei et al. 2024).
         target_norm: Frobenius norm of the centred target normals (``S``).
     """
 
@@ -57,18 +57,18 @@ class ProcrustesFit:
     target_norm: float
 
 
-def _standardise_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _standardize_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     mean = W.mean(0)
-    centred = W - mean
-    norm = float(np.linalg.norm(centred))
+    centered = W - mean
+    norm = float(np.linalg.norm(centered))
     if norm == 0:
         raise WmgeomError("all decoder normals of the shape are identical; a shape needs at "
                           "least two distinct decoders")
-    return centred / norm, mean, norm
+    return centered / norm, mean, norm
 
 
 def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
-    """Align a source decoder shape to a target shape (seed appendix, eqs. 5–7).
+    """Align a source decoder shape to a target shape (Lei et al. 2024, appendix, eqs. 5–7).
 
     Args:
         source: Source normals ``[K, D]`` (one row per feature value).
@@ -85,8 +85,8 @@ def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
     if A.shape != B.shape:
         raise ArgumentError(f"source {A.shape} and target {B.shape} must both be [K, D] with "
                             "K >= 2 matching decoders")
-    A_std, a_mean, a_norm = _standardise_shape(A)
-    B_std, b_mean, b_norm = _standardise_shape(B)
+    A_std, a_mean, a_norm = _standardize_shape(A)
+    B_std, b_mean, b_norm = _standardize_shape(B)
     R, scale = orthogonal_procrustes(A_std, B_std)
     return ProcrustesFit(R, float(scale), a_mean, a_norm, b_mean, b_norm)
 
@@ -116,7 +116,7 @@ def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
     if A.shape[1] != D:
         raise ArgumentError(f"source has {A.shape[1]} columns but the fit rotates {D}-"
                             "dimensional normals; give the normals of the fitted space")
-    A_std, _, _ = _standardise_shape(A)
+    A_std, _, _ = _standardize_shape(A)
     B = fit.target_mean if target_mean is None else check_array(target_mean, "target_mean",
                                                                 ndim=1)
     if B.shape != (D,):

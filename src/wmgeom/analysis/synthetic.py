@@ -1,8 +1,8 @@
 """Synthetic working-memory recordings with planted geometry, to validate the analyses.
 
 The one generator of wmgeom's tests: it writes a complete Activations Dataset (the schema of
-docs/design.md) whose geometry is known. The seed's three hypotheses about memory subspaces
-(Fig. 4e) become modes:
+docs/design.md) whose geometry is known. The three hypotheses of Lei et al. 2024 about memory
+subspaces (Fig. 4e) become modes:
 
 * ``"slot"`` (H1): stimulus ``s`` is written into a fixed subspace ``B_s`` and stays there;
 * ``"age"`` (H2, relative chronological subspaces): the subspace depends on the age

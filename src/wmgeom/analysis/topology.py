@@ -1,4 +1,4 @@
-"""Persistent homology of activity manifolds (SPEC A9; seed 001).
+"""Persistent homology of activity manifolds (Cueva et al. 2021).
 
 A torus — Clifford or standard — has Betti numbers ``(b0, b1, b2) = (1, 2, 1)``: one
 connected piece, two independent loops, one enclosed void. A circle has ``(1, 1, 0)`` and a

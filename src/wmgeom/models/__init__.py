@@ -1,5 +1,6 @@
 """Models: the registries of architectures and backbones, frozen backbones and their feature
-cache, the sensory-cognitive model (seed 000) and the continuous-time RNN (seed 001)."""
+cache, the sensory-cognitive model (Lei et al. 2024) and the continuous-time RNN (Cueva et al.
+2021)."""
 
 from wmgeom.models.backbones import Backbone
 from wmgeom.models.ctrnn import CTRNN, CTRNNConfig

@@ -1,4 +1,4 @@
-"""Frozen ImageNet backbones that expose their final spatial feature map (SPEC M2).
+"""Frozen ImageNet backbones that expose their final spatial feature map.
 
 Two backbones are registered, torchvision/timm style, by name:
 

@@ -1,4 +1,4 @@
-"""Continuous-time rate RNN, Euler-discretised (SPEC M4; seed 001).
+"""Continuous-time rate RNN, Euler-discretised (Cueva et al. 2021).
 
 Two variants of the same dynamics (``variant``):
 
@@ -60,7 +60,7 @@ class CTRNNConfig(StrictModel):
 
 
 class CTRNN(nn.Module):
-    """Euler-discretised continuous-time rate network (SPEC M4).
+    """Euler-discretised continuous-time rate network (Cueva et al. 2021).
 
     Args:
         n_inputs: input dimension (``task.n_inputs``).
@@ -156,7 +156,7 @@ class CTRNN(nn.Module):
 
 
 def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the masked entries (SPEC T4 loss)."""
+    """Mean squared error over the masked entries (the two-orientation task's loss)."""
     return ((outputs - targets).pow(2) * mask).sum() / mask.sum().clamp_min(1.0)
 
 

@@ -1,8 +1,8 @@
-"""Recording: a trained model + trials → a labelled Activations Dataset (SPEC D1).
+"""Recording: a trained model + trials → a labelled Activations Dataset.
 
 :func:`~wmgeom.record.nback.record_activations` records the sensory-cognitive model on
-N-back trials (seed 000); :func:`~wmgeom.record.orientation.record_orientation` the
-continuous-time RNN on two-orientation trials (seed 001). Both return an
+N-back trials (Lei et al. 2024); :func:`~wmgeom.record.orientation.record_orientation` the
+continuous-time RNN on two-orientation trials (Cueva et al. 2021). Both return an
 :class:`xarray.Dataset` that :func:`wmgeom.io.write_dataset` writes as netCDF, readable
 with xarray alone (schemas in ``docs/design.md``).
 """

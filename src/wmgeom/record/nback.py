@@ -1,4 +1,4 @@
-"""Recording activations of a trained sensory-cognitive model on N-back trials (SPEC D1).
+"""Recording activations of a trained sensory-cognitive model on N-back trials.
 
 Runs the model on fresh evaluation trials of every N-back task and split and stores,
 per trial × frame × unit, the RNN hidden states (LSTM: hidden and cell), the encoding
@@ -32,7 +32,7 @@ LABELS = ("location", "category", "identity", "angle", "target", "executive")
 
 
 class RecordConfig(StrictModel):
-    """What ``record`` stores (SPEC D1).
+    """What ``record`` stores.
 
     Attributes:
         trials_per_task: Trials per task and split.

@@ -1,8 +1,8 @@
-"""Recording a continuous-time RNN on two-orientation trials (SPEC D1, seed 001).
+"""Recording a continuous-time RNN on two-orientation trials (Cueva et al. 2021).
 
 The Dataset holds, per trial × time step × unit, the firing rates, the outputs, the inputs
 and targets, both orientations, the epoch boundaries of every trial and the recurrent
-weight matrix (post × pre), so every A9 analysis reads it without the model.
+weight matrix (post × pre), so every two-orientation analysis reads it without the model.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def record_orientation(
     seed: int = 0,
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
-    """Activations of ``model`` on ``batch`` as a self-describing xarray Dataset (SPEC D1).
+    """Activations of ``model`` on ``batch`` as a self-describing xarray Dataset.
 
     Dims ``trial``, ``time`` (ms), ``unit``, ``unit_pre``, ``output``, ``input``; variables
     ``rates``, ``outputs``, ``inputs``, ``targets``, ``theta1``, ``theta2`` (degrees),

@@ -1,14 +1,14 @@
-"""One function per figure of seed 000 (Lei, Ito & Bashivan), plus training curves.
+"""One function per figure of Lei et al. 2024 (Lei, Ito & Bashivan), plus training curves.
 
 Every function takes tidy tables (one row per measurement, as the analyses and
-:func:`wmgeom.analysis.pipeline.analyze_runs` return them), draws with the
+:func:`wmgeom.studies.nback.run_analyses` returns them), draws with the
 object-oriented matplotlib API on the Agg canvas (no pyplot state, no display needed),
 saves ``<path>.png`` and ``<path>.svg`` when ``path`` is given, and returns the
 :class:`~matplotlib.figure.Figure`.
 
 Columns shared by the tables:
 
-* ``model`` -- a label of the trained network, e.g. ``"GRU MTMF"`` (added by the pipeline);
+* ``model`` -- a label of the trained network, e.g. ``"GRU MTMF"`` (added by the driver);
   figures facet over it when a table holds several runs.
 * ``accuracy`` -- a decoding accuracy in [0, 1]; ``chance`` -- its chance level.
 """
@@ -27,9 +27,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
+from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS
 
-VALIDATION_COLOR = "#7b3fa0"  # purple, as seed 000 Fig. 2c
+VALIDATION_COLOR = "#7b3fa0"  # purple, as Lei et al. 2024, Fig. 2c
 GENERALIZATION_COLOR = "#e6b400"  # yellow
 RELEVANT_COLOR = "#2f6db3"
 IRRELEVANT_COLOR = "#d9822b"
@@ -64,7 +65,7 @@ def _require(table: pd.DataFrame, columns: Sequence[str], figure: str) -> pd.Dat
     if missing:
         raise WmgeomError(
             f"table for figure {figure} lacks columns {missing}; pass the table returned by "
-            f"the matching analysis (see wmgeom.analysis.pipeline)"
+            f"the matching analysis (see wmgeom.studies.nback.run_analyses)"
         )
     if table.empty:
         raise WmgeomError(f"table for figure {figure} is empty; the analysis produced no rows")
@@ -84,13 +85,13 @@ def _by_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 REGIME_ORDER = ("STSF", "STMF", "MTMF")
-ARCHITECTURE_ORDER = ("rnn", "gru", "lstm")
+ARCHITECTURE_ORDER = tuple(ARCHITECTURES)  # the registry's order
 
 
 def _model_cells(table: pd.DataFrame, models: list[str], n_cols: int = 3
                  ) -> dict[str, tuple[int, int]]:
     """Panel (row, column) of each model: architectures × regimes when the table says them
-    (seed 000 Figs. 2b, A2a), else models wrapped into rows of ``n_cols``."""
+    (Lei et al. 2024, Figs. 2b, A2a), else models wrapped into rows of ``n_cols``."""
     if {"architecture", "regime"} <= set(table.columns) and len(models) > 1:
         meta = table.drop_duplicates("model").set_index("model")
         archs = _order(meta["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
@@ -153,7 +154,7 @@ def _paired_boxplots(ax, groups: list[str], a: list[np.ndarray], b: list[np.ndar
 
 
 def plot_cross_task_generalization(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 2a (and A2b): cross-task decoding matrices, one per decoded feature.
+    """Lei et al. 2024, Fig. 2a (and A2b): cross-task decoding matrices, one per decoded feature.
 
     Args:
         table: Rows ``feature`` (decoded property), ``train_task``, ``test_task``,
@@ -193,12 +194,12 @@ def plot_cross_task_generalization(table: pd.DataFrame, path=None) -> Figure:
                 ax.set_xlabel("tested on task")
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
-    fig.suptitle("Cross-task generalisation of feature decoders (seed 000 Fig. 2a)")
+    fig.suptitle("Cross-task generalisation of feature decoders (Lei et al. 2024, Fig. 2a)")
     return _finish(fig, path)
 
 
 def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 2b (and A2a): decoding of task-relevant vs irrelevant features at frame 0.
+    """Lei et al. 2024, Fig. 2b (and A2a): decoding of task-relevant vs irrelevant features at frame 0.
 
     Args:
         table: Rows ``feature`` (decoded property), ``relevant`` (bool: the feature is the
@@ -246,13 +247,13 @@ def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
     first.plot([], [], "k--", lw=1, label="chance")
     first.legend(fontsize=8, loc="lower right")
     fig.suptitle("Task-relevant vs -irrelevant features at the first frame "
-                 "(seed 000 Fig. 2b, A2a)")
+                 "(Lei et al. 2024, Fig. 2b, A2a)")
     return _finish(fig, path)
 
 
 def plot_validation_vs_generalization(table: pd.DataFrame, path=None,
                                       title: str | None = None, group: str = "model") -> Figure:
-    """Seed 000 Fig. 2c (and 4d): validation vs generalisation accuracy per model.
+    """Lei et al. 2024, Fig. 2c (and 4d): validation vs generalisation accuracy per model.
 
     Args:
         table: Rows ``kind`` (``"validation"`` or ``"generalization"``), ``accuracy``;
@@ -280,7 +281,7 @@ def plot_validation_vs_generalization(table: pd.DataFrame, path=None,
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("decoding accuracy")
     ax.legend(fontsize=8, loc="lower left")
-    fig.suptitle(title or "Decoder validation vs cross-task generalisation (seed 000 Fig. 2c)")
+    fig.suptitle(title or "Decoder validation vs cross-task generalisation (Lei et al. 2024, Fig. 2c)")
     return _finish(fig, path)
 
 
@@ -289,7 +290,7 @@ def plot_validation_vs_generalization(table: pd.DataFrame, path=None,
 
 def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame | None = None,
                            title: str | None = None) -> Figure:
-    """Seed 000 Fig. 3b (and A3): normalised orthogonalisation index, perceptual vs encoding.
+    """Lei et al. 2024, Fig. 3b (and A3): normalised orthogonalisation index, perceptual vs encoding.
 
     Args:
         table: Rows ``space`` (``"perceptual"``/``"encoding"``), ``value`` (the
@@ -343,7 +344,7 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
     ax.set_ylabel("normalised orthogonalisation index")
     ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(title or "Orthogonalisation: perceptual vs RNN encoding space "
-                          "(seed 000 Fig. 3b)")
+                          "(Lei et al. 2024, Fig. 3b)")
     return _finish(fig, path)
 
 
@@ -356,7 +357,7 @@ def _recall_column(table: pd.DataFrame) -> str:
 
 
 def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 4b: decoders fitted on E(S=i, T=i), tested at every later step T=k.
+    """Lei et al. 2024, Fig. 4b: decoders fitted on E(S=i, T=i), tested at every later step T=k.
 
     Args:
         table: Rows ``stimulus`` (i, the frame whose object is decoded), ``frame`` (k, the
@@ -404,12 +405,12 @@ def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
     fig.suptitle("Cross-time decoding from the encoding space; red = executive step "
-                 "recalling S (T = S + N) (seed 000 Fig. 4b)")
+                 "recalling S (T = S + N) (Lei et al. 2024, Fig. 4b)")
     return _finish(fig, path)
 
 
 def plot_executive_generalization(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 4c: cross-time generalisation on executive vs non-executive steps.
+    """Lei et al. 2024, Fig. 4c: cross-time generalisation on executive vs non-executive steps.
 
     Args:
         table: The cross-time table of :func:`plot_cross_time_decoding`; its memory steps
@@ -438,12 +439,12 @@ def plot_executive_generalization(table: pd.DataFrame, path=None) -> Figure:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("cross-time decoding accuracy")
     ax.legend(fontsize=8, loc="lower left")
-    fig.suptitle("Generalisation of encoding decoders to memory steps (seed 000 Fig. 4c)")
+    fig.suptitle("Generalisation of encoding decoders to memory steps (Lei et al. 2024, Fig. 4c)")
     return _finish(fig, path)
 
 
 def plot_encoding_sharing(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 4d: decoders fit on E(i,i), tested on E(i,i) (validation) or E(j,j).
+    """Lei et al. 2024, Fig. 4d: decoders fit on E(i,i), tested on E(i,i) (validation) or E(j,j).
 
     Args:
         table: Rows ``kind`` (``"validation"``/``"generalization"``), ``accuracy``;
@@ -455,7 +456,7 @@ def plot_encoding_sharing(table: pd.DataFrame, path=None) -> Figure:
     """
     return plot_validation_vs_generalization(
         table, path, title="Encoding-space sharing across stimuli: E(i,i) → E(j,j) "
-                           "(seed 000 Fig. 4d)")
+                           "(Lei et al. 2024, Fig. 4d)")
 
 
 def _millions(value: float, _pos: int | None = None) -> str:
@@ -468,13 +469,13 @@ def _narrow(parameters: pd.Series) -> bool:
 
 
 def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. A1c: accuracy on train, novel angles and novel identities against the
+    """Lei et al. 2024, Fig. A1c: accuracy on train, novel angles and novel identities against the
     number of trainable parameters, one line per architecture.
 
     Args:
         models: One row per run: ``architecture``, ``parameters``, ``acc_train``,
             ``acc_val_angle``, ``acc_val_identity`` (any present); optional ``regime``
-            (MTMF rows are drawn when present, as in the seed).
+            (MTMF rows are drawn when present, as in the paper).
         path: Stem for ``.png``/``.svg`` output, or None.
     """
     _require(models, ["architecture", "parameters"], "A1c")
@@ -506,12 +507,12 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
         if c == 0:
             ax.set_ylabel("executive-step accuracy")
     axes[0, -1].legend(fontsize=8, loc="lower right")
-    fig.suptitle("Accuracy against model size (seed 000 Fig. A1c; dotted: chance)")
+    fig.suptitle("Accuracy against model size (Lei et al. 2024, Fig. A1c; dotted: chance)")
     return _finish(fig, path)
 
 
 def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 4f (and A4): fitted vs Procrustes-reconstructed decoder accuracy.
+    """Lei et al. 2024, Fig. 4f (and A4): fitted vs Procrustes-reconstructed decoder accuracy.
 
     Args:
         table: Rows ``feature``, ``frame`` (the target step), ``accuracy_fitted``,
@@ -555,12 +556,12 @@ def plot_procrustes(table: pd.DataFrame, path=None) -> Figure:
             ax.set_ylabel("decoding accuracy")
     axes[0, -1].legend(fontsize=7, loc="lower left")
     fig.suptitle("Procrustes: fitted (solid) vs reconstructed (dotted) decoders "
-                 "(seed 000 Fig. 4f)")
+                 "(Lei et al. 2024, Fig. 4f)")
     return _finish(fig, path)
 
 
 def plot_swap_tests(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. 4g (and A4): reconstructed-decoder accuracy after swapping rotations.
+    """Lei et al. 2024, Fig. 4g (and A4): reconstructed-decoder accuracy after swapping rotations.
 
     Args:
         table: Rows ``feature``, ``swap`` (which rotation was used, e.g. ``"R(i,j)"``,
@@ -594,7 +595,7 @@ def plot_swap_tests(table: pd.DataFrame, path=None) -> Figure:
                 ax.set_title(model or "model")
             if c == 0:
                 ax.set_ylabel(f"{feature}\naccuracy")
-    fig.suptitle("Swapping the Procrustes rotation (seed 000 Fig. 4g)")
+    fig.suptitle("Swapping the Procrustes rotation (Lei et al. 2024, Fig. 4g)")
     return _finish(fig, path)
 
 
@@ -602,7 +603,7 @@ def plot_swap_tests(table: pd.DataFrame, path=None) -> Figure:
 
 
 def plot_within_time_decoding(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. A5: within-step decoding of relevant and irrelevant features.
+    """Lei et al. 2024, Fig. A5: within-step decoding of relevant and irrelevant features.
 
     Args:
         table: Rows ``frame`` (step decoded from), ``feature``, ``relevant`` (bool),
@@ -653,12 +654,12 @@ def plot_within_time_decoding(table: pd.DataFrame, path=None) -> Figure:
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="validation accuracy")
     fig.suptitle("Within-step decoding of relevant and irrelevant features "
-                 "(seed 000 Fig. A5; dashed: chance)")
+                 "(Lei et al. 2024, Fig. A5; dashed: chance)")
     return _finish(fig, path)
 
 
 def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
-    """Seed 000 Fig. A7: action probabilities after moving hidden states along a normal.
+    """Lei et al. 2024, Fig. A7: action probabilities after moving hidden states along a normal.
 
     Args:
         table: Rows ``distance``, ``action`` (one of ``ACTIONS``), ``probability`` (mean
@@ -707,7 +708,7 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
                 ax.set_ylabel("action probability")
     axes[0, -1].legend(fontsize=7)
     fig.suptitle("Causal perturbation of the first-stimulus state along decoder normals "
-                 "(solid) and random directions (dashed) (seed 000 Fig. A7)")
+                 "(solid) and random directions (dashed) (Lei et al. 2024, Fig. A7)")
     return _finish(fig, path)
 
 
@@ -716,7 +717,7 @@ def plot_causal_perturbation(table: pd.DataFrame, path=None) -> Figure:
 
 def plot_training_curves(metrics: pd.DataFrame, path=None,
                          criteria: dict[str, float] | None = None) -> Figure:
-    """Training curves from ``RUN_DIR/metrics.csv`` (SPEC R3, seed 000 Fig. A1b).
+    """Training curves from ``RUN_DIR/metrics.csv`` (Lei et al. 2024, Fig. A1b).
 
     Args:
         metrics: Rows ``iteration``, ``split``, and any of ``loss``, ``acc_executive``,
@@ -792,7 +793,7 @@ def plot_grid_training(curves: pd.DataFrame, path=None) -> Figure:
 
 def accuracy_table(summary: dict | None = None,
                    metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy per split (and task) from ``summary.json`` and ``metrics.csv`` (SPEC R3).
+    """Accuracy per split (and task) from ``summary.json`` and ``metrics.csv``.
 
     Args:
         summary: The parsed ``RUN_DIR/summary.json``; its ``accuracy`` entry maps each
@@ -826,7 +827,7 @@ def accuracy_table(summary: dict | None = None,
 
 
 def plot_accuracy(table: pd.DataFrame, path=None) -> Figure:
-    """Accuracy per split and task (seed 000 Fig. A1b), from :func:`accuracy_table`.
+    """Accuracy per split and task (Lei et al. 2024, Fig. A1b), from :func:`accuracy_table`.
 
     Args:
         table: Rows ``split``, ``accuracy`` and optional ``task``; a row per task and split.

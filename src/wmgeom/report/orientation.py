@@ -1,10 +1,10 @@
-"""Figures and report sections of the two-orientation study (SPEC A9, U3; seed 001).
+"""Figures and report sections of the two-orientation study (Cueva et al. 2021).
 
 One figure function per analysis; each takes plain arrays / tables and an optional
 ``path`` (saved as PNG and SVG). :func:`draw_figures` draws them all from the study's
-tables (those of :func:`wmgeom.analysis.orientation.analyse_condition`, one ``condition``
+tables (those of :func:`wmgeom.analysis.orientation.analyze_condition`, one ``condition``
 column); :func:`sections` builds the report sections of a run directory, phrasing every
-reading from its own tables beside the claim of seed 001's abstract.
+reading from its own tables beside the claim of the abstract of Cueva et al. 2021.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from wmgeom.analysis.connectivity import sort_units  # noqa: E402
+from wmgeom.references import REFERENCES, cite  # noqa: E402
 from wmgeom.report.figures import save_figure  # noqa: E402
 from wmgeom.report.page import Section  # noqa: E402
 
@@ -255,7 +256,7 @@ def _f(x: Any, fmt: str = ".2f") -> str:
 
 
 def sections(run_dir: str | Path) -> list[Section]:
-    """Report sections of a two-orientation run directory (SPEC U3)."""
+    """Report sections of a two-orientation run directory."""
     from wmgeom.errors import WmgeomError
 
     run_dir = Path(run_dir)
@@ -327,14 +328,15 @@ def sections(run_dir: str | Path) -> list[Section]:
 
     overview = (
         f"Continuous-time RNNs were trained to report two orientations shown one after the "
-        f"other through one shared tuned input population (seed 001). {len(cond)} training "
-        f"conditions; default condition '{default}'. Median absolute report error at the "
-        f"default condition: {_f(summary['median_error_deg'])}°. Total time "
+        f"other through one shared tuned input population ({cite('cueva2021')}). {len(cond)} "
+        f"training conditions; default condition '{default}'. Median absolute report error at "
+        f"the default condition: {_f(summary['median_error_deg'])}°. Total time "
         f"{_f(summary.get('seconds'), '.0f')} s. Definitions and defaults: docs/orientation.md."
+        f"\n\nReference: {REFERENCES['cueva2021'].full}"
     )
     manifold_text = (
-        "Seed 001: the activity manifold resembles a Clifford torus, keeping the two "
-        "orientations in orthogonal subspaces with equal weight.\n\n"
+        f"{cite('cueva2021')}: the activity manifold resembles a Clifford torus, keeping the "
+        "two orientations in orthogonal subspaces with equal weight.\n\n"
         f"Here ({default}): principal angles between the θ1 and θ2 coding planes "
         f"{_f(d['principal_angle1_deg'], '.0f')}° and {_f(d['principal_angle2_deg'], '.0f')}°; "
         f"radius ratio {_f(d['radius_ratio'])}; circularities {_f(d['circularity1'])} and "
@@ -345,8 +347,8 @@ def sections(run_dir: str | Path) -> list[Section]:
         f"({d['betti0']}, {d['betti1']}, {d['betti2']}) (a torus has 1, 2, 1)."
     )
     conn_text = (
-        "Seed 001: specific connectivity patterns support the Clifford torus (ring-like "
-        "structure).\n\n"
+        f"{cite('cueva2021')}: specific connectivity patterns support the Clifford torus "
+        "(ring-like structure).\n\n"
         f"Here ({default}): {d['n_theta1_units']} units code θ1 and {d['n_theta2_units']} θ2 "
         f"best; near-minus-far mean weight within the θ1 units "
         f"{_f(d['ring_contrast_theta1'], '.3f')} and within the θ2 units "
@@ -354,8 +356,8 @@ def sections(run_dir: str | Path) -> list[Section]:
         "inhibition)."
     )
     dyn_text = (
-        "Seed 001: besides persistent activity, units change their tuning so that the second "
-        "input does not overwrite the first (a dynamic code).\n\n"
+        f"{cite('cueva2021')}: besides persistent activity, units change their tuning so that "
+        "the second input does not overwrite the first (a dynamic code).\n\n"
         f"Here ({default}): {_f(100 * d['fraction_tuning_changed'], '.0f')}% of the θ1-tuned "
         f"units change tuning between the end of delay 1 and the end of delay 2 (median "
         f"correlation {_f(d['median_tuning_corr'])}, median |shift| "
@@ -370,8 +372,8 @@ def sections(run_dir: str | Path) -> list[Section]:
         for n, r in summary["conditions"].items()
     )
     beh_text = (
-        "Seed 001: human behaviour is best matched by networks trained with neural noise and "
-        "relying on the ordinal relation of the two orientations.\n\n" + rows + "."
+        f"{cite('cueva2021')}: human behaviour is best matched by networks trained with neural "
+        "noise and relying on the ordinal relation of the two orientations.\n\n" + rows + "."
     )
     return [
         Section(

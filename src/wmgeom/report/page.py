@@ -1,10 +1,10 @@
-"""The report page: sections rendered into one self-contained HTML file (SPEC U3).
+"""The report page: sections rendered into one self-contained HTML file.
 
 :func:`render_html` turns a list of :class:`Section` objects into a single page with
 inline CSS and every image embedded as a base64 PNG, so the page can be mailed or
 archived without its folder and opens offline. No script, stylesheet, font or image is
 fetched from anywhere. This module knows no study: the studies' report modules
-(:mod:`wmgeom.report.nback`, :mod:`wmgeom.report.orientation`) build the sections.
+(:mod:`wmgeom.studies.nback.report`, :mod:`wmgeom.report.orientation`) build the sections.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stimuli: procedural 3D objects, user meshes, renders, splits, canvases and iWISDM I/O (SPEC S1–S5).
+"""Stimuli: procedural 3D objects, user meshes, renders, splits, canvases and iWISDM I/O.
 
 ``load_stimuli(StimulusConfig())`` gives the default set (4 categories × 3 identities ×
 72 view angles), rendered once and then read from the cache; with ``source`` set to a mesh

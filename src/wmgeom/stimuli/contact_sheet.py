@@ -1,4 +1,4 @@
-"""A contact sheet of a stimulus set: what the model sees (SPEC S1, S3; seed 000 Fig. A1a).
+"""A contact sheet of a stimulus set: what the model sees (Lei et al. 2024, Fig. A1a).
 
 One row per identity (grouped by category) showing a few view angles, then a row of
 example canvases with an object at each of the four locations.

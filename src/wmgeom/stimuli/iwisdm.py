@@ -1,6 +1,6 @@
-"""Interoperability: the iWISDM stimulus-folder layout (SPEC S4).
+"""Interoperability: the iWISDM stimulus-folder layout.
 
-iWISDM (Lei et al. 2024, the task generator seed 000 used) reads a stimulus folder as::
+iWISDM (the task generator used by Lei et al. 2024) reads a stimulus folder as::
 
     <root>/train/<ref>/image.png     <root>/train/train_metadata.csv
     <root>/val/<ref>/image.png       <root>/val/val_metadata.csv
@@ -64,7 +64,7 @@ def _check_target(root: Path) -> None:
 
 
 def export_iwisdm(stimset: StimulusSet, root: str | os.PathLike) -> Path:
-    """Write ``stimset`` as an iWISDM stimulus folder (SPEC S4), atomically.
+    """Write ``stimset`` as an iWISDM stimulus folder, atomically.
 
     Args:
         stimset: the set to export.
@@ -204,7 +204,7 @@ def _is_empty(folder: Path) -> bool:
 
 def read_iwisdm(root: str | os.PathLike, image_size: int = 112,
                 progress: bool = False) -> StimulusSet:
-    """Read an iWISDM stimulus folder (ours, or the paper's ShapeNet renders) (SPEC S4).
+    """Read an iWISDM stimulus folder (ours, or the ShapeNet renders of Lei et al. 2024).
 
     Any subset of the split folders may be present (an empty split folder counts as
     absent); ``stimset.splits`` of the result lists those read. Images may have any size
@@ -256,7 +256,7 @@ def read_iwisdm(root: str | os.PathLike, image_size: int = 112,
     stack = np.stack(images)[order]
     table = _table_from_iwisdm(meta)
     key = content_key({"iwisdm": digest.hexdigest(), "image_size": image_size})
-    return StimulusSet(table=table, images=stack, key=key, background_color=_corner_colour(stack))
+    return StimulusSet(table=table, images=stack, key=key, background_color=_corner_color(stack))
 
 
 def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:
@@ -289,7 +289,7 @@ def _table_from_iwisdm(meta: pd.DataFrame) -> pd.DataFrame:
     return typed_table(table)
 
 
-def _corner_colour(images: np.ndarray) -> tuple[int, int, int]:
+def _corner_color(images: np.ndarray) -> tuple[int, int, int]:
     """The images' shared corner colour (their plain background), else black like iWISDM."""
     corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]].reshape(-1, 3).astype(float)
     if np.ptp(corners, axis=0).max() <= 2:

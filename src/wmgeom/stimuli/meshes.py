@@ -1,4 +1,4 @@
-"""Folders of user meshes laid out as ``<category>/<identity>/<mesh file>`` (SPEC S4).
+"""Folders of user meshes laid out as ``<category>/<identity>/<mesh file>``.
 
 Files may be OBJ, GLB/glTF, OFF, PLY or STL anywhere below the identity folder, so
 ShapeNetCore's ``<synset>/<model>/models/model_normalized.obj`` works. A mesh folder is a
@@ -128,21 +128,21 @@ def read_mesh(path: Path, up_axis: str = "y"):
     try:
         visual = mesh.visual
         if visual.kind == "texture":  # sample the texture at the vertices
-            colours = np.asarray(visual.to_color().vertex_colors, float)[faces].mean(axis=1)
+            colors = np.asarray(visual.to_color().vertex_colors, float)[faces].mean(axis=1)
         elif visual.kind == "vertex":
-            colours = np.asarray(visual.vertex_colors, float)[faces].mean(axis=1)
+            colors = np.asarray(visual.vertex_colors, float)[faces].mean(axis=1)
         else:
-            colours = np.asarray(visual.face_colors, float)
-        colours = np.rint(colours).astype(np.int64)
+            colors = np.asarray(visual.face_colors, float)
+        colors = np.rint(colors).astype(np.int64)
     except Exception:  # unusual materials: fall back to a neutral grey
-        colours = np.full((len(mesh.faces), 4), 180)
-    if len(colours) != len(mesh.faces):
-        colours = np.full((len(mesh.faces), 4), 180)
-    colours[:, :3] = np.minimum((colours[:, :3] // 32) * 32 + 16, 255)  # few colour groups
-    colours[:, 3] = 255
+        colors = np.full((len(mesh.faces), 4), 180)
+    if len(colors) != len(mesh.faces):
+        colors = np.full((len(mesh.faces), 4), 180)
+    colors[:, :3] = np.minimum((colors[:, :3] // 32) * 32 + 16, 255)  # few colour groups
+    colors[:, 3] = 255
     vertices = np.asarray(mesh.vertices, float)
     if up_axis == "y":
         vertices = np.stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]], axis=1)
     out = trimesh.Trimesh(vertices, np.asarray(mesh.faces), process=False)
-    out.visual = trimesh.visual.ColorVisuals(out, face_colors=colours.astype(np.uint8))
+    out.visual = trimesh.visual.ColorVisuals(out, face_colors=colors.astype(np.uint8))
     return out

@@ -1,4 +1,4 @@
-"""Headless CPU rendering of object meshes from a grid of view angles (SPEC S1, S5).
+"""Headless CPU rendering of object meshes from a grid of view angles.
 
 Meshes are drawn by pybullet's TinyRenderer in DIRECT mode (no GL libraries, no
 display): each group of faces of one colour becomes a visual shape built from the
@@ -9,8 +9,8 @@ which anti-aliases edges; the segmentation mask gives a soft alpha.
 
 Outputs are a *foreground* (object colour premultiplied by alpha, i.e. the object over
 black) and an *alpha* coverage map, so any background can be composited afterwards
-(:func:`composite`): plain, or procedural textures (:func:`procedural_textures`, S5; the
-seed's appendix Fig. A6a overlays objects on synthesized natural textures).
+(:func:`composite`): plain, or procedural textures (:func:`procedural_textures`; Lei
+et al. 2024, Fig. A6a, overlay objects on synthesized natural textures).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def smooth_normals(vertices: np.ndarray, faces: np.ndarray,
     return out.reshape(m, 3, 3)
 
 
-def colour_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def color_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Split a face-coloured mesh into (vertices, normals, rgba) per distinct colour.
 
     Vertices are unshared (three per face) so normals can be per corner.
@@ -82,8 +82,8 @@ def colour_groups(mesh: trimesh.Trimesh) -> list[tuple[np.ndarray, np.ndarray, n
     vertices = np.asarray(mesh.vertices, float)
     faces = np.asarray(mesh.faces)
     normals = smooth_normals(vertices, faces)
-    colours = np.asarray(mesh.visual.face_colors)[:, :4]
-    unique, inverse = np.unique(colours, axis=0, return_inverse=True)
+    colors = np.asarray(mesh.visual.face_colors)[:, :4]
+    unique, inverse = np.unique(colors, axis=0, return_inverse=True)
     groups = []
     for k, rgba in enumerate(unique):
         sel = inverse.ravel() == k
@@ -118,7 +118,7 @@ def render_views(
     big = image_size * supersample
     client = p.connect(p.DIRECT)
     try:
-        for vertices, normals, rgba in colour_groups(mesh):
+        for vertices, normals, rgba in color_groups(mesh):
             shape = p.createVisualShape(
                 p.GEOM_MESH, vertices=vertices.tolist(), indices=list(range(len(vertices))),
                 normals=normals.tolist(), rgbaColor=rgba.tolist(), physicsClientId=client,
@@ -152,9 +152,9 @@ def render_views(
 
 
 def _render_job(args):
-    vertices, faces, colours, views, image_size, supersample = args
+    vertices, faces, colors, views, image_size, supersample = args
     mesh = trimesh.Trimesh(vertices, faces, process=False)
-    mesh.visual = trimesh.visual.ColorVisuals(mesh, face_colors=colours)
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, face_colors=colors)
     return render_views(mesh, views, image_size, supersample)
 
 
@@ -208,7 +208,7 @@ NATURE = np.array([
 
 
 def procedural_textures(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """``n`` natural-looking background textures, uint8 ``[n, size, size, 3]`` (S5).
+    """``n`` natural-looking background textures, uint8 ``[n, size, size, 3]``.
 
     Kinds alternate between fractal noise (clouds, foliage, stone), oriented stripes
     with noise (wood, bark), and cells (pebbles), each blending two natural colours.

@@ -1,4 +1,4 @@
-"""Procedural ShapeNet-like 3D objects (SPEC S1).
+"""Procedural ShapeNet-like 3D objects.
 
 Every category is a parametric family composed of primitives (boxes, cylinders, cones
 and frusta, ellipsoids, lofted and extruded profiles). An *identity* is one seeded draw
@@ -11,7 +11,7 @@ Meshes are z-up with the object's front facing +x, centred on their bounding box
 scaled so that every vertex lies within 0.5 of the centre (unit diameter). Colours are
 per face (``mesh.visual.face_colors``).
 
-The stand-in for the seed's ShapeNet renders (seed 000, Fig. A1a).
+The stand-in for the ShapeNet renders of Lei et al. 2024 (Fig. A1a).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import trimesh
 
 from wmgeom.errors import WmgeomError
 
-Colour = tuple[float, float, float]
+Color = tuple[float, float, float]
 
 # ----------------------------------------------------------------------------- palettes
 
@@ -39,7 +39,7 @@ GLASS = (0.12, 0.16, 0.22)
 RUBBER = (0.08, 0.08, 0.08)
 
 
-def _pick(rng: np.random.Generator, palette: list[Colour]) -> Colour:
+def _pick(rng: np.random.Generator, palette: list[Color]) -> Color:
     return palette[int(rng.integers(len(palette)))]
 
 
@@ -51,24 +51,24 @@ class _Parts:
 
     def __init__(self) -> None:
         self.meshes: list[trimesh.Trimesh] = []
-        self.colours: list[Colour] = []
+        self.colors: list[Color] = []
 
-    def add(self, mesh: trimesh.Trimesh, colour: Colour) -> None:
+    def add(self, mesh: trimesh.Trimesh, color: Color) -> None:
         self.meshes.append(mesh)
-        self.colours.append(colour)
+        self.colors.append(color)
 
-    def box(self, size, centre, colour, rot_z: float = 0.0, rot_y: float = 0.0,
+    def box(self, size, center, color, rot_z: float = 0.0, rot_y: float = 0.0,
             rot_x: float = 0.0) -> None:
-        """Axis-aligned box of ``size`` at ``centre``, optionally rotated (radians)."""
+        """Axis-aligned box of ``size`` at ``center``, optionally rotated (radians)."""
         t = trimesh.transformations.euler_matrix(rot_x, rot_y, rot_z, "sxyz")
-        t[:3, 3] = centre
-        self.add(trimesh.creation.box(extents=size, transform=t), colour)
+        t[:3, 3] = center
+        self.add(trimesh.creation.box(extents=size, transform=t), color)
 
-    def cyl(self, p0, p1, radius: float, colour, sections: int = 20) -> None:
+    def cyl(self, p0, p1, radius: float, color, sections: int = 20) -> None:
         """Cylinder between points ``p0`` and ``p1``."""
-        self.frustum(p0, p1, radius, radius, colour, sections)
+        self.frustum(p0, p1, radius, radius, color, sections)
 
-    def frustum(self, p0, p1, r0: float, r1: float, colour, sections: int = 24) -> None:
+    def frustum(self, p0, p1, r0: float, r1: float, color, sections: int = 24) -> None:
         """Closed truncated cone from ``p0`` (radius ``r0``) to ``p1`` (radius ``r1``)."""
         p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
         axis = p1 - p0
@@ -76,15 +76,15 @@ class _Parts:
         phi = np.linspace(0, 2 * np.pi, sections, endpoint=False)
         ring = np.cos(phi)[:, None] * u + np.sin(phi)[:, None] * v
         rings = np.stack([p0 + max(r0, 1e-4) * ring, p1 + max(r1, 1e-4) * ring])
-        self.add(loft(rings), colour)
+        self.add(loft(rings), color)
 
-    def sphere(self, centre, radii, colour, subdivisions: int = 2) -> None:
-        """Ellipsoid with semi-axes ``radii`` at ``centre``."""
+    def sphere(self, center, radii, color, subdivisions: int = 2) -> None:
+        """Ellipsoid with semi-axes ``radii`` at ``center``."""
         m = trimesh.creation.icosphere(subdivisions=subdivisions, radius=1.0)
-        m.vertices = m.vertices * np.asarray(radii, float) + np.asarray(centre, float)
-        self.add(m, colour)
+        m.vertices = m.vertices * np.asarray(radii, float) + np.asarray(center, float)
+        self.add(m, color)
 
-    def prism(self, profile, axis: int, lo: float, hi: float, colour) -> None:
+    def prism(self, profile, axis: int, lo: float, hi: float, color) -> None:
         """Extrude a star-shaped 2D ``profile`` along coordinate ``axis`` from lo to hi.
 
         The profile's two columns are the other two coordinates in cyclic order
@@ -97,18 +97,18 @@ class _Parts:
             rings[k][:, others[0]] = profile[:, 0]
             rings[k][:, others[1]] = profile[:, 1]
             rings[k][:, axis] = at
-        self.add(loft(rings), colour)
+        self.add(loft(rings), color)
 
     def mesh(self) -> trimesh.Trimesh:
-        vertices, faces, colours, offset = [], [], [], 0
-        for m, c in zip(self.meshes, self.colours, strict=True):
+        vertices, faces, colors, offset = [], [], [], 0
+        for m, c in zip(self.meshes, self.colors, strict=True):
             vertices.append(np.asarray(m.vertices, float))
             faces.append(np.asarray(m.faces) + offset)
             rgba = np.array([*(np.clip(c, 0, 1) * 255), 255], dtype=np.uint8)
-            colours.append(np.broadcast_to(rgba, (len(m.faces), 4)))
+            colors.append(np.broadcast_to(rgba, (len(m.faces), 4)))
             offset += len(m.vertices)
         out = trimesh.Trimesh(np.concatenate(vertices), np.concatenate(faces), process=False)
-        out.visual = trimesh.visual.ColorVisuals(out, face_colors=np.concatenate(colours))
+        out.visual = trimesh.visual.ColorVisuals(out, face_colors=np.concatenate(colors))
         return out
 
 
@@ -134,12 +134,12 @@ def loft(rings: np.ndarray) -> trimesh.Trimesh:
     c, d = idx[1:], np.roll(idx[1:], -1, axis=1)
     side = np.concatenate([np.stack([a, b, d], -1).reshape(-1, 3),
                            np.stack([a, d, c], -1).reshape(-1, 3)])
-    centres = np.stack([rings[0].mean(0), rings[-1].mean(0)])
+    centers = np.stack([rings[0].mean(0), rings[-1].mean(0)])
     c0, c1 = s * n, s * n + 1
     ring0, ring1 = idx[0], idx[-1]
     cap0 = np.stack([np.full(n, c0), np.roll(ring0, -1), ring0], -1)
     cap1 = np.stack([np.full(n, c1), ring1, np.roll(ring1, -1)], -1)
-    mesh = trimesh.Trimesh(np.concatenate([rings.reshape(-1, 3), centres]),
+    mesh = trimesh.Trimesh(np.concatenate([rings.reshape(-1, 3), centers]),
                            np.concatenate([side, cap0, cap1]), process=False)
     if mesh.volume < 0:
         mesh.invert()
@@ -330,16 +330,16 @@ def _airplane(rng: np.random.Generator, style: int) -> _Parts:
                       for x, r, z in zip(xs, radius, zc, strict=True)])
     p.add(loft(rings), body)
 
-    def wing(x_root, root, tip, span, sweep, z, thick, colour, dihedral=0.0, vertical=False):
+    def wing(x_root, root, tip, span, sweep, z, thick, color, dihedral=0.0, vertical=False):
         for side in ((1,) if vertical else (1, -1)):
             planform = [(x_root, 0), (x_root - sweep, span), (x_root - sweep - tip, span),
                         (x_root - root, 0)]
             pts = np.array([(x, side * s) for x, s in planform])
             if vertical:
-                p.prism(pts, 1, -thick / 2, thick / 2, colour)
+                p.prism(pts, 1, -thick / 2, thick / 2, color)
                 p.meshes[-1].vertices[:, 2] += z
             else:
-                p.prism(pts, 2, z - thick / 2, z + thick / 2, colour)
+                p.prism(pts, 2, z - thick / 2, z + thick / 2, color)
                 if dihedral:
                     v = p.meshes[-1].vertices
                     v[:, 2] += np.abs(v[:, 1]) * np.tan(dihedral)
@@ -620,7 +620,7 @@ CATEGORIES: dict[str, Builder] = {
     "sofa": _sofa,
 }
 
-#: The default set's categories (4 of them, as in seed 000).
+#: The default set's categories (4 of them, as in Lei et al. 2024).
 DEFAULT_CATEGORIES: tuple[str, ...] = ("chair", "car", "airplane", "lamp")
 
 
@@ -655,7 +655,7 @@ def make_object(category: str, identity: int, seed: int = 0) -> trimesh.Trimesh:
 def normalize_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     """Centre ``mesh`` on its bounding box and scale it to unit diameter (in place)."""
     lo, hi = mesh.bounds
-    centre = (lo + hi) / 2
-    radius = np.linalg.norm(mesh.vertices - centre, axis=1).max()
-    mesh.vertices = (mesh.vertices - centre) / (2 * max(radius, 1e-9))
+    center = (lo + hi) / 2
+    radius = np.linalg.norm(mesh.vertices - center, axis=1).max()
+    mesh.vertices = (mesh.vertices - center) / (2 * max(radius, 1e-9))
     return mesh

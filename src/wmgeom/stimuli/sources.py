@@ -1,4 +1,4 @@
-"""Every kind of ``stimuli.source`` behind one function, :func:`load_stimuli` (SPEC S1, S4).
+"""Every kind of ``stimuli.source`` behind one function, :func:`load_stimuli`.
 
 ``StimulusConfig.source`` names where the images come from:
 
@@ -79,7 +79,7 @@ def source_kind(source: str) -> tuple[str, Path | None]:
 def load_stimuli(config: StimulusConfig | None = None,
                  cache_dir: str | os.PathLike | None = None,
                  progress: bool = True) -> StimulusSet:
-    """The stimulus set of ``config``, whatever its ``source`` (SPEC S1, S4).
+    """The stimulus set of ``config``, whatever its ``source``.
 
     Args:
         config: the set's parameters (default: :class:`StimulusConfig` defaults).

@@ -1,12 +1,12 @@
-"""The two-orientation study of seed 001 end to end (SPEC T4, M4, A9, U1).
+"""The two-orientation study of Cueva et al. 2021 end to end.
 
 For every training condition (firing-rate noise level, with or without the ordinal output)
 a :class:`~wmgeom.models.ctrnn.CTRNN` is trained on the
 :class:`~wmgeom.tasks.orientation.TwoOrientationTask` with the shared
 :class:`~wmgeom.train.trainer.Trainer`; it is then recorded on evaluation trials (with
-noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), every A9
-analysis runs on the recordings (:func:`wmgeom.analysis.orientation.analyse_condition`),
-and the report draws its figures from the tables. Layout of the run directory::
+noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), every
+two-orientation analysis runs on the recordings
+(:func:`wmgeom.analysis.orientation.analyze_condition`), and the report draws its figures from the tables. Layout of the run directory::
 
     config.yaml                      resolved config (study: two-orientation)
     summary.json                     median_error_deg (default condition) + per condition
@@ -35,7 +35,7 @@ import torch
 from pydantic import Field, field_validator, model_validator
 
 from wmgeom.analysis import behaviour
-from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyse_condition
+from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyze_condition
 from wmgeom.config import StrictModel
 from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
@@ -84,7 +84,7 @@ def _default_train() -> TrainConfig:
 
 
 class OrientationConfig(StrictModel):
-    """Config of the two-orientation study (``study: two-orientation``; SPEC U2).
+    """Config of the two-orientation study (``study: two-orientation``).
 
     ``conditions`` override ``model.rate_noise`` and ``task.ordinal`` per condition;
     ``default_condition`` names the one whose error is ``summary.json``'s
@@ -258,7 +258,7 @@ def _run_claimed(out: Path, config: OrientationConfig, progress: bool, resume: b
         grid = record_orientation(model, task, grid_batch, noise=False, attrs=attrs)
         write_dataset(acts, cdir / "activations.nc")
         write_dataset(grid, cdir / "grid.nc")
-        results[cond.name] = analyse_condition(acts, grid, config.analysis, cond.ordinal)
+        results[cond.name] = analyze_condition(acts, grid, config.analysis, cond.ordinal)
         per_condition[cond.name] = {"rate_noise": cond.rate_noise, "ordinal": cond.ordinal,
                                     "iterations": res.iterations, "train_seconds": res.seconds,
                                     **results[cond.name]["numbers"]}

@@ -1,4 +1,4 @@
-"""The studies by name: the one table the CLI and the report commands read (SPEC U1, U2).
+"""The studies by name: the one table the CLI and the report commands read.
 
 A study is a short chain of the same stages (prepare → train → record → analyse → report)
 with its own typed config and profiles. :data:`STUDIES` maps ``config.yaml``'s ``study``
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import read_yaml
+from wmgeom.references import cite
 from wmgeom.studies import grid, nback, orientation
 from wmgeom.studies.base import DEFAULT_STUDY, run_study
 
@@ -49,16 +50,18 @@ class Study:
 
 
 STUDIES: dict[str, Study] = {
-    "nback": Study("nback", "seed 000: CNN + RNN on nine N-back tasks over rendered objects",
+    "nback": Study("nback",
+                   f"{cite('lei2024')}: CNN + RNN on nine N-back tasks over rendered objects",
                    nback.NBackConfig, nback.PROFILES, nback.make_config, nback.load_config,
                    nback.run, nback.report),
     "two-orientation": Study("two-orientation",
-                             "seed 001: continuous-time RNNs recalling two orientations",
+                             f"{cite('cueva2021')}: continuous-time RNNs recalling two "
+                             "orientations",
                              orientation.OrientationConfig, orientation.PROFILES,
                              orientation.make_config, orientation.load_config,
                              orientation.run, orientation.report),
-    "nback-grid": Study("nback-grid", "seed 000's comparisons: architectures × regimes (× "
-                        "sizes × seeds) trained, analysed and reported together",
+    "nback-grid": Study("nback-grid", f"the comparisons of {cite('lei2024')}: architectures "
+                        "× regimes (× sizes × seeds) trained, analysed and reported together",
                         grid.GridConfig, grid.PROFILES, grid.make_config, grid.load_config,
                         grid.run, grid.report),
 }

@@ -1,4 +1,4 @@
-"""Tasks: N-back over naturalistic objects and two-orientation recall (SPEC T1–T4, R1).
+"""Tasks: N-back over objects (Lei et al. 2024) and two-orientation recall (Cueva et al. 2021).
 
 Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
 """

@@ -1,4 +1,4 @@
-"""N-back tasks over naturalistic objects (SPEC T1–T3; seed 000 §2, Fig. 1a–b, A1b).
+"""N-back tasks over naturalistic objects (Lei et al. 2024, §2, Fig. 1a–b, A1b).
 
 A trial shows ``length`` frames; each frame is an object image (a row of the stimulus table)
 placed at one of ``n_locations`` canvas locations. At frames ``t < N`` the target is
@@ -25,7 +25,7 @@ Sampling design (all vectorised over trials; only the frames are looped):
   probability ``same_category_rate`` and from the other categories (uniformly over their
   identities) otherwise; a category with no other identity in the split always takes the
   second branch. With the default rate 1/2 the category alone answers at most
-  ``1 - rate / 2`` = 75% of the executive frames of an identity task (SPEC T1). Category
+  ``1 - rate / 2`` = 75% of the executive frames of an identity task. Category
   tasks draw the category first (same or uniformly different) and then an identity
   uniformly within it, so conditional on a category match the identity repeats only at
   chance (1 / identities in that category).
@@ -252,7 +252,7 @@ def _identity_non_match(index: SplitIndex, reference: np.ndarray, u_branch: np.n
 def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
                   rng: np.random.Generator, same_category_rate: float = 0.5
                   ) -> dict[str, np.ndarray]:
-    """Draw N-back sequences for the trials of ``plan`` (SPEC T1, T3).
+    """Draw N-back sequences for the trials of ``plan``.
 
     Pure apart from consuming ``rng``: one batched draw of five uniforms per frame, then a
     loop over frames only (never over trials). See the module docstring for the design.
@@ -305,7 +305,7 @@ def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
 
 
 def nback_targets(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
-    """Targets implied by a sequence of feature values (SPEC T1), ``[B, T]`` into ACTIONS.
+    """Targets implied by a sequence of feature values, ``[B, T]`` into ACTIONS.
 
     Args:
         values: ``[B, T]`` values of the task feature at every frame.
@@ -327,7 +327,7 @@ def batch_feature_values(batch: TrialBatch) -> np.ndarray:
 
 
 def check_n(n: int, length: int, n_values: Sequence[int]) -> int:
-    """Validate N against the sequence length and the configured N set (SPEC T2)."""
+    """Validate N against the sequence length and the configured N set."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise WmgeomError(f"N must be a positive integer, got {n!r}")
     if n >= length:
@@ -346,7 +346,7 @@ class StimulusSampler:
         stimuli: A StimulusSet or its table.
         n_locations: Canvas locations when ``stimuli`` is a plain table (default 4).
         same_category_rate: Fraction of identity-task non-matches that show another
-            identity of the reference's category (SPEC T1; default 1/2, so the category
+            identity of the reference's category (default 1/2, so the category
             alone answers at most 75% of an identity task).
     """
 
@@ -412,14 +412,14 @@ def check_batch_size(batch_size: int) -> int:
 
 
 class NBackTask:
-    """One N-back task, e.g. 2-back category (SPEC T1; seed 000 Fig. 1a–b).
+    """One N-back task, e.g. 2-back category (Lei et al. 2024, Fig. 1a–b).
 
     Args:
         n: N, how many frames back the comparison reaches.
         feature: ``"location"``, ``"identity"`` or ``"category"`` (or its index).
         stimuli: A StimulusSet (anything with ``.table`` and ``.n_locations``) or its table.
         length: Frames per trial (the paper's 6).
-        n_values: The configured N set, which fixes the task vector (SPEC T2).
+        n_values: The configured N set, which fixes the task vector.
         n_locations: Canvas locations when ``stimuli`` is a plain table (default 4).
         sampler: A shared :class:`StimulusSampler` (then ``stimuli``, ``n_locations`` and
             ``same_category_rate`` are the sampler's).
@@ -467,11 +467,11 @@ class NBackTask:
 
     @property
     def task_vector(self) -> np.ndarray:
-        """This task's input vector, float32 ``[len(FEATURES) + len(n_values)]`` (SPEC T2)."""
+        """This task's input vector, float32 ``[len(FEATURES) + len(n_values)]``."""
         return task_vector(self.feature_index, self.n, self.n_values)
 
     def sample(self, batch_size: int, split: str = "train", rng: RngLike = None) -> TrialBatch:
-        """Draw ``batch_size`` trials from ``split`` (vectorised; SPEC T1, T3).
+        """Draw ``batch_size`` trials from ``split`` (vectorised).
 
         Args:
             batch_size: Trials to draw.
@@ -495,7 +495,8 @@ class NBackTask:
 
 
 class TaskMixture:
-    """Several N-back tasks sampled together, each trial from one task (SPEC R1 MTMF/STMF).
+    """Several N-back tasks sampled together, each trial from one task (the MTMF and STMF
+    regimes).
 
     Trials are assigned to tasks in equal shares (up to one trial; trial ``i`` gets task
     ``(i + offset) mod n_tasks`` with a random offset), and all tasks are drawn in a single

@@ -1,4 +1,4 @@
-"""Two-orientation working-memory task (SPEC T4; seed 001, Cueva, Ardalan, Tsodyks & Qian).
+"""Two-orientation working-memory task (Cueva et al. 2021).
 
 A trial runs: fixation → stimulus θ1 → delay 1 → stimulus θ2 → delay 2 → go cue and report
 of both orientations. Orientations have period 180°. Both stimuli reach the network through
@@ -7,7 +7,7 @@ go-cue input. During the report epoch the targets are ``cos 2θ1, sin 2θ1, cos 
 and, optionally, an ordinal output ``sign(θ2 − θ1)`` (difference wrapped to ±90°); every other
 time step is masked out of the loss.
 
-Only the abstract of the seed is available, so timings, sizes and noise levels are our
+Only the abstract of Cueva et al. 2021 is available, so timings, sizes and noise levels are our
 choices; they are documented (with rationale) in ``docs/orientation.md`` and all live in
 :class:`OrientationTaskConfig`.
 
@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError, format_validation_error
+from wmgeom.references import REFERENCES
 
 EPOCHS = ("fixation", "stimulus1", "delay1", "stimulus2", "delay2", "report")
 """Epoch names, in trial order."""
@@ -37,7 +38,7 @@ def wrap_orientation(delta_deg: np.ndarray | float) -> np.ndarray:
 
 
 class OrientationTaskConfig(StrictModel):
-    """Parameters of :class:`TwoOrientationTask` (SPEC T4). Durations are in milliseconds.
+    """Parameters of :class:`TwoOrientationTask`. Durations are in milliseconds.
 
     Every duration is converted to a whole number of time steps of length ``dt`` (rounded,
     at least one step). Delays are drawn per trial, uniformly over whole steps between their
@@ -104,7 +105,7 @@ class OrientationBatch:
 
 
 class TwoOrientationTask:
-    """Report two remembered orientations (SPEC T4; seed 001).
+    """Report two remembered orientations (Cueva et al. 2021).
 
     Args:
         config: an :class:`OrientationTaskConfig`; keyword overrides are applied on top.
@@ -121,7 +122,7 @@ class TwoOrientationTask:
     """
 
     name: ClassVar[str] = "two-orientation"
-    paper: ClassVar[str] = "Cueva, Ardalan, Tsodyks & Qian (seed 001)"
+    paper: ClassVar[str] = REFERENCES["cueva2021"].full
     tags: ClassVar[tuple[str, ...]] = ("working-memory", "continuous", "two-items")
 
     def __init__(self, config: OrientationTaskConfig | None = None, **overrides) -> None:

@@ -1,9 +1,10 @@
-"""Tasks by name, as in neurogym: ``make("nback-2-location", stimuli=...)`` (SPEC T1, T4, R1).
+"""Tasks by name, as in neurogym: ``make("nback-2-location", stimuli=...)``.
 
 N-back names are ``nback-<N>-<feature>`` for every N of the configured set and every feature
 of :data:`~wmgeom.tasks.vocabulary.FEATURES`. ``"two-orientation"`` is the continuous recall task of
-seed 001, imported only when it is made. Training regimes (seed 000 §3) map to task lists:
-STSF one task, STMF one N with all three features, MTMF every N with every feature.
+Cueva et al. 2021, imported only when it is made. Training regimes (Lei et al. 2024, §3) map
+to task lists: STSF one task, STMF one N with all three features, MTMF every N with every
+feature.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ _NBACK_NAME = re.compile(r"^nback-(\d+)-([a-z]+)$")
 
 
 class RegimeConfig(StrictModel):
-    """Which N-back tasks a model trains on (SPEC R1, T1, T2; seed 000 §3).
+    """Which N-back tasks a model trains on (Lei et al. 2024, §3).
 
     Attributes:
         regime: ``STSF`` (one task), ``STMF`` (one N, all three features) or ``MTMF``.
         task: STSF: the task name, e.g. ``nback-2-location``.
         n: STMF: the N whose three features are trained.
-        n_values: The configured N set (fixes the task vector, SPEC T2).
-        length: Frames per trial (the seed's 6).
+        n_values: The configured N set (fixes the task vector).
+        length: Frames per trial (6 in Lei et al. 2024).
         same_category_rate: Fraction of identity-task non-matches that show another identity
-            of the same category (SPEC T1). The seed does not say how iWISDM drew them; at
+            of the same category. Lei et al. 2024 do not say how iWISDM drew them; at
             the default 1/2 the category alone answers at most 75% of an identity task,
             where uniform draws over the other identities (4 categories × 2 identities)
             would let it answer 93%.
@@ -145,7 +146,7 @@ def make(name: str, stimuli: Any = None, **kwargs: Any) -> Any:
 
 def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
                  n_values: Sequence[int] = DEFAULT_N_VALUES) -> list[str]:
-    """Task names trained together in a regime (SPEC R1; seed 000 §3).
+    """Task names trained together in a regime (Lei et al. 2024, §3).
 
     Args:
         regime: ``"STSF"`` (one task), ``"STMF"`` (one N, all features) or ``"MTMF"`` (all).
@@ -191,7 +192,7 @@ def make_regime(regime: str, stimuli: Any, task: str | None = None, n: int | Non
                 n_values: Sequence[int] = DEFAULT_N_VALUES, length: int = DEFAULT_LENGTH,
                 n_locations: int | None = None, same_category_rate: float = 0.5
                 ) -> TaskMixture:
-    """The :class:`TaskMixture` of a regime's tasks over one stimulus set (SPEC R1).
+    """The :class:`TaskMixture` of a regime's tasks over one stimulus set.
 
     ``same_category_rate`` is the fraction of identity non-matches drawn from the
     reference's own category (:class:`~wmgeom.tasks.nback.StimulusSampler`).

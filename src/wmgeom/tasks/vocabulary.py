@@ -2,7 +2,7 @@
 
 A trial is a short sequence of *frames*; each frame shows one stimulus, an object image
 (a row of the stimulus table) at one of the canvas locations. Trials are index arrays
-into the stimulus table, never rendered canvases (SPEC T3): models look images or cached
+into the stimulus table, never rendered canvases: models look images or cached
 features up by ``image * n_locations + location``.
 """
 
@@ -23,7 +23,7 @@ NO_ACTION, NON_MATCH, MATCH = 0, 1, 2
 #: Object properties an N-back task can be about; ``feature`` indexes into this tuple.
 FEATURES: tuple[str, ...] = ("location", "identity", "category")
 
-#: Stimulus splits (SPEC S2): training images, novel view angles of the training objects,
+#: Stimulus splits: training images, novel view angles of the training objects,
 #: and held-out objects of the same categories (novel identities).
 SPLITS: tuple[str, ...] = ("train", "val_angle", "val_identity")
 
@@ -35,9 +35,9 @@ _TRIAL_FIELDS = ("task_vector", "task_index", "n", "feature")
 
 def task_vector(feature: int | np.ndarray, n: int | np.ndarray,
                 n_values: Sequence[int] = DEFAULT_N_VALUES) -> np.ndarray:
-    """The task input: one-hot feature ⊕ one-hot N (SPEC T2; seed 000 appendix).
+    """The task input: one-hot feature ⊕ one-hot N (Lei et al. 2024, appendix).
 
-    With the paper's N set ``(1, 2, 3)`` this is the 6-digit code of the seed: three digits
+    With the paper's N set ``(1, 2, 3)`` this is the 6-digit code of Lei et al. 2024: three digits
     for the feature and three for N. Any N set works (e.g. ``(1, 2, 3, 4)`` for Fig. A6).
 
     Args:
@@ -78,7 +78,7 @@ class TrialBatch:
         angle: int64 ``[B, T]``, view-angle index of the image.
         target: int64 ``[B, T]``, index into :data:`ACTIONS`.
         executive: bool ``[B, T]``, frames ``t >= N`` where a match decision is due.
-        task_vector: float32 ``[B, len(FEATURES) + len(n_values)]`` (SPEC T2).
+        task_vector: float32 ``[B, len(FEATURES) + len(n_values)]`` (:func:`task_vector`).
         task_index: int64 ``[B]``, index into ``task_names``.
         n: int64 ``[B]``, the N of each trial.
         feature: int64 ``[B]``, index into :data:`FEATURES`.

@@ -1,4 +1,4 @@
-"""Checkpoints that make a run resumable to the same result (SPEC R5, L2).
+"""Checkpoints that make a run resumable to the same result.
 
 A checkpoint holds the model, optimiser and scheduler states, the iteration, every
 random-number state (numpy sampler, torch CPU/CUDA, Python), the metric rows logged

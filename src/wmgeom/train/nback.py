@@ -1,4 +1,4 @@
-"""Training the sensory-cognitive model on N-back regimes (SPEC R1–R3).
+"""Training the sensory-cognitive model on N-back regimes (Lei et al. 2024).
 
 Glue between the task sampler, the feature cache and the shared :class:`Trainer`:
 batches are index arrays, frames are gathered from the cached backbone maps on the
@@ -31,13 +31,13 @@ from wmgeom.tasks.vocabulary import NON_MATCH
 
 
 class EvalConfig(StrictModel):
-    """Evaluation during training (SPEC R3).
+    """Evaluation during training.
 
     Attributes:
         trials_per_task: Fixed evaluation trials per task and split.
         criterion_train: Accuracy on training images that the criterion requires (> it).
         criterion_val_angle: Accuracy on novel view angles that the criterion requires.
-        criterion_per_task: Require the criterion of every task (seed 000: "all models
+        criterion_per_task: Require the criterion of every task (Lei et al. 2024: "all models
             reached >95% on train and >90% on validation"), not only of the average over
             tasks, which an easy task can carry.
     """
@@ -104,7 +104,7 @@ def build_model(model_cfg: SensoryCognitiveConfig, tasks_cfg: RegimeConfig
 
     Its input is the backbone's map as the feature cache stores it: the registered
     backbone's channels (or ``channel_components`` after the channel PCA) on its spatial
-    grid; the task vector has one bit per feature and per N (SPEC T2).
+    grid; the task vector has one bit per feature and per N.
     """
     info = BACKBONES[model_cfg.backbone]
     return SensoryCognitiveModel(
@@ -115,7 +115,7 @@ def build_model(model_cfg: SensoryCognitiveConfig, tasks_cfg: RegimeConfig
 
 
 def nback_loss(data: NBackData):
-    """``loss_fn`` for the trainer: cross-entropy over all frames (seed 000 §3)."""
+    """``loss_fn`` for the trainer: cross-entropy over all frames (Lei et al. 2024, §3)."""
 
     def loss_fn(model: SensoryCognitiveModel, batch: TrialBatch):
         maps, task, target = data.tensors(batch)
@@ -155,7 +155,7 @@ def _mean(values: np.ndarray) -> float:
 @torch.no_grad()
 def accuracy_rows(model: SensoryCognitiveModel, data: NBackData,
                   sets: dict[str, TrialBatch], chunk: int = 512) -> list[dict[str, Any]]:
-    """Accuracy per split and task (SPEC R3).
+    """Accuracy per split and task.
 
     Columns: ``acc_executive`` (frames where a response is due), ``acc_all`` (every frame)
     and, for identity tasks, ``acc_same_category`` with ``n_same_category``: the
@@ -186,7 +186,7 @@ def accuracy_rows(model: SensoryCognitiveModel, data: NBackData,
 
 
 def paper_criterion(train: float = 0.95, val_angle: float = 0.90, per_task: bool = True):
-    """Seed 000's criterion: > 95% on train and > 90% on novel angles (executive frames).
+    """The criterion of Lei et al. 2024: > 95% on train, > 90% on novel angles (executive frames).
 
     With ``per_task`` every task must pass, else the average over tasks.
     """

@@ -1,4 +1,4 @@
-"""A generic, resumable training loop shared by every study (SPEC R2, R3, R5, U4).
+"""A generic, resumable training loop shared by every study.
 
 The loop knows nothing about tasks: it is given a ``sample_fn`` that draws a batch
 from a ``numpy.random.Generator`` (the trainer owns and checkpoints that generator),
@@ -40,9 +40,9 @@ from wmgeom.validation import Seed
 class TrainConfig(StrictModel):
     """Optimisation settings.
 
-    The defaults are the quick CPU profile. Seed 000 trains with AdamW at lr 3e-5,
-    batch 256 and multi-step decay (γ=0.1) for up to 14k iterations; it says "decay
-    every 100 iterations" but also that models need 4–8k iterations to converge, which
+    The defaults are the quick CPU profile. Lei et al. 2024 train with AdamW at lr 3e-5,
+    batch 256 and multi-step decay (γ=0.1) for up to 14k iterations; the paper says
+    "decay every 100 iterations" but also that models need 4–8k iterations to converge, which
     cannot both hold (after a few decays the learning rate is ~0). We therefore make
     the milestones explicit; the paper profile decays at 8k and 12k iterations. Every
     milestone lies strictly between 0 and ``iterations`` (a later one would never decay).

@@ -1,4 +1,4 @@
-"""The N-back study of seed 000 end to end: prepare → train → record → analyse → report (SPEC U1).
+"""The N-back study of Lei et al. 2024 end to end: prepare → train → record → analyze → report.
 
 Each stage is a function over a run directory, so the CLI's sub-commands and ``wmgeom run``
 call the same code. A run directory holds ``config.yaml`` (resolved), ``metrics.csv``,
@@ -20,15 +20,6 @@ import pandas as pd
 import torch
 from pydantic import Field
 
-from wmgeom.analysis.findings import findings
-from wmgeom.analysis.suite import (
-    AnalysisProtocol,
-    Recording,
-    merge_tables,
-    resolve_protocol,
-    run_analyses,
-    select_analyses,
-)
 from wmgeom.config import StrictModel, dump_config
 from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
@@ -47,7 +38,6 @@ from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_fe
 from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.record.nback import RecordConfig, check_recording, record_activations
-from wmgeom.report.nback import draw_figures, write_report
 from wmgeom.stimuli.sources import load_stimuli, source_kind
 from wmgeom.stimuli.stimset import StimulusConfig, StimulusSet
 from wmgeom.studies.base import (
@@ -63,6 +53,14 @@ from wmgeom.studies.base import (
     run_study,
     write_tables,
 )
+from wmgeom.studies.nback.analyses import (
+    findings,
+    merge_tables,
+    run_analyses,
+    select_analyses,
+)
+from wmgeom.studies.nback.analysis import AnalysisProtocol, Recording, resolve_protocol
+from wmgeom.studies.nback.report import draw_figures, write_report
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.tasks.registry import names as task_names
 from wmgeom.tasks.vocabulary import FEATURES, SPLITS
@@ -90,7 +88,7 @@ log = logging.getLogger(__name__)
 
 
 class NBackConfig(StrictModel):
-    """Everything an N-back run does, resolved and saved as ``config.yaml`` (SPEC U2)."""
+    """Everything an N-back run does, resolved and saved as ``config.yaml``."""
 
     study: Literal["nback"] = "nback"
     profile: Literal["quick", "paper"] = "quick"
@@ -118,7 +116,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "record": {"trials_per_task": 256, "perceptual_components": 256},
     },
 }
-"""Named profiles: ``quick`` (2 CPU cores, minutes) and ``paper`` (seed 000, a GPU)."""
+"""Named profiles: ``quick`` (2 CPU cores, minutes) and ``paper`` (the paper's setup, a GPU)."""
 
 
 def make_config(profile: str = "quick", overrides: Mapping[str, Any] | None = None
@@ -154,10 +152,9 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
     source_kind(config.stimuli.source)  # a stimulus folder that is not there
     m, info = config.model, BACKBONES[config.model.backbone]
     h, c = m.hidden_size, m.channel_components or info.channels
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}.get(m.architecture, 4)
     flat = h * info.spatial[0] * info.spatial[1]
     params = c * h + h + (flat + len(FEATURES) + len(config.tasks.n_values)) * h + 3 * h + \
-        gates * (2 * h * h + 2 * h) + 3 * h + 3
+        ARCHITECTURES[m.architecture].recurrent_parameters(h, h) + 3 * h + 3
     need = 4 * 4 * params
     have = _memory_bytes()
     if have is not None and need > 0.8 * have:
@@ -537,7 +534,7 @@ def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected
                 bar.update(1)
     finally:
         bar.close()
-    return merge_tables(parts)
+    return merge_tables(parts, selected)
 
 
 def analyze(
@@ -549,11 +546,11 @@ def analyze(
     progress: bool = True,
     jobs: int = 1,
 ) -> dict[str, pd.DataFrame]:
-    """Run every seed-000 analysis the recordings allow; write tables and figures.
+    """Run every declared analysis the recordings allow; write tables and figures.
 
     Args:
         runs: Run directories (each with ``activations.nc`` and ``config.yaml``) or
-            :class:`~wmgeom.analysis.suite.Recording` objects. Several runs (e.g. the
+            :class:`~wmgeom.studies.nback.analysis.Recording` objects. Several runs (e.g. the
             3 architectures × 3 regimes grid) are compared in the figures.
         out_dir: Where ``analysis/`` (CSV tables, ``protocol.json``) and ``figures/`` go;
             the first run directory by default.
@@ -567,7 +564,7 @@ def analyze(
             this process).
 
     Returns:
-        The tables of :func:`~wmgeom.analysis.suite.run_analyses`.
+        The tables of :func:`~wmgeom.studies.nback.analyses.run_analyses`.
 
     Raises:
         WmgeomError: If no run is given, a run is given twice, is not an N-back run or is

@@ -1,13 +1,16 @@
-"""Findings and their verdicts, computed from tables by the written rules (SPEC U7)."""
+"""Findings and their verdicts, computed from tables by the written rules."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from wmgeom.analysis.findings import FINDINGS, VERDICTS, findings, normalised
-from wmgeom.analysis.suite import AnalysisProtocol, Recording, run_analyses
 from wmgeom.analysis.synthetic import synthetic_memory_activations
+from wmgeom.studies.findings import VERDICTS, normalized
+from wmgeom.studies.nback.analyses import all_findings, findings, rules_markdown, run_analyses
+from wmgeom.studies.nback.analysis import AnalysisProtocol, Recording
+
+FINDINGS = all_findings()
 
 FAST = AnalysisProtocol(n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=3)
 OBJECTS = {"location": 4, "identity": 6, "category": 3}
@@ -31,13 +34,13 @@ def age():
 def test_every_finding_gets_a_row_with_a_known_verdict(age):
     assert list(age.index) == [f.id for f in FINDINGS]
     assert set(age["verdict"]) <= set(VERDICTS)
-    assert (age["rule"].str.len() > 20).all() and (age["seed"].str.len() > 10).all()
+    assert (age["rule"].str.len() > 20).all() and (age["paper"].str.len() > 10).all()
     tested = age[age["verdict"] != "not tested"]
     assert (tested["measured"].str.len() > 0).all()
     assert (age.loc[age["verdict"] == "not tested", "reason"].str.len() > 0).all()
 
 
-def test_planted_chronological_subspaces_reproduce_the_seed(age):
+def test_planted_chronological_subspaces_reproduce_the_paper(age):
     # mode "age" plants H2: one encoding space, memory subspaces that rotate with age and
     # the same rotation for every stimulus
     for fid in ("relevant_decodable", "no_fixed_slot", "encoding_shared",
@@ -118,14 +121,15 @@ def test_causal_needs_more_than_the_random_control():
     assert "random directions" in out.loc["causal", "measured"]
 
 
-def test_normalised_accuracy():
-    assert normalised(0.25, 0.25) == pytest.approx(0.0)
-    assert normalised(1.0, 0.25) == pytest.approx(1.0)
+def test_normalized_accuracy():
+    assert normalized(0.25, 0.25) == pytest.approx(0.0)
+    assert normalized(1.0, 0.25) == pytest.approx(1.0)
 
 
 def test_the_rules_are_written_in_the_docs():
     from pathlib import Path
 
-    doc = (Path(__file__).parents[2] / "docs" / "findings.md").read_text()
+    doc = (Path(__file__).parents[3] / "docs" / "findings.md").read_text()
     for f in FINDINGS:
         assert f"`{f.id}`" in doc and f.rule in doc, f.id
+    assert rules_markdown(FINDINGS) in doc  # the table is the generated one, as it is

@@ -1,0 +1,261 @@
+"""Findings of a paper, each judged from analysis tables by a rule written once.
+
+A :class:`Finding` is declared beside the analysis whose tables test it (for Lei et al.
+2024 in :mod:`wmgeom.studies.nback.analyses`). It says which rows it reads, how they split into
+*units* (each model, each architecture, or the whole set of models), what it measures in
+each unit (named quantities) and the thresholds those quantities must meet:
+
+* ``reproduced`` — every unit meets every threshold of :attr:`Finding.reproduced`;
+* ``partly`` — otherwise, some unit meets every threshold of :attr:`Finding.partly`;
+* ``not reproduced`` — otherwise;
+* ``not tested`` — no unit could be measured (the reason says which models or tables are
+  missing).
+
+The rule printed in the findings table and in ``docs/findings.md`` is generated from the same
+thresholds (:attr:`Finding.rule`), so the code and its description cannot drift apart.
+
+Conventions. Accuracies are compared with chance through the normalized score
+``(accuracy - chance) / (1 - chance)`` (0 at chance, 1 perfect). ``accuracy`` is the
+multi-class decoding accuracy (argmax over the one-vs-rest decision values, chance 1/k);
+``decoder accuracy`` is the mean accuracy of the one-vs-rest decoders, the measure of the
+paper's SVC scores (its Fig. A5 averages them over feature values; a decoder that always
+answers "rest" scores 1 - 1/k on it). Per model (``architecture`` × ``regime``) a number
+is first computed per run and then averaged over runs (random seeds); ``±`` is the standard
+deviation over the unit named beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["VERDICTS", "Finding", "Threshold", "format_spread",
+           "judge_findings", "normalized", "per_run", "units_by_model"]
+
+VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
+FINDING_COLUMNS = ["id", "finding", "paper", "measured", "verdict", "rule", "reason", "figure"]
+
+
+def normalized(accuracy: pd.Series | np.ndarray | float,
+               chance: pd.Series | np.ndarray | float):
+    """``(accuracy - chance) / (1 - chance)``: 0 at chance, 1 for perfect decoding."""
+    return (np.asarray(accuracy, float) - np.asarray(chance, float)) / (
+        1.0 - np.asarray(chance, float))
+
+
+def format_spread(values: Sequence[float] | np.ndarray, unit: str, pct: bool = True) -> str:
+    """``"91.2% ± 3.1 (9 tasks)"``: the mean and standard deviation over ``unit``."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return "n/a"
+    scale, suffix = (100.0, "%") if pct else (1.0, "")
+    mean = f"{scale * v.mean():.1f}{suffix}" if pct else f"{v.mean():.3g}"
+    if len(v) == 1:
+        return mean
+    sd = f"{scale * v.std(ddof=1):.1f}" if pct else f"{v.std(ddof=1):.2g}"
+    return f"{mean} ± {sd} ({len(v)} {unit})"
+
+
+def per_run(g: pd.DataFrame, fn: Callable[[pd.DataFrame], float]) -> np.ndarray:
+    """``fn`` of each run's rows (``run`` column; one value per random seed)."""
+    if "run" not in g:
+        return np.array([fn(g)])
+    return np.array([fn(r) for _, r in g.groupby("run", sort=False)])
+
+
+Unit = tuple[str, pd.DataFrame]
+"""A label (``"GRU MTMF"``, ``"GRU"``, ``"all models"``) and its rows."""
+
+
+def units_by_model(table: pd.DataFrame) -> list[Unit]:
+    """One unit per model label (``architecture`` × ``regime``), in table order."""
+    return [(str(m), g) for m, g in table.groupby("model", sort=False)]
+
+
+def units_by_architecture(table: pd.DataFrame) -> list[Unit]:
+    """One unit per architecture, labelled in capitals, in table order."""
+    return [(str(a).upper(), g) for a, g in table.groupby("architecture", sort=False)]
+
+
+def one_unit(table: pd.DataFrame) -> list[Unit]:
+    """The whole table as one unit (a claim about how models compare)."""
+    return [("all models", table)]
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A quantity of a unit compared with a value, e.g. ``Threshold("mean relevant
+    accuracy", ">=", 0.9)``.
+
+    Attributes:
+        quantity: The key of the measured quantity (printed in the rule as it is).
+        op: ``">="``, ``">"``, ``"<="`` or ``"<"``.
+        value: The value it is compared with.
+        when_measured: Whether a quantity that could not be measured (NaN) passes (for a
+            condition the tables can only sometimes check); by default it fails.
+    """
+
+    quantity: str
+    op: str
+    value: float
+    when_measured: bool = False
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"op must be one of {list(_OPS)}, not {self.op!r}")
+
+    def holds(self, measures: Mapping[str, float]) -> bool:
+        """Whether the unit's ``measures`` meet it."""
+        x = float(measures[self.quantity])
+        if math.isnan(x):
+            return self.when_measured
+        return bool(_OPS[self.op](x, self.value))
+
+    def __str__(self) -> str:
+        text = f"{self.quantity} {_SYMBOLS[self.op]} {self.value:.3g}"
+        return f"{text} (where measurable)" if self.when_measured else text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict of one finding on a set of tables."""
+
+    measured: str
+    verdict: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim of the paper and the rule that judges it from the tables.
+
+    Attributes:
+        id: Short name (the findings table's ``id``).
+        claim: The claim in one short sentence.
+        paper: What the paper reports, quoted once (its numbers where it gives them).
+        figure: The paper's figure(s) (``"4f, A4"``).
+        table: The table it reads.
+        rows: ``rows(table) -> table``: the rows the claim is about (e.g. relevant features
+            inside the memory window); default all.
+        units: ``units(rows) -> [(label, rows)]``: what the thresholds are applied to
+            (:func:`units_by_model`, :func:`units_by_architecture`, :func:`one_unit`).
+        measure: ``measure(unit_rows) -> {quantity: value}``, or None when the unit cannot
+            be measured (it is then left out of the verdict).
+        describe: ``describe(label, unit_rows, measures_or_None) -> str``: the measured
+            values for the ``measured`` column ("" to say nothing).
+        reproduced: Thresholds every unit must meet.
+        partly: Thresholds some unit must meet.
+        unit_name: How the rule names a unit (``model``, ``architecture``, or ``""`` for the
+            whole set).
+        definitions: How the quantities are computed, in words (printed before the rule).
+        missing: Why the claim is not tested when its table is missing.
+        no_units: Why it is not tested when the table holds no rows or units it is about
+            (default ``missing``).
+        unmeasured: Why it is not tested when no unit could be measured (default
+            ``no_units``).
+        check: ``check(table) -> reason | None``: a reason the table cannot test the claim
+            (e.g. a column missing), checked before anything else.
+    """
+
+    id: str
+    claim: str
+    paper: str
+    figure: str
+    table: str
+    measure: Callable[[pd.DataFrame], Mapping[str, float] | None]
+    describe: Callable[[str, pd.DataFrame, Mapping[str, float] | None], str]
+    reproduced: tuple[Threshold, ...]
+    partly: tuple[Threshold, ...] = ()
+    units: Callable[[pd.DataFrame], list[Unit]] = units_by_model
+    rows: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    unit_name: str = "model"
+    definitions: str = ""
+    missing: str = ""
+    no_units: str = ""
+    unmeasured: str = ""
+    check: Callable[[pd.DataFrame], str | None] | None = None
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, generated from the thresholds."""
+        def clause(thresholds: Sequence[Threshold], every: bool) -> str:
+            scope = (f"in every {self.unit_name}, " if every else f"in some {self.unit_name}, "
+                     ) if self.unit_name else ""
+            return scope + " and ".join(str(t) for t in thresholds)
+
+        parts = [f"reproduced: {clause(self.reproduced, True)}"]
+        if self.partly:
+            parts.append(f"partly: {clause(self.partly, False)}")
+        rule = "; ".join(parts)
+        return f"{self.definitions}; {rule}" if self.definitions else rule
+
+    def judge(self, tables: Mapping[str, pd.DataFrame]) -> Outcome:
+        """The finding's measurement and verdict on ``tables``."""
+        table = tables.get(self.table)
+        if table is None or table.empty:
+            return Outcome("", "not tested", self.missing or f"{self.table} table missing")
+        if self.check is not None and (why := self.check(table)):
+            return Outcome("", "not tested", why)
+        rows = self.rows(table) if self.rows is not None else table
+        units = self.units(rows) if not rows.empty else []
+        if not units:
+            return Outcome("", "not tested", self.no_units or self.missing or
+                           f"no rows in {self.table}")
+        texts, passes, partials = [], [], []
+        for label, g in units:
+            measures = self.measure(g)
+            text = self.describe(label, g, measures)
+            if text:
+                texts.append(text)
+            if measures is None:
+                continue
+            passes.append(all(t.holds(measures) for t in self.reproduced))
+            partials.append(bool(self.partly) and all(t.holds(measures) for t in self.partly))
+        measured = "; ".join(texts)
+        if not passes:
+            return Outcome(measured, "not tested",
+                           self.unmeasured or self.no_units or self.missing or
+                           "nothing could be measured")
+        verdict = ("reproduced" if all(passes) else "partly" if any(partials)
+                   else "not reproduced")
+        return Outcome(measured, verdict)
+
+
+def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]
+                   ) -> pd.DataFrame:
+    """One row per finding: ``id``, ``finding``, ``paper``, ``measured``, ``verdict``,
+    ``rule``, ``reason`` (why not tested), ``figure``.
+
+    Args:
+        findings: The declared findings, in the order of the report.
+        tables: Analysis tables by name; ``models`` (one row per run: ``model``,
+            ``architecture``, ``regime``, ``run``, ``parameters``, ``acc_<split>`` and
+            ``acc_<split>_min_task``) feeds the accuracy and size findings.
+    """
+    rows = []
+    for f in findings:
+        out = f.judge(tables)
+        rows.append({"id": f.id, "finding": f.claim, "paper": f.paper,
+                     "measured": out.measured, "verdict": out.verdict, "rule": f.rule,
+                     "reason": out.reason, "figure": f.figure})
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def rules_markdown(findings: Iterable[Finding]) -> str:
+    """The rules as the Markdown table of ``docs/findings.md``."""
+    lines = ["| id | finding | Lei et al. 2024 | figure | rule |",
+             "| --- | --- | --- | --- | --- |"]
+    for f in findings:
+        lines.append(f"| `{f.id}` | {f.claim} | {f.paper} | {f.figure} | {f.rule} |")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""Cross-time decoding: encoding-space decoders tested on later memory spaces (Lei et al. 2024,
+Fig. 4b, 4c; the test of a fixed memory slot, H1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from wmgeom.analysis import cross_time_decoding
+from wmgeom.report import figures as F
+from wmgeom.studies.findings import (
+    Finding,
+    Threshold,
+    format_spread,
+    normalized,
+    per_run,
+)
+from wmgeom.studies.nback.analysis import (
+    MULTI_FEATURE,
+    Analysis,
+    Context,
+    Figure,
+    Recording,
+    SkipAnalysis,
+    analysis_dataset,
+    bank_of,
+    feature_names,
+    multi_task_focus,
+    per_model,
+    percent,
+)
+
+
+def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
+    """:func:`~wmgeom.analysis.cross_time_decoding` from the decoder bank."""
+    ds = analysis_dataset(rec, ctx.protocol)
+    if ds.sizes["frame"] < 2:
+        raise SkipAnalysis("the recording has a single frame; memory steps need two or more")
+    return cross_time_decoding(ds, space=ctx.protocol.space, features=feature_names(ds),
+                               bank=bank_of(rec, ctx))
+
+
+def _relevant(t: pd.DataFrame) -> pd.DataFrame:
+    return t[t["relevant"].astype(bool)]
+
+
+def _drop(r: pd.DataFrame) -> float:
+    z = normalized(r["accuracy"], r["chance"])
+    enc = z[(r["frame"] == r["stimulus"]).to_numpy()].mean()
+    mem = z[(r["frame"] > r["stimulus"]).to_numpy()].mean()
+    return (enc - mem) / enc if enc > 0 else np.nan
+
+
+def _describe_slot(model: str, g: pd.DataFrame, m) -> str:
+    enc = g[g["frame"] == g["stimulus"]]["accuracy"]
+    mem = g[g["frame"] > g["stimulus"]]["accuracy"]
+    return (f"{model}: encoding step {format_spread(enc, 'cells')}, later steps "
+            f"{format_spread(mem, 'cells')}; normalised drop {m['normalized drop']:.2f}")
+
+
+NO_FIXED_SLOT = Finding(
+    "no_fixed_slot", "Memories do not sit in a fixed subspace (H1 rejected)",
+    "decoders fitted at encoding do not generalise well to later steps", "4b", "cross_time",
+    rows=_relevant,
+    measure=lambda g: {"normalized drop": float(np.nanmean(per_run(g, _drop)))},
+    describe=_describe_slot,
+    reproduced=(Threshold("normalized drop", ">=", 0.5),),
+    partly=(Threshold("normalized drop", ">=", 0.2),),
+    definitions="drop = (encoding − later steps) / encoding, normalised accuracies, relevant "
+                "features",
+    missing="cross_time table missing")
+
+
+def _memory(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracies at the recall step of a stimulus and at its other memory steps."""
+    mem = g[g["frame"] > g["stimulus"]]
+    recall = mem["recall"].astype(bool)
+    return (mem[recall]["accuracy"].to_numpy(float), mem[~recall]["accuracy"].to_numpy(float))
+
+
+def _recall(g: pd.DataFrame) -> dict[str, float] | None:
+    rec, other = _memory(g)
+    if not len(rec) or not len(other):
+        return None
+    return {"recall − other memory steps": rec.mean() - other.mean(),
+            "one-sided Mann–Whitney p":
+            stats.mannwhitneyu(rec, other, alternative="greater").pvalue}
+
+
+def _describe_recall(model: str, g: pd.DataFrame, m) -> str:
+    if m is None:
+        return ""
+    rec, other = _memory(g)
+    return (f"{model}: recall steps {format_spread(rec, 'cells')} vs other memory steps "
+            f"{format_spread(other, 'cells')} (Mann–Whitney p = "
+            f"{m['one-sided Mann–Whitney p']:.2g})")
+
+
+RECALL_REALIGNMENT = Finding(
+    "recall_realignment", "Memories partly realign with their encoding at recall",
+    "in STMF and MTMF models cross-time accuracy is consistently higher at recall "
+    "(executive) steps", "4b, 4c", "cross_time",
+    rows=lambda t: _relevant(t[t["regime"].astype(str).str.upper().isin(MULTI_FEATURE)]),
+    measure=_recall, describe=_describe_recall,
+    reproduced=(Threshold("recall − other memory steps", ">=", 0.05),
+                Threshold("one-sided Mann–Whitney p", "<", 0.05)),
+    partly=(Threshold("recall − other memory steps", ">", 0.0),),
+    unit_name="STMF/MTMF model",
+    definitions="cross-time accuracy of relevant features at the recall step T = S + N vs "
+                "the other memory steps of the same stimulus",
+    missing="cross_time table missing",
+    no_units="needs a multi-feature (STMF or MTMF) model",
+    unmeasured="no memory step with both recall and non-recall cells")
+
+
+def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
+    """Rows decoding each task's own feature; identity tasks first, as Fig. 4b."""
+    t = _relevant(t)
+    tasks = list(dict.fromkeys(t.loc[t["feature"] == "identity", "task"]))
+    tasks += [k for k in dict.fromkeys(t["task"]) if k not in tasks]
+    return t[t["task"].isin(tasks[:max_tasks])]
+
+
+def _read_cross_time(tables) -> str:
+    def one(g):
+        enc = g.loc[g["frame"] == g["stimulus"], "accuracy"].mean()
+        later = g.loc[g["frame"] > g["stimulus"], "accuracy"].mean()
+        return f"decoders fitted at the encoding step score {percent(enc)} there and " \
+               f"{percent(later)} at later steps"
+
+    return per_model(tables["cross_time"], one)
+
+
+def _read_executive(tables) -> str:
+    t = tables["cross_time"]
+    later = t[t["frame"] > t["stimulus"]]
+    flag = "recall" if "recall" in t else "executive"
+
+    def one(g):
+        ex = g.loc[g[flag].astype(bool), "accuracy"].mean()
+        non = g.loc[~g[flag].astype(bool), "accuracy"].mean()
+        return f"executive steps recalling the stimulus {percent(ex)} vs other memory steps " \
+               f"{percent(non)}"
+
+    return per_model(later, one)
+
+
+ANALYSIS = Analysis(
+    "cross_time", "Lei et al. 2024, Fig. 4b, 4c",
+    "decoders fitted on the encoding space E(S=i,T=i), tested on held-out trials at every "
+    "later step T=k (memory spaces M(S=i,T=k)); recall = the executive step k=i+N where "
+    "stimulus i is compared",
+    requires="two or more frames",
+    compute=compute,
+    figures=(
+        Figure("fig4b_cross_time", "Cross-time decoding (Fig. 4b)",
+               lambda T, p: F.plot_cross_time_decoding(
+                   _relevant_panels(multi_task_focus(T["cross_time"])), p),
+               _read_cross_time,
+               "encoding-step decoders do not generalise well to later memory steps "
+               "(against slot-like H1)"),
+        Figure("fig4c_executive", "Executive vs non-executive steps (Fig. 4c)",
+               lambda T, p: F.plot_executive_generalization(_relevant(T["cross_time"]), p),
+               _read_executive,
+               "cross-time accuracy higher on executive (recall) steps in STMF/MTMF models"),
+    ),
+    findings=(NO_FIXED_SLOT, RECALL_REALIGNMENT))

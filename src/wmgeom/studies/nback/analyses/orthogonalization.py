@@ -1,0 +1,169 @@
+"""Orthogonalization of the perceptual (CNN) and encoding (RNN) spaces (Lei et al. 2024, Fig. 3b,
+and with PCA-equalized dimensionality, Fig. A3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from wmgeom.analysis import orthogonalization_comparison
+from wmgeom.report import figures as F
+from wmgeom.studies.findings import Finding, Threshold, one_unit
+from wmgeom.studies.nback.analysis import (
+    Analysis,
+    Context,
+    Figure,
+    Recording,
+    SkipAnalysis,
+    analysis_dataset,
+    per_model,
+)
+from wmgeom.tasks.vocabulary import FEATURES
+
+
+def _compute(rec: Recording, ctx: Context, equalize: bool) -> pd.DataFrame:
+    """:func:`~wmgeom.analysis.orthogonalization_comparison` at the first frame, plus
+    ``value`` (the normalized index, as the figure reads it)."""
+    ds = analysis_dataset(rec, ctx.protocol)
+    if "perceptual" not in ds:
+        raise SkipAnalysis("the recording has no perceptual (CNN) features to compare with")
+    labels = {f: ds[f].values[:, 0] for f in FEATURES
+              if f in ds and len(np.unique(ds[f].values[:, 0])) >= 3}
+    if not labels:
+        raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
+                           "index needs at least three one-vs-rest decoders")
+    protocol = ctx.protocol
+    if protocol.n_bootstraps < 2:
+        raise SkipAnalysis("the t-test needs at least 2 bootstraps (protocol.n_bootstraps)")
+    P, E = ds["perceptual"].values[:, 0], ds[protocol.space].values[:, 0]
+    k = None
+    if equalize:
+        smaller = min(P.shape[1], E.shape[1])
+        k = protocol.equalized_components or max(1, smaller // 2)
+        if k >= smaller:
+            raise SkipAnalysis(f"equalized_components={k} is not below both spaces' "
+                               f"dimensionality ({P.shape[1]} and {E.shape[1]})")
+    table = orthogonalization_comparison(
+        P, E, labels, n_bootstrap=protocol.n_bootstraps, n_components=k, Cs=protocol.Cs,
+        inner_cv=protocol.inner_splits, seed=protocol.seed, device=protocol.device,
+        standardize=protocol.standardize)
+    return table.assign(value=table["normalized_index"])
+
+
+def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
+    """Two-sample t-test of normalized indices pooled over features, per model (Fig. 3b).
+
+    The per-feature tests are in the orthogonalization table itself (``t_statistic``,
+    ``p_value``); this pools the bootstraps of every feature of a model for the figure.
+
+    Args:
+        table: An orthogonalization table with ``space``, ``value`` and optional ``model``.
+
+    Returns:
+        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``t`` (perceptual minus
+        encoding), ``p``, ``n``.
+    """
+    from scipy.stats import ttest_ind
+
+    rows = []
+    groups = table.groupby("model", sort=False) if "model" in table else [("", table)]
+    for model, g in groups:
+        a = g.loc[g["space"] == "perceptual", "value"].to_numpy()
+        b = g.loc[g["space"] == "encoding", "value"].to_numpy()
+        test = ttest_ind(a, b)
+        rows.append({"model": model, "mean_perceptual": a.mean(), "mean_encoding": b.mean(),
+                     "t": float(test.statistic), "p": float(test.pvalue), "n": len(a)})
+    return pd.DataFrame(rows)
+
+
+def _shares(t: pd.DataFrame) -> dict[str, float]:
+    less = (t["mean_encoding"] < t["mean_perceptual"]).to_numpy()
+    significant = (t["p"] < 0.05).to_numpy()
+    return {"share of models with encoding below perceptual at p < 0.05":
+            float(np.mean(less & significant)),
+            "share of models with encoding below perceptual": float(np.mean(less)),
+            "share of models with encoding above perceptual at p < 0.05":
+            float(np.mean(~less & significant))}
+
+
+def _describe(_label: str, t: pd.DataFrame, _m) -> str:
+    return "; ".join(f"{row['model']}: O(encoding)/O(perceptual) = {row['mean_encoding']:.3f}, "
+                     f"t = {row['t']:.2f}, p = {row['p']:.2g}" for _, row in t.iterrows())
+
+
+def _finding(name: str, claim: str, paper: str, figure: str, definitions: str) -> Finding:
+    return Finding(
+        name, claim, paper, figure, f"{name}_stats", _shares, _describe,
+        reproduced=(Threshold("share of models with encoding below perceptual at p < 0.05",
+                              ">=", 2 / 3),),
+        partly=(Threshold("share of models with encoding below perceptual", ">", 0.0),
+                Threshold("share of models with encoding above perceptual at p < 0.05", "<",
+                          1.0)),
+        units=one_unit, unit_name="", definitions=definitions,
+        missing=f"{name}_stats table missing (needs perceptual features)")
+
+
+def _read(t: pd.DataFrame, stats: pd.DataFrame | None) -> str:
+    p_values = {}
+    if stats is not None and not stats.empty:
+        p_values = dict(zip(stats.get("model", pd.Series([""] * len(stats))).astype(str),
+                            stats["p"], strict=True))
+
+    def one(g):
+        perc = g.loc[g["space"] == "perceptual", "value"].mean()
+        enc = g.loc[g["space"] == "encoding", "value"].mean()
+        model = str(g["model"].iloc[0]) if "model" in g else ""
+        p = p_values.get(model)
+        if p is None or pd.isna(p):
+            verdict = "encoding less orthogonal" if enc < perc else "encoding more orthogonal"
+        elif p < 0.05:
+            verdict = ("encoding significantly less orthogonal" if enc < perc
+                       else "encoding significantly more orthogonal") + f", p={p:.2g}"
+        else:
+            verdict = f"no significant difference, p={p:.2g}"
+        return f"normalised O(perceptual) {perc:.3f} vs O(encoding) {enc:.3f} ({verdict})"
+
+    return per_model(t, one)
+
+
+def _figure(name: str, stem: str, title: str, paper: str, plot_title: str | None = None
+            ) -> Figure:
+    return Figure(stem, title,
+                  lambda T, path: F.plot_orthogonalization(T[name], path,
+                                                           stats=T.get(f"{name}_stats"),
+                                                           title=plot_title),
+                  lambda T: _read(T[name], T.get(f"{name}_stats")), paper)
+
+
+ANALYSIS = Analysis(
+    "orthogonalization", "Lei et al. 2024, Fig. 3b",
+    "one-vs-rest normals at the first frame in the perceptual (CNN) and encoding (RNN) "
+    "spaces, bootstrapped; O normalised by the perceptual mean per feature",
+    requires="perceptual features and a feature with three or more values",
+    compute=lambda rec, ctx: _compute(rec, ctx, equalize=False),
+    figures=(_figure("orthogonalization", "fig3b_orthogonalization",
+                     "Orthogonalisation index (Fig. 3b)",
+                     "the RNN encoding space is slightly less orthogonalised than the "
+                     "perceptual space in most models"),),
+    findings=(_finding("orthogonalization", "RNN encoding is less orthogonalised than "
+                       "perception", "in most models the encoding space is less "
+                       "orthogonalised than the perceptual space (two-sample t-test)", "3b",
+                       "two-sample t-test of the normalised indices, bootstraps of every "
+                       "feature pooled, per model"),),
+    stats=orthogonalization_stats)
+
+ANALYSIS_PCA = Analysis(
+    "orthogonalization_pca", "Lei et al. 2024, Fig. A3",
+    "as orthogonalization, after PCA reduces both spaces to the same dimensionality, below "
+    "both (half the smaller space's unless the protocol says otherwise)",
+    requires="perceptual features and a feature with three or more values",
+    compute=lambda rec, ctx: _compute(rec, ctx, equalize=True),
+    figures=(_figure("orthogonalization_pca", "figA3_orthogonalization_pca",
+                     "Orthogonalisation, PCA-equalised (Fig. A3)",
+                     "same de-orthogonalisation when PCA equalises the dimensionality",
+                     "Orthogonalisation with PCA-equalised dimensionality (Lei et al. 2024, "
+                     "Fig. A3)"),),
+    findings=(_finding("orthogonalization_pca", "The same with PCA-equalised dimensionality",
+                       "similar results when PCA equalises the dimensionality of the two "
+                       "spaces", "A3", "as orthogonalization, on the PCA-equalised spaces"),),
+    stats=orthogonalization_stats)

@@ -1,0 +1,337 @@
+"""The N-back report: the findings, the accuracy, every declared figure, the protocol.
+
+The figures, their readings and the paper's captions come from the analysis declarations
+(:mod:`wmgeom.studies.nback.analyses`). :func:`draw_figures` draws every declared figure
+whose tables exist; :func:`write_report` reads a folder's tables from ``analysis/`` and
+renders ``report.html``. Every reading is phrased from the tables computed for this run
+(never from fixed text); the paper's caption is quoted next to it so a reader can compare.
+Nothing here runs an analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from wmgeom.errors import WmgeomError
+from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
+from wmgeom.report import figures as F
+from wmgeom.report.page import Section, render_html
+from wmgeom.studies.nback.analyses import ANALYSES
+from wmgeom.studies.nback.analysis import Analysis, Figure, percent
+
+
+def declared_figures(analyses: Iterable[Analysis] | None = None) -> Iterator[Figure]:
+    """Every figure the analyses declare (the registered ones by default), in page order."""
+    for analysis in ANALYSES if analyses is None else analyses:
+        yield from analysis.figures
+
+
+def draw_figures(tables: dict[str, pd.DataFrame], figure_dir: Path,
+                 only_missing: bool = False, analyses: Iterable[Analysis] | None = None
+                 ) -> pd.DataFrame:
+    """Draw every declared figure whose tables exist into ``figure_dir`` (PNG and SVG).
+
+    Args:
+        tables: Analysis tables by name.
+        figure_dir: Output folder.
+        only_missing: Draw only figures whose PNG is not there yet.
+        analyses: Whose figures to draw (default every registered analysis).
+
+    Returns:
+        A timing table (``analysis`` = ``figure <name>``, ``seconds``, ...), one row per
+        figure drawn, in the columns of the analyses' timing table.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for spec in declared_figures(analyses):
+        if not spec.available(tables):
+            continue
+        if only_missing and (figure_dir / f"{spec.name}.png").is_file():
+            continue
+        start = time.perf_counter()
+        plt.close(spec.draw(tables, figure_dir / spec.name))
+        rows.append({"analysis": f"figure {spec.name}", "reference": "report", "model": "all",
+                     "run": "", "status": "ok", "rows": 0,
+                     "seconds": time.perf_counter() - start})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+_PROTOCOL_TEXT = (
+    "Decoders are linear SVMs on the raw activations ({scaling}), one-vs-rest per feature "
+    "value, scored by {n_splits}-fold cross-validation with C chosen from {Cs} by an inner "
+    "{inner_splits}-fold grid search (Lei et al. 2024, appendix). Every decoder of a recording (each "
+    "stimulus at each later step, each task and feature) is fitted once and read by every "
+    "analysis. Two measures are reported everywhere: 'accuracy', the multi-class accuracy "
+    "of the argmax over a feature's one-vs-rest decision values (chance 1/k), which the "
+    "figures and the findings use; and 'decoder_accuracy', the mean accuracy of the "
+    "one-vs-rest decoders, the measure of the paper's SVC scores (its Fig. A5 averages them "
+    "over feature values; a decoder that always answers 'rest' scores 1 - 1/k on it), which "
+    "is what the paper's '>85%' compares with. Orthogonalisation indices are bootstrapped "
+    "{n_bootstraps} times. Activations: the '{space}' state of the recurrent layer (LSTM "
+    "cell state too when recorded); trials of the splits {splits}. Each table is also a CSV "
+    "file in analysis/."
+)
+
+
+_FINDINGS_TEXT = (
+    "One row per finding of Lei et al. 2024. 'measured' is what this folder's tables give (mean ± "
+    "standard deviation over the unit named in brackets); 'verdict' is computed from the "
+    "tables by the rule in the last column (docs/findings.md), never typed by hand. A "
+    "finding that needs models this folder does not hold (e.g. STSF models or a vanilla "
+    "RNN; `wmgeom run --grid` trains them) is 'not tested', with the reason."
+)
+
+
+def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
+                   summary: dict, protocol: dict, analyses: Iterable[Analysis] | None = None
+                   ) -> list[Section]:
+    """Sections of an N-back run's report (accuracy, training, figures, protocol, config).
+
+    Args:
+        run_dir: The run directory (figures are read from ``figures/``; the accuracy and
+            training-curve figures are drawn there).
+        tables: Analysis tables by name (``analysis/*.csv``).
+        config: The resolved config (``config.yaml``).
+        summary: ``summary.json`` (empty if absent).
+        protocol: ``analysis/protocol.json`` (empty if absent).
+        analyses: Whose figures to show (default every registered analysis).
+
+    Returns:
+        Sections in display order.
+    """
+    figure_dir = run_dir / "figures"
+    sections = []
+    found = tables.get("findings")
+    if found is not None and not found.empty:
+        counts = found["verdict"].value_counts()
+        tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly",
+                                                        "not reproduced", "not tested")
+                          if v in counts)
+        sections.append(Section(
+            "Findings of Lei et al. 2024", text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
+            tables=[("findings", found[["finding", "figure", "paper", "measured", "verdict",
+                                        "reason", "rule"]].fillna(""))],
+            wrap=True))
+
+    models = tables.get("models")
+    if config.get("study") == "nback-grid" and models is not None and not models.empty:
+        sections += _grid_sections(models, figure_dir)
+        metrics = None
+    else:
+        metrics_path = run_dir / "metrics.csv"
+        metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
+        acc = F.accuracy_table(summary, metrics)
+        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc))
+        if not acc.empty:
+            F.plot_accuracy(acc, figure_dir / "accuracy")
+            overview.figures.append((figure_dir / "accuracy.png", "Executive-step accuracy per "
+                                     "task and split (last evaluation)."))
+            overview.tables.append(("accuracy", acc))
+        sections.append(overview)
+    settings = _settings_vs_paper(config)
+    if settings is not None:
+        sections.append(settings)
+    if metrics is not None and not metrics.empty:
+        F.plot_training_curves(metrics, figure_dir / "training_curves")
+        sections.append(Section(
+            "Training curves",
+            text="Loss and accuracy (executive steps and all frames) per split over training; "
+                 "dashed lines mark the paper's criterion (>95% train, >90% novel angles).",
+            figures=[(figure_dir / "training_curves.png", "Training curves from metrics.csv.")]))
+
+    for spec in declared_figures(analyses):
+        png = figure_dir / f"{spec.name}.png"
+        if not png.is_file() or not spec.available(tables):
+            continue
+        caption = f"Here: {spec.reading(tables)}. Lei et al. 2024: {spec.paper}."
+        shown = [n for n in spec.tables + tuple(f"{n}_stats" for n in spec.tables)
+                 if n in tables]
+        sections.append(Section(spec.title, figures=[(png, caption)],
+                                tables=[(name, _display(tables[name])) for name in shown]))
+
+    skipped = tables.get("skipped")
+    if skipped is not None and not skipped.empty:
+        sections.append(Section(
+            "Analyses not run",
+            text="These analyses need something the recordings do not hold; nothing was "
+                 "substituted for them.",
+            tables=[("skipped", _display(skipped))]))
+
+    fields = {"n_splits": "?", "Cs": "?", "n_bootstraps": "?", "space": "hidden",
+              "inner_splits": "?", "splits": "?", **protocol}
+    fields["scaling"] = ("each unit standardised inside each training fold, normals mapped "
+                         "back" if protocol.get("standardize") else "no per-unit scaling, as "
+                         "the paper fits scikit-learn's SVC")
+    protocol_text = _PROTOCOL_TEXT.format(**fields)
+    timing = tables.get("timing")
+    sections.append(Section(
+        "How these results were produced", text=protocol_text,
+        tables=[("timing (seconds per analysis)", _display(timing))] if timing is not None
+        else [],
+        code=json.dumps(protocol, indent=2) if protocol else None))
+    config_path = run_dir / "config.yaml"
+    if config_path.is_file():
+        sections.append(Section("Resolved configuration", text="RUN_DIR/config.yaml",
+                                code=config_path.read_text()))
+    return sections
+
+
+_GRID_COLUMNS = ("model", "hidden_size", "parameters", "iterations", "acc_train",
+                 "acc_val_angle", "acc_val_identity", "acc_train_min_task",
+                 "acc_val_angle_min_task", "acc_same_category_val_angle")
+
+
+def _grid_sections(models: pd.DataFrame, figure_dir: Path) -> list[Section]:
+    """The grid's models: their sizes, training and accuracies, and their training curves."""
+    shown = models[[c for c in _GRID_COLUMNS if c in models]]
+    per_model = shown.groupby("model", sort=False).mean(numeric_only=True).reset_index()
+    met = per_model.get("acc_train_min_task", pd.Series(dtype=float)) > 0.95
+    met &= per_model.get("acc_val_angle_min_task", pd.Series(dtype=float)) > 0.90
+    text = (f"{models['run'].nunique()} runs of {per_model['model'].nunique()} models "
+            f"({', '.join(per_model['model'])}); every run trained "
+            f"{sorted(set(models['iterations'].dropna().astype(int)))} iterations. "
+            f"{int(met.sum())} of {len(per_model)} models meet the paper's criterion on every "
+            "task (>95% train, >90% novel angles). Accuracies are executive-step accuracies "
+            "of the last evaluation, averaged over seeds; 'min_task' is the worst task.")
+    section = Section("Models of the grid", text=text, tables=[("models", per_model)])
+    curves = []
+    for _, row in models.iterrows():
+        path = Path(row["run"]) / "metrics.csv"
+        if path.is_file():
+            m = pd.read_csv(path)
+            m = m[(m.get("task") == "all") & m["split"].isin(["train", "val_angle"])]
+            curves.append(m.assign(model=row["model"], architecture=row["architecture"],
+                                   regime=row["regime"]))
+    if curves:
+        F.plot_grid_training(pd.concat(curves, ignore_index=True),
+                             figure_dir / "grid_training")
+        section.figures.append((figure_dir / "grid_training.png",
+                                "Executive-step accuracy of every model over training."))
+    return [section]
+
+
+def _settings_vs_paper(config: dict) -> Section | None:
+    """What differs from the paper's setup, read from the resolved config."""
+    base = config.get("base", config)
+    model, train = base.get("model"), base.get("train")
+    if not model or not train:
+        return None
+    rows = [
+        ("backbone", "ResNet50 (ImageNet), layer4 map 2048×7×7", f"{model.get('backbone')} "
+         f"({model.get('weights') or 'ImageNet'})"),
+        ("backbone channels into the 1×1 conv", "2048 (all)",
+         "all" if model.get("channel_components") is None else
+         f"{model.get('channel_components')} principal components"),
+        ("hidden units", "512 vanilla RNN, 256 GRU / LSTM",
+         str(config.get("sizes") or model.get("hidden_size"))),
+        ("optimiser", "AdamW, lr 3e-5, batch 256", f"{train.get('optimizer')}, lr "
+         f"{train.get('lr')}, batch {train.get('batch_size')}, weight decay "
+         f"{train.get('weight_decay')}"),
+        ("training length", "4–8k iterations to convergence, cap 14k",
+         f"{train.get('iterations')} iterations, "
+         f"{'early stop at the criterion' if train.get('early_stop') else 'no early stop'}"),
+        ("stimuli", "ShapeNet renders, 4 categories × 2 identities",
+         f"{base.get('stimuli', {}).get('source', 'procedural')} objects"),
+        ("identity non-matches from the same category", "not stated",
+         str(base.get("tasks", {}).get("same_category_rate"))),
+    ]
+    table = pd.DataFrame(rows, columns=["setting", "Lei et al. 2024", "here"])
+    return Section("Setting beside the paper's", text=(
+        "The differences that remain between this run and the paper's setup (taken from the "
+        "resolved configuration). `wmgeom run --profile paper` runs the paper's setup on a "
+        "GPU."), tables=[("settings", table)], wrap=True)
+
+
+def _display(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown on the page: run paths dropped (the CSV keeps every column)."""
+    return table.drop(columns=[c for c in ("run",) if c in table.columns])
+
+
+def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
+    model = summary.get("model", {}) if isinstance(summary, dict) else {}
+    parts = [f"Run {run_dir.name}"]
+    if model:
+        parts.append(f"{str(model.get('architecture', '')).upper()} with "
+                     f"{model.get('hidden_size', '?')} units on {model.get('backbone', '?')} "
+                     f"features")
+    if summary.get("regime"):
+        parts.append(f"regime {str(summary['regime']).upper()}")
+    if summary.get("iterations") is not None:
+        parts.append(f"{summary['iterations']} iterations in {summary.get('seconds', '?')} s")
+    text = ", ".join(parts) + "."
+    overall = acc[acc["task"] == "all"] if not acc.empty else acc
+    if not overall.empty:
+        text += " Executive-step accuracy: " + ", ".join(
+            f"{r['split']} {percent(r['accuracy'])}" for r in overall.to_dict("records")) + "."
+    text += " Lei et al. 2024: all models >95% on train and >90% on novel angles; novel identities " \
+            "substantially weaker."
+    missing = summary.get("missing_splits") if isinstance(summary, dict) else None
+    if missing:
+        text += (f" The stimulus set has no {', '.join(missing)} split, so it is neither "
+                 "evaluated nor recorded nor analysed.")
+    return text
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def write_report(run_dir: str | Path, analyses: Iterable[Analysis] | None = None) -> Path:
+    """Write ``RUN_DIR/report.html`` from the folder's analysis tables, figures and run files.
+
+    Figures missing from ``figures/`` are drawn from the tables first; nothing is analysed
+    here (``wmgeom analyze`` writes the tables).
+
+    Raises:
+        WmgeomError: If ``run_dir`` holds no analysis tables.
+    """
+    run_dir = Path(run_dir)
+    analysis_dir = run_dir / "analysis"
+    if not (analysis_dir / "timing.csv").is_file():
+        raise WmgeomError(f"{run_dir} holds no analysis tables (analysis/timing.csv); run "
+                          f"`wmgeom analyze {run_dir}` first")
+    clean_stale_temporaries(run_dir)
+    tables = read_tables(analysis_dir)
+    draw_figures(tables, run_dir / "figures", only_missing=True, analyses=analyses)
+    config_path = run_dir / "config.yaml"
+    config = read_yaml(config_path, "run config") if config_path.is_file() else {}
+    summary = read_json(run_dir / "summary.json", "run summary", "train the run again")
+    sections = nback_sections(
+        run_dir, tables, config=config, summary=summary,
+        protocol=read_json(analysis_dir / "protocol.json", "analysis protocol",
+                           "run `wmgeom analyze` again"),
+        analyses=analyses)
+    unfinished = unfinished_training(run_dir, config, summary)
+    if unfinished:
+        sections.insert(0, Section("This run did not finish training", text=unfinished))
+    return render_html(f"wmgeom report: {run_dir.name}", sections, run_dir / "report.html")
+
+
+def unfinished_training(run_dir: Path, config: dict, summary: dict) -> str:
+    """A warning when the run's training stopped before its end, else ``""``.
+
+    From ``summary.json``'s ``finished`` flag; without a summary (a run killed before its
+    end writes none), from the last iteration logged in ``metrics.csv`` against
+    ``train.iterations``.
+    """
+    planned = (config.get("train") or {}).get("iterations")
+    if summary.get("finished") is False:
+        reached = summary.get("iterations")
+    elif not summary and planned and (run_dir / "metrics.csv").is_file():
+        metrics = pd.read_csv(run_dir / "metrics.csv")
+        reached = int(metrics["iteration"].max()) if "iteration" in metrics else 0
+        if reached >= planned:
+            return ""
+    else:
+        return ""
+    return (f"Training stopped at iteration {reached} of {planned} and the model did not meet "
+            "the criterion: every number below describes an unfinished model. Continue it with "
+            f"`wmgeom train --out {run_dir} --resume`, then record and analyse it again.")
