@@ -203,7 +203,7 @@ def check_recording(ds: xr.Dataset, where: str, *, hidden_size: int | None = Non
         if tuple(ds[name].dims) != dims:
             refuse(f"{name!r} has dimensions {tuple(ds[name].dims)}, not {dims}")
     if cell and "cell" not in ds.data_vars:
-        refuse("has no 'cell' variable, which its LSTM run records")
+        refuse("has no 'cell' variable, the state its run's architecture carries")
     if "cell" in ds.data_vars and ds["cell"].dims != ds["hidden"].dims:
         refuse(f"'cell' has dimensions {tuple(ds['cell'].dims)}, not those of 'hidden'")
     sizes = {"unit": hidden_size, "frame": length}

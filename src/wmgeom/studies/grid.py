@@ -38,6 +38,7 @@ from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.studies import nback
 from wmgeom.studies.base import check_out_dir, claimed_run_dir
 from wmgeom.studies.nback import report
+from wmgeom.studies.nback.driver import analyze_held
 from wmgeom.tasks.registry import REGIMES
 from wmgeom.validation import Seed, check_unique
 
@@ -401,8 +402,8 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
         summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
         table = gather(config, out, summaries)
         trained = time.perf_counter() - start
-        nback._analyze([out / "runs" / name for name in table["run"]], out, None, None, True,
-                       progress, jobs or config.jobs or os.cpu_count() or 1)
+        analyze_held([out / "runs" / name for name in table["run"]], out, None, None, True,
+                     progress, jobs or config.jobs or os.cpu_count() or 1)
         analysed = time.perf_counter() - start - trained
         report(out)
         summary = {"study": "nback-grid", "runs": len(table),

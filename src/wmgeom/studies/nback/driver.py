@@ -591,13 +591,14 @@ def analyze(
                           "analysed")
     select_analyses(analyses)  # an unknown name, before any loading
     with run_lock(base):
-        return _analyze(runs, base, protocol, analyses, figures, progress, jobs)
+        return analyze_held(runs, base, protocol, analyses, figures, progress, jobs)
 
 
-def _analyze(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict | None,
-             analyses: Iterable[str] | None, figures: bool, progress: bool, jobs: int
-             ) -> dict[str, pd.DataFrame]:
-    """:func:`analyze` into ``base``, which the caller holds (:func:`run_lock`)."""
+def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict | None,
+                 analyses: Iterable[str] | None, figures: bool, progress: bool, jobs: int
+                 ) -> dict[str, pd.DataFrame]:
+    """:func:`analyze` into ``base``, a folder the caller holds already (:func:`run_lock`:
+    a run's own folder, or a grid's), without the checks of its arguments."""
     recordings = [r if isinstance(r, Recording) else load_recording(r) for r in runs]
     profile = recordings[0].activations.attrs.get("profile")
     if profile is None and not isinstance(runs[0], Recording):
@@ -660,7 +661,7 @@ def run(config: NBackConfig, run_dir: str | Path, resume: bool = False,
         summary, trained = _train_locked(config, run_dir, prep, resume, progress)
         _record(trained, progress)
         if with_analysis:
-            tables = _analyze([load_recording(run_dir, trained.model)], run_dir, None, None,
+            tables = analyze_held([load_recording(run_dir, trained.model)], run_dir, None, None,
                               True, progress, 1)
             summary["skipped_analyses"] = skipped_lines(tables)
             report(run_dir)
