@@ -117,8 +117,11 @@ def _lag_matched(g: pd.DataFrame) -> tuple[float, float]:
         return (float(np.mean(diffs)) if diffs else np.nan), float(fig4c)
 
     d = np.array([one(r) for _, r in g.groupby("run", sort=False)], float)
-    return float(np.nanmean(d[:, 0])) if np.isfinite(d[:, 0]).any() else np.nan, \
-        float(np.nanmean(d[:, 1]))
+
+    def mean(x: np.ndarray) -> float:  # NaN when no run has the quantity
+        return float(np.nanmean(x)) if np.isfinite(x).any() else np.nan
+
+    return mean(d[:, 0]), mean(d[:, 1])
 
 
 def _memory(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
