@@ -101,3 +101,23 @@ def test_registered_shape_matches_the_builders_spec(name):
     assert spec.name == name
     assert spec.channels == BACKBONES[name].channels
     assert spec.spatial == BACKBONES[name].spatial
+
+
+def test_no_module_tests_an_architecture_by_name():
+    """Questions about an architecture are answered by registry properties; its name
+    appears outside the registry only as a configuration default."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).parents[2] / "src" / "wmgeom"
+    default = re.compile(r'architecture\w*(: str)? = "\w+"|"architecture": "\w+"')
+    offending = []
+    for path in src.rglob("*.py"):
+        if path.name == "registry.py" and path.parent.name == "models":
+            continue
+        for k, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if re.search(r'["\'](rnn|gru|lstm)["\']', code) and not default.search(code) \
+                    and not code.lstrip().startswith(("architecture:", "``")):
+                offending.append(f"{path.relative_to(src)}:{k}: {line.strip()}")
+    assert not offending, offending

@@ -1,4 +1,4 @@
-"""The feature cache (SPEC M3, P4).
+"""The feature cache.
 
 The backbone is frozen, so every canvas a model can see — every object image at each
 of the four locations — goes through it exactly once. The spatial maps are stored as
@@ -8,12 +8,12 @@ frames up by flat stimulus index ``image * n_locations + location``.
 A cache entry is a folder ``<cache>/features/<key>/`` holding ``maps.npy`` and
 ``meta.json``; the metadata records the size and sha256 of ``maps.npy``. An entry that
 cannot be read or does not match its checksum is reported in one logged line and computed
-again; the replacement is written atomically.
+again; the replacement is written atomically (:class:`wmgeom.cache.ContentCache`, shared
+with the stimulus cache).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,15 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wmgeom.io import (
-    atomic_path,
-    cache_root,
-    clean_stale_temporaries,
-    content_key,
-    damaged_files,
-    file_record,
-    progress_bar,
-)
+from wmgeom.cache import META_FILE, ContentCache, DamagedEntry
+from wmgeom.io import cache_root, content_key, progress_bar
 from wmgeom.models.backbones import Backbone, BackboneSpec
 from wmgeom.models.registry import build_backbone
 from wmgeom.pca import pca
@@ -38,8 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the layout of an entry changes (2: checksums in ``meta.json``).
 CACHE_VERSION = 2
-MAPS_FILE, META_FILE = "maps.npy", "meta.json"
-CANVAS_SIZE = 224  # the backbones' input size (SPEC S3)
+MAPS_FILE = "maps.npy"
+CANVAS_SIZE = 224  # the backbones' input size (the 224 × 224 canvas of iWISDM)
 
 
 @dataclass
@@ -144,68 +137,59 @@ def load_or_compute_features(
         cache_dir: defaults to ``cache_root()/features``.
     """
     key = feature_key(stimset.key, backbone, weights)
-    folder = Path(cache_dir) if cache_dir else cache_root() / "features"
-    clean_stale_temporaries(folder)
-    path = folder / key
-    if path.exists():
-        cache, problem = read_entry(path, key)
-        if cache is not None:
-            return cache
-        log.warning("feature cache entry %s is damaged (%s); computing it again", path, problem)
+    cache = _cache(cache_dir)
+    found = cache.get(key, lambda path, meta: read_entry(path, meta, key))
+    if found is not None:
+        return found
     net = build_backbone(backbone, weights)
     maps = compute_maps(stimset, net, batch_size=batch_size, device=device, progress=progress)
-    write_entry(path, maps, net.spec, stimset)
+    path = write_entry(cache, key, maps, net.spec, stimset)
     return FeatureCache(np.load(path / MAPS_FILE, mmap_mode="r"), net.spec,
                         stimset.n_locations, key)
 
 
-def write_entry(path: Path, maps: np.ndarray, spec: BackboneSpec, stimset) -> None:
-    """Write a cache entry (maps and metadata with their checksum) atomically at ``path``."""
-    if path.exists() and not path.is_dir():  # a damaged entry that is not even a folder
-        path.unlink()
-    with atomic_path(path) as tmp:
-        tmp.mkdir()
-        np.save(tmp / MAPS_FILE, maps)
-        meta = {"spec": spec.__dict__, "n_locations": stimset.n_locations,
+def _cache(cache_dir: str | Path | None) -> ContentCache:
+    folder = Path(cache_dir) if cache_dir else cache_root() / "features"
+    return ContentCache(folder, "feature cache", "computing it again", (MAPS_FILE,), log)
+
+
+def write_entry(cache: ContentCache, key: str, maps: np.ndarray, spec: BackboneSpec,
+                stimset) -> Path:
+    """Write a cache entry (maps and metadata with their checksum) atomically."""
+    def write(folder: Path) -> dict:
+        np.save(folder / MAPS_FILE, maps)
+        return {"spec": spec.__dict__, "n_locations": stimset.n_locations,
                 "stimuli": stimset.key, "n_canvases": int(maps.shape[0]),
-                "version": CACHE_VERSION, "files": {MAPS_FILE: file_record(tmp / MAPS_FILE)}}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+                "version": CACHE_VERSION}
+
+    return cache.put(key, write)
 
 
-def read_entry(path: Path, key: str) -> tuple[FeatureCache | None, str]:
-    """The cache entry at ``path``, or ``(None, what is wrong with it)``.
+def read_entry(path: Path, meta: dict, key: str) -> FeatureCache:
+    """The cache entry at ``path`` whose files match ``meta``'s checksums.
 
-    Checks that ``meta.json`` is a complete JSON object, that ``maps.npy`` has the size and
-    sha256 it records, and that the array has the recorded shape.
+    Raises:
+        DamagedEntry: If the metadata lacks its fields, or ``maps.npy`` is unreadable or
+            does not have the recorded shape.
     """
-    if not path.is_dir():
-        return None, "it is not a folder"
-    try:
-        meta = json.loads((path / META_FILE).read_text())
-    except FileNotFoundError:
-        return None, f"{META_FILE} is missing"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"{META_FILE} is unreadable ({type(exc).__name__})"
     try:
         names = {f.name for f in fields(BackboneSpec)}
         raw = meta["spec"]
         if set(raw) != names:
             raise KeyError("spec")
         spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-        n_locations, n_canvases, records = meta["n_locations"], meta["n_canvases"], meta["files"]
+        n_locations, n_canvases = meta["n_locations"], meta["n_canvases"]
     except (KeyError, TypeError, AttributeError):
-        return None, f"{META_FILE} lacks its fields"
-    problem = damaged_files(path, records)
-    if problem is not None:
-        return None, problem
+        raise DamagedEntry(f"{META_FILE} lacks its fields") from None
     try:
         maps = np.load(path / MAPS_FILE, mmap_mode="r")
     except (OSError, ValueError) as exc:
-        return None, f"{MAPS_FILE} is unreadable ({type(exc).__name__})"
+        raise DamagedEntry(f"{MAPS_FILE} is unreadable ({type(exc).__name__})") from None
     expected = (n_canvases, spec.channels, *spec.spatial)
     if maps.shape != expected or maps.dtype != np.float16:
-        return None, f"{MAPS_FILE} holds {maps.dtype} {maps.shape}, expected float16 {expected}"
-    return FeatureCache(maps, spec, n_locations, key), ""
+        raise DamagedEntry(f"{MAPS_FILE} holds {maps.dtype} {maps.shape}, expected float16 "
+                           f"{expected}")
+    return FeatureCache(maps, spec, n_locations, key)
 
 
 def channel_pca(cache: FeatureCache, n_components: int) -> tuple[FeatureCache, float]:

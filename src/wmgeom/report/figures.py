@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
+from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS
 
 VALIDATION_COLOR = "#7b3fa0"  # purple, as Lei et al. 2024, Fig. 2c
@@ -84,7 +85,7 @@ def _by_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 REGIME_ORDER = ("STSF", "STMF", "MTMF")
-ARCHITECTURE_ORDER = ("rnn", "gru", "lstm")
+ARCHITECTURE_ORDER = tuple(ARCHITECTURES)  # the registry's order
 
 
 def _model_cells(table: pd.DataFrame, models: list[str], n_cols: int = 3

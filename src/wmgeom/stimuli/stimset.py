@@ -28,14 +28,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wmgeom.cache import ContentCache
 from wmgeom.errors import WmgeomError, format_validation_error
 from wmgeom.io import (
-    atomic_path,
     cache_root,
-    clean_stale_temporaries,
     content_key,
-    damaged_files,
-    file_record,
     progress_bar,
 )
 from wmgeom.stimuli.meshes import category_dirs, folder_fingerprint, folder_meshes
@@ -418,55 +415,20 @@ def load_or_render(config: StimulusConfig | None = None, cache_dir: str | os.Pat
     config = config or StimulusConfig()
     key = _key(config)
     folder = Path(cache_dir) if cache_dir is not None else cache_root() / "stimuli"
-    clean_stale_temporaries(folder)
-    path = folder / key
-    if path.exists():
-        stimset, problem = _read_entry(path, config, key)
-        if stimset is not None:
-            return stimset
-        log.warning("stimulus cache entry %s is damaged (%s); rendering it again", path, problem)
+    cache = ContentCache(folder, "stimulus cache", "rendering it again", CACHE_FILES, log)
+    stimset = cache.get(key, lambda path, _meta: _load_cached(path, config, key))
+    if stimset is not None:
+        return stimset
     stimset = render_stimulus_set(config, progress=progress)
-    _write_entry(path, stimset, config)
-    return stimset
 
-
-def _write_entry(path: Path, stimset: StimulusSet, config: StimulusConfig) -> None:
-    """Write a cache entry and the sizes and checksums of its files, atomically."""
-    if path.exists() and not path.is_dir():  # a damaged entry that is not even a folder
-        path.unlink()
-    with atomic_path(path) as tmp:
-        tmp.mkdir()
+    def write(tmp: Path) -> dict:
         np.savez(tmp / "arrays.npz", foreground=stimset.foreground, alpha=stimset.alpha)
         stimset.table.to_csv(tmp / "table.csv", index=False)
         (tmp / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2))
-        meta = {"version": RENDER_VERSION, "n_images": len(stimset),
-                "files": {name: file_record(tmp / name) for name in CACHE_FILES}}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        return {"version": RENDER_VERSION, "n_images": len(stimset)}
 
-
-def _read_entry(path: Path, config: StimulusConfig, key: str
-                ) -> tuple[StimulusSet | None, str]:
-    """The cached set at ``path``, or ``(None, what is wrong with the entry)``."""
-    if not path.is_dir():
-        return None, "it is not a folder"
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-        records = meta["files"]
-    except FileNotFoundError:
-        return None, "meta.json is missing"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"meta.json is unreadable ({type(exc).__name__})"
-    except (KeyError, TypeError):
-        return None, "meta.json lacks its fields"
-    problem = damaged_files(path, records)
-    if problem is None and set(records) != set(CACHE_FILES):
-        problem = "meta.json lists other files"
-    if problem is not None:
-        return None, problem
-    try:
-        return _load_cached(path, config, key), ""
-    except Exception as exc:  # any failure to read means a damaged entry
-        return None, f"it is unreadable ({type(exc).__name__})"
+    cache.put(key, write)
+    return stimset
 
 
 def _load_cached(path: Path, config: StimulusConfig, key: str) -> StimulusSet:

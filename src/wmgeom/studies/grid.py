@@ -3,7 +3,7 @@
 ``wmgeom run --grid --out DIR`` trains every grid point as an ordinary N-back run directory
 under ``DIR/runs/``, gathers their summaries into ``DIR/grid.csv``, analyses every
 recording together (``DIR/analysis/``, with the findings judged over the grid's models and
-seeds) and writes one ``DIR/report.html`` with the comparative figures of seed 000
+seeds) and writes one ``DIR/report.html`` with the comparative figures of Lei et al. 2024
 (Figs. 2a–c, 3b, 4g, A1c, A2, A4). Points run in parallel local processes (stimuli and
 features prepared once per process) or as Ray tasks; a finished point is skipped and an
 interrupted one resumes from its checkpoint, so an interrupted grid continues where it
@@ -44,16 +44,16 @@ __all__ = ["PROFILES", "GridConfig", "grid_points", "load_config", "make_config"
 
 
 class GridConfig(StrictModel):
-    """The paper grid (``study: nback-grid``; SPEC R4, U8).
+    """The paper grid (``study: nback-grid``).
 
     Attributes:
         architectures: Registered architectures to train.
-        regimes: Training regimes (seed 000: STSF, STMF, MTMF).
+        regimes: Training regimes (Lei et al. 2024: STSF, STMF, MTMF).
         sizes: Hidden sizes; ``None`` uses ``base.model.hidden_size`` for every
-            architecture; ``"paper"`` the sizes seed 000 analyses (512 vanilla RNN, 256
+            architecture; ``"paper"`` the sizes Lei et al. 2024 analyse (512 vanilla RNN, 256
             GRU and LSTM). Several sizes give the accuracy-vs-parameters series of Fig. A1c.
         seeds: Training seeds (repeats of every point).
-        stsf_task: The task of the STSF models (the seed's Fig. 2b shows one task).
+        stsf_task: The task of the STSF models (the paper's Fig. 2b shows one task).
         stmf_n: The N of the STMF models.
         jobs: Parallel local worker processes (default: one per CPU core).
         base: The N-back config every point starts from (its profile's values, then the
@@ -62,7 +62,8 @@ class GridConfig(StrictModel):
 
     study: Literal["nback-grid"] = "nback-grid"
     profile: Literal["quick", "paper"] = "quick"
-    architectures: list[str] = Field(default_factory=lambda: ["rnn", "gru", "lstm"])
+    architectures: list[str] = Field(default_factory=lambda: [
+        name for name, info in ARCHITECTURES.items() if info.in_paper])
     regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
     sizes: list[int] | Literal["paper"] | None = None
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -118,7 +119,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 """Named grid profiles. ``quick``: the quick N-back profile, every model trained the same
 1,500 iterations without early stopping (2 CPU cores, ≤ 30 min for the 9-model grid);
-``paper``: seed 000's setup and sizes (512 vanilla, 256 gated) for a GPU."""
+``paper``: the paper's setup and sizes (512 vanilla, 256 gated) for a GPU."""
 
 
 def _with_base_profile(profile: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from wmgeom.io import (
     write_table,
 )
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
-from wmgeom.models.registry import BACKBONES, build_backbone
+from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 from wmgeom.record.nback import RecordConfig, record_activations
 from wmgeom.stimuli.sources import load_stimuli, source_kind
@@ -149,10 +149,9 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
     source_kind(config.stimuli.source)  # a stimulus folder that is not there
     m, info = config.model, BACKBONES[config.model.backbone]
     h, c = m.hidden_size, m.channel_components or info.channels
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}.get(m.architecture, 4)
     flat = h * info.spatial[0] * info.spatial[1]
     params = c * h + h + (flat + len(FEATURES) + len(config.tasks.n_values)) * h + 3 * h + \
-        gates * (2 * h * h + 2 * h) + 3 * h + 3
+        ARCHITECTURES[m.architecture].recurrent_parameters(h, h) + 3 * h + 3
     need = 4 * 4 * params
     have = _memory_bytes()
     if have is not None and need > 0.8 * have:
