@@ -76,9 +76,9 @@ def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cells(t: pd.DataFrame) -> pd.DataFrame:
+def _cells(t: pd.DataFrame, column: str = "value") -> pd.DataFrame:
     """Per run and feature, the mean normalized index of each space over bootstraps."""
-    return (t.groupby(["run", "model", "feature", "space"], sort=False)["value"].mean()
+    return (t.groupby(["run", "model", "feature", "space"], sort=False)[column].mean()
             .unstack("space").reset_index())
 
 
@@ -87,12 +87,16 @@ def _per_feature(t: pd.DataFrame) -> dict[str, float] | None:
     if not {"perceptual", "encoding"} <= set(c.columns):
         return None
     less = (c["encoding"] < c["perceptual"]).to_numpy()
-    return {"share of model × feature cells with encoding below perceptual":
-            float(np.mean(less)),
-            "mean perceptual − encoding index": float((c["perceptual"] - c["encoding"]).mean())}
+    out = {"share of model × feature cells with encoding below perceptual":
+           float(np.mean(less)),
+           "mean perceptual − encoding index": float((c["perceptual"] - c["encoding"]).mean())}
+    if "normalized_index_frobenius" in t:
+        f = _cells(t, "normalized_index_frobenius")
+        out["share below, Frobenius reading"] = float(np.mean(f["encoding"] < f["perceptual"]))
+    return out
 
 
-def _describe(_label: str, t: pd.DataFrame, _m) -> str:
+def _describe(_label: str, t: pd.DataFrame, m) -> str:
     c = _cells(t)
     if not {"perceptual", "encoding"} <= set(c.columns):
         return ""
@@ -103,6 +107,11 @@ def _describe(_label: str, t: pd.DataFrame, _m) -> str:
                              .reset_index().iterrows())
         parts.append(f"{model}: O(encoding)/O(perceptual) {features} "
                      f"({g['run'].nunique()} runs)")
+    if m is not None and "share below, Frobenius reading" in m:
+        parts.append(f"encoding below perceptual in "
+                     f"{100 * m['share of model × feature cells with encoding below perceptual']:.0f}"
+                     f"% of model × feature cells by eq. 1, "
+                     f"{100 * m['share below, Frobenius reading']:.0f}% by the Frobenius reading")
     return "; ".join(parts)
 
 
@@ -167,7 +176,8 @@ ANALYSIS = Analysis(
                        "orthogonalised than the perceptual space (two-sample t-test)", "3b",
                        "normalised index (perceptual = 1) per model and feature, averaged "
                        "over bootstraps (they describe spread inside a model; models and "
-                       "features are the units)"),),
+                       "features are the units); eq. 1's reading judges, the text's "
+                       "Frobenius reading is reported beside"),),
     stats=orthogonalization_stats, untrained_null=True,
     null="the untrained network's encoding space on the same trials")
 
