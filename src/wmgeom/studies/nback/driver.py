@@ -251,11 +251,18 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
         fingerprint=fingerprint(config), progress=progress,
     )
     result = trainer.fit(resume=resume)
+    # the summary's accuracies come from fresh trials: the evaluation sets above decided when
+    # training stopped, so judging the model on them would be circular
+    model.eval()
+    held_out = accuracy_rows(model, data, evaluation_sets(
+        data, config.eval.trials_per_task, seed=config.train.seed + 2,
+        splits=prep.stimset.splits))
     summary = {
         "finished": result.finished,
-        "accuracy": summary_accuracy(trainer.rows),
-        "accuracy_per_task": task_accuracy(trainer.rows),
-        "same_category_non_matches": task_accuracy(trainer.rows, "acc_same_category"),
+        "accuracy": summary_accuracy(held_out),
+        "accuracy_per_task": task_accuracy(held_out),
+        "same_category_non_matches": task_accuracy(held_out, "acc_same_category"),
+        "accuracy_at_stop": summary_accuracy(trainer.rows),
         "iterations": result.iterations,
         "seconds": round(result.seconds, 2),
         "device": str(prep.device),
