@@ -103,3 +103,18 @@ def test_a_nan_normal_is_an_error_not_a_nan_index():
     W[1, 0] = np.nan
     with pytest.raises(WmgeomError, match="NaN or infinite"):
         orthogonalization_index(W)
+
+
+def test_both_readings_of_the_index():
+    """Eq. 1 (mean of 1 - |cos|) and the text's Frobenius norm of C - I, on one scale."""
+    from wmgeom.analysis.orthogonality import orthogonalization_index
+
+    eye = np.eye(3)
+    assert orthogonalization_index(eye, "frobenius") == pytest.approx(1.0)
+    assert orthogonalization_index(np.ones((3, 4)), "frobenius") == pytest.approx(0.0)
+    # two pairs at cos 0, one at cos 0.6: eq. 1 gives 1 - 0.6/3, Frobenius 1 - sqrt(0.36/3)
+    W = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]])
+    assert orthogonalization_index(W) == pytest.approx(1 - 0.2)
+    assert orthogonalization_index(W, "frobenius") == pytest.approx(1 - np.sqrt(0.12))
+    with pytest.raises(WmgeomError, match="reading='l1' must be"):
+        orthogonalization_index(W, "l1")

@@ -121,3 +121,12 @@ def test_no_module_tests_an_architecture_by_name():
                     and not code.lstrip().startswith(("architecture:", "``")):
                 offending.append(f"{path.relative_to(src)}:{k}: {line.strip()}")
     assert not offending, offending
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+@pytest.mark.parametrize("input_size, hidden_size", [(7, 5), (16, 16), (32, 12)])
+def test_recurrent_parameters_count_what_torch_builds(name, input_size, hidden_size):
+    info = ARCHITECTURES[name]
+    layer = info.module(input_size, hidden_size, batch_first=True, **info.kwargs)
+    assert info.recurrent_parameters(input_size, hidden_size) == \
+        sum(p.numel() for p in layer.parameters())

@@ -69,3 +69,16 @@ def test_record_config_refuses_unknown_splits():
         from wmgeom.studies.nback import make_config
 
         make_config("quick", {"record": {"splits": ["val"]}})
+
+
+def test_the_tasks_asked_for_are_recorded_with_the_same_trials(recorded):
+    arch, model, data, ds = recorded
+    own = record_activations(model, data, (1, 2, 3), 6, trials_per_task=5,
+                             splits=("train", "val_angle"), seed=7, perceptual_components=6,
+                             tasks=RegimeConfig(regime="STMF", n=2).task_names())
+    assert sorted(np.unique(own["task"].values)) == ["nback-2-category", "nback-2-identity",
+                                                     "nback-2-location"]
+    assert own.sizes["trial"] == 3 * 5 * 2
+    with pytest.raises(WmgeomError, match="not all N-back tasks"):
+        record_activations(model, data, (1, 2, 3), 6, trials_per_task=5, splits=("train",),
+                           seed=7, tasks=["nback-4-location"])

@@ -89,6 +89,23 @@ def test_recording_schema_and_labels(lstm_run):
             np.testing.assert_array_equal(ds.target.values[rows], expected)
 
 
+def test_the_untrained_network_is_recorded_on_the_same_trials(lstm_run):
+    run_dir, config, _ = lstm_run
+    rec = nback.load_recording(run_dir)
+    assert rec.null is not None and rec.null.name.endswith("#untrained")
+    trained, untrained = rec.activations, rec.null.activations
+    assert untrained.attrs["network"] == "untrained" and trained.attrs["network"] == "trained"
+    for name in ("task", "location", "identity", "category", "target", "perceptual"):
+        np.testing.assert_array_equal(trained[name].values, untrained[name].values)
+    assert not np.allclose(trained["hidden"].values, untrained["hidden"].values)
+    # the untrained network is drawn as training draws its start: the same every time, and
+    # not the trained weights
+    a, b = (nback.driver.untrained_model(config).state_dict() for _ in range(2))
+    trained_state = nback.load_model(run_dir).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], trained_state[k]) for k in a)
+
+
 def test_perceptual_features_keep_location(lstm_run):
     """The perceptual space is a flattened map, so location is decodable (Lei et al. 2024: 100%)."""
     run_dir, _, _ = lstm_run

@@ -24,14 +24,22 @@ from wmgeom.validation import check_array, check_integer, check_seed
 __all__ = ["orthogonalization_comparison", "orthogonalization_index"]
 
 
-def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
-    """Orthogonalisation index of sets of decoder normals (seed eq. 1).
+def orthogonalization_index(normals: np.ndarray, reading: str = "eq1") -> np.ndarray:
+    """Orthogonalisation index of sets of decoder normals (Lei et al. 2024, eq. 1).
+
+    The paper gives two readings: its eq. 1, the mean over pairs of ``1 - |cos|``, and its
+    text, "the Frobenius norm of the difference between this matrix [the cosine similarity
+    matrix of the normals] and the identity". Both are computed here on one scale (1 for
+    mutually orthogonal normals, 0 for parallel ones): ``"eq1"`` and ``"frobenius"``,
+    ``1 - ||C - I||_F / sqrt(K (K - 1))`` (one minus the root-mean-square cosine of the
+    pairs).
 
     Args:
         normals: ``[..., K, D]`` normals of ``K >= 2`` one-vs-rest decoders.
+        reading: ``"eq1"`` (the default, the paper's equation) or ``"frobenius"``.
 
     Returns:
-        ``[...]`` indices in [0, 1]: mean over ``i < j`` of ``1 - |cos(w_i, w_j)|``.
+        ``[...]`` indices in [0, 1].
 
     Raises:
         WmgeomError: If fewer than two normals are given or a normal is zero.
@@ -51,7 +59,12 @@ def orthogonalization_index(normals: np.ndarray) -> np.ndarray:
     cos = U @ np.swapaxes(U, -1, -2)
     K = W.shape[-2]
     iu = np.triu_indices(K, 1)
-    return (1.0 - np.abs(cos[..., iu[0], iu[1]])).mean(-1)
+    pairs = cos[..., iu[0], iu[1]]
+    if reading == "eq1":
+        return (1.0 - np.abs(pairs)).mean(-1)
+    if reading == "frobenius":  # ||C - I||_F over the K (K - 1) off-diagonal entries
+        return 1.0 - np.sqrt((pairs ** 2).mean(-1))
+    raise WmgeomError(f"reading={reading!r} must be 'eq1' or 'frobenius'")
 
 
 def orthogonalization_comparison(
@@ -93,7 +106,8 @@ def orthogonalization_comparison(
 
     Returns:
         One row per feature × space × bootstrap. Columns: ``feature``, ``space``
-        (``perceptual`` or ``encoding``), ``bootstrap``, ``index``, ``normalized_index``,
+        (``perceptual`` or ``encoding``), ``bootstrap``, ``index``, ``normalized_index``
+        (eq. 1), ``index_frobenius``, ``normalized_index_frobenius`` (the text's reading),
         ``t_statistic`` and ``p_value`` (two-sample t-test of encoding vs perceptual,
         repeated on every row of the feature), ``n_components``.
 
@@ -139,15 +153,22 @@ def orthogonalization_comparison(
         fi = prob.table["feature_index"].to_numpy()
         index[space] = np.stack([orthogonalization_index(coef[:, fi == f])
                                  for f in range(len(prob.features))], -1)  # [n_boot, F]
+        index[f"{space} frobenius"] = np.stack(
+            [orthogonalization_index(coef[:, fi == f], "frobenius")
+             for f in range(len(prob.features))], -1)
     rows = []
     for f, name in enumerate(prob.features):
         ref = index["perceptual"][:, f].mean()
+        ref_frobenius = index["perceptual frobenius"][:, f].mean()
         t, p = stats.ttest_ind(index["encoding"][:, f], index["perceptual"][:, f])
         for space in ("perceptual", "encoding"):
             for b in range(n_bootstrap):
+                frobenius = index[f"{space} frobenius"][b, f]
                 rows.append({"feature": name, "space": space, "bootstrap": b,
                              "index": index[space][b, f],
                              "normalized_index": index[space][b, f] / ref,
+                             "index_frobenius": frobenius,
+                             "normalized_index_frobenius": frobenius / ref_frobenius,
                              "t_statistic": float(t), "p_value": float(p),
                              "n_components": n_components})
     return pd.DataFrame(rows)

@@ -177,15 +177,21 @@ def reconstructed_decoder_accuracy(
         ``in_window`` (``i < j + 1 <= i + N``: the stimulus is still held for its
         comparison), ``rotation`` (``fitted``: the
         decoders fit at ``j + 1``; ``original``: ``R(i, j)``; ``time_swap``;
-        ``stimulus_swap``), ``rotation_stimulus``, ``rotation_frame`` (the pair whose
-        rotation was used), ``shift`` (``k``), ``accuracy``, ``balanced_accuracy``,
-        ``decoder_accuracy``, ``decoder_balanced_accuracy``, ``chance``.
+        ``stimulus_swap``; ``random_source``: a random Gaussian shape of as many vertices
+        rotated onto the target by its own fitted Procrustes rotation — the null control),
+        ``bias`` (whose biases the reconstructed decoders take: ``target``, the decoders
+        fit at ``j + 1``; ``source``, the original decoders at ``j``, the reading of the
+        paper's text; ``fitted`` for the fitted decoders), ``rotation_stimulus``,
+        ``rotation_frame`` (the pair whose rotation was used), ``shift`` (``k``),
+        ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
+        ``decoder_balanced_accuracy``, ``chance``.
     """
     extra = {k: decode_kw.pop(k) for k in ("labels", "task", "n", "relevant") if k in decode_kw}
     arrays = activation_arrays(data, space=space, features=features, **extra)
     T = arrays.n_frames
     if T < 2:
         raise WmgeomError("the Procrustes analysis needs sequences of at least 2 frames")
+    rng = np.random.default_rng(decode_kw.get("seed", 0))
     rows = []
     for task in _tasks(arrays, tasks):
         sub = arrays.subset(arrays.task == task)
@@ -228,24 +234,32 @@ def reconstructed_decoder_accuracy(
                         continue
                     if (i + k, j + k) in fits:
                         options.append(("stimulus_swap", i + k, j + k, k))
+                options.append(("random_source", i, j, 0))
+                # a random shape of as many vertices: the null of the reconstruction
+                random = [rng.standard_normal(W.shape[-2:]) for _ in res.folds]
                 for kind, ri, rj, k in options:
-                    decision = np.full((len(sub.task), len(ks)), np.nan)
-                    for o, (_, te) in enumerate(res.folds):
-                        if kind == "fitted":
-                            w = W[tgt, o]
-                        else:
-                            fit = fits[(ri, rj)][o]
-                            tfit = fits[(i, j)][o]
-                            w = procrustes_reconstruct(W[pos[(i, j)], o], fit,
-                                                       tfit.target_mean, tfit.target_norm)
-                        decision[te] = sub.X[te, j + 1] @ w.T + res.intercept[tgt, o, ks]
-                    s = _feature_scores(decision, codes[:, i])
-                    rows.append({"task": task, "n": int(sub.n[0]), "feature": name,
-                                 "relevant": name == step.relevant,
-                                 "stimulus": i, "frame": j, "target_frame": j + 1,
-                                 "age": j - i, "in_window": i < j + 1 <= i + step.n,
-                                 "rotation": kind, "rotation_stimulus": ri,
-                                 "rotation_frame": rj, "shift": k,
-                                 **{c: float(v) for c, v in s.items()},
-                                 "chance": 1.0 / len(ks)})
+                    for bias in (("fitted",) if kind == "fitted" else ("target", "source")):
+                        decision = np.full((len(sub.task), len(ks)), np.nan)
+                        for o, (_, te) in enumerate(res.folds):
+                            if kind == "fitted":
+                                w = W[tgt, o]
+                            elif kind == "random_source":
+                                w = procrustes_reconstruct(
+                                    random[o], procrustes_align(random[o], W[tgt, o]))
+                            else:
+                                fit = fits[(ri, rj)][o]
+                                tfit = fits[(i, j)][o]
+                                w = procrustes_reconstruct(W[pos[(i, j)], o], fit,
+                                                           tfit.target_mean, tfit.target_norm)
+                            b = res.intercept[pos[(i, j)] if bias == "source" else tgt, o, ks]
+                            decision[te] = sub.X[te, j + 1] @ w.T + b
+                        s = _feature_scores(decision, codes[:, i])
+                        rows.append({"task": task, "n": int(sub.n[0]), "feature": name,
+                                     "relevant": name == step.relevant,
+                                     "stimulus": i, "frame": j, "target_frame": j + 1,
+                                     "age": j - i, "in_window": i < j + 1 <= i + step.n,
+                                     "rotation": kind, "bias": bias,
+                                     "rotation_stimulus": ri, "rotation_frame": rj, "shift": k,
+                                     **{c: float(v) for c, v in s.items()},
+                                     "chance": 1.0 / len(ks)})
     return pd.DataFrame(rows)

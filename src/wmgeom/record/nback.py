@@ -13,7 +13,8 @@ Location, category and identity are all decodable from it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ import xarray as xr
 from pydantic import Field, field_validator
 
 from wmgeom.config import StrictModel
+from wmgeom.errors import WmgeomError
 from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
 from wmgeom.pca import PCA, pca
 from wmgeom.tasks.nback import NBackTask, TaskMixture
@@ -39,12 +41,19 @@ class RecordConfig(StrictModel):
         splits: Stimulus splits recorded.
         perceptual_components: PCA size of the perceptual (backbone) features.
         seed: Seed of the recording trials (independent of training).
+        tasks: ``trained``: the tasks of the model's regime (each model is analysed on what
+            it learned); ``all``: every N-back task of the configured N set.
+        untrained_null: Also record the untrained network (the same architecture, size and
+            initial weights, before any training) on the same trials, the null control of
+            the analyses (``activations_untrained.nc``).
     """
 
     trials_per_task: int = Field(96, ge=2)
     splits: list[str] = Field(default_factory=lambda: list(SPLITS))
     perceptual_components: int = Field(128, ge=2)
     seed: Seed = 12345
+    tasks: Literal["trained", "all"] = "trained"
+    untrained_null: bool = True
 
     @field_validator("splits")
     @classmethod
@@ -72,23 +81,33 @@ def record_activations(
     perceptual_components: int = 128,
     attrs: dict[str, Any] | None = None,
     chunk: int = 512,
+    tasks: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Run ``model`` on fresh trials of every N-back task × split and label everything.
 
     Args:
         model: a trained :class:`~wmgeom.models.SensoryCognitiveModel`.
         data: the :class:`~wmgeom.train.nback.NBackData` it was trained with.
-        n_values, length: the task family (all ``len(n_values) * 3`` tasks are recorded).
+        n_values, length: the task family.
         trials_per_task: trials per task and split.
         splits: which stimulus splits to record.
         seed: seed of the recording trials (independent of training).
         perceptual_components: PCA size of the perceptual features.
         attrs: run attributes stored on the Dataset.
+        tasks: names of the tasks recorded (``nback-N-feature``, e.g. the model's regime);
+            every task of ``n_values`` by default.
     """
     model.eval()
     sampler = data.mixture.sampler
+    pairs = [(n, f) for n in n_values for f in FEATURES]
+    if tasks is not None:
+        wanted = set(tasks)
+        pairs = [(n, f) for n, f in pairs if f"nback-{n}-{f}" in wanted]
+        if len(pairs) != len(wanted):
+            raise WmgeomError(f"tasks {sorted(wanted)} are not all N-back tasks of N in "
+                              f"{list(n_values)}")
     tasks = [NBackTask(n, f, None, length=length, n_values=n_values, sampler=sampler)
-             for n in n_values for f in FEATURES]
+             for n, f in pairs]
     mixture = TaskMixture(tasks)
     rng = np.random.default_rng(seed)
     batches, split_of_trial = [], []

@@ -5,8 +5,11 @@ A :class:`Finding` is declared beside the analysis whose tables test it (for Lei
 *units* (each model, each architecture, or the whole set of models), what it measures in
 each unit (named quantities) and the thresholds those quantities must meet:
 
-* ``reproduced`` — every unit meets every threshold of :attr:`Finding.reproduced`;
-* ``partly`` — otherwise, some unit meets every threshold of :attr:`Finding.partly`;
+* ``reproduced`` — every unit meets every threshold of :attr:`Finding.reproduced` and, where
+  the finding names a null control, beats it by :attr:`Finding.margin` in the quantity
+  :attr:`Finding.compare`;
+* ``partly`` — otherwise, some unit meets every threshold of :attr:`Finding.partly` (and is
+  above its null, where there is one);
 * ``not reproduced`` — otherwise;
 * ``not tested`` — no unit could be measured (the reason says which models or tables are
   missing).
@@ -38,7 +41,8 @@ __all__ = ["VERDICTS", "Finding", "Threshold", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
-FINDING_COLUMNS = ["id", "finding", "paper", "measured", "verdict", "rule", "reason", "figure"]
+FINDING_COLUMNS = ["id", "finding", "paper", "measured", "null", "margin", "verdict", "rule",
+                   "reason", "figure"]
 
 
 def normalized(accuracy: pd.Series | np.ndarray | float,
@@ -134,6 +138,7 @@ class Outcome:
     measured: str
     verdict: str
     reason: str = ""
+    null: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,18 @@ class Finding:
             ``no_units``).
         check: ``check(table) -> reason | None``: a reason the table cannot test the claim
             (e.g. a column missing), checked before anything else.
+        null: The control that lacks the property, in words (e.g. "the untrained network
+            on the same trials"); empty when the finding has none.
+        compare: The measured quantity that must beat its null.
+        margin: By how much ``compare`` must exceed its null for ``reproduced``.
+        null_table: The table holding the null rows, paired with the measured ones by
+            ``run`` and measured by the same ``rows``/``units``/``measure``; empty when
+            ``measure`` returns the null itself as ``"null <compare>"``.
+        join: ``join(table, tables) -> table``: adds columns from other tables before
+            anything else (applied to the null table too).
+        undiagnostic: The null has nothing of the property by construction (e.g. a random
+            shape), so when no unit beats it by the margin the measure cannot tell and the
+            finding is ``not tested`` (with the reason) rather than ``not reproduced``.
     """
 
     id: str
@@ -185,6 +202,25 @@ class Finding:
     no_units: str = ""
     unmeasured: str = ""
     check: Callable[[pd.DataFrame], str | None] | None = None
+    null: str = ""
+    compare: str = ""
+    margin: float | None = None
+    null_table: str = ""
+    join: Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.DataFrame] | None = None
+    undiagnostic: bool = False
+
+    def _table(self, tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+        t = tables.get(name)
+        if t is None or t.empty:
+            return None
+        return self.join(t, tables) if self.join is not None else t
+
+    @property
+    def margin_text(self) -> str:
+        """The margin in words, e.g. ``"≥ 0.1 above the untrained network"``."""
+        if not self.null or self.margin is None:
+            return ""
+        return f"{self.compare} ≥ {self.margin:.3g} above {self.null}"
 
     @property
     def rule(self) -> str:
@@ -198,12 +234,27 @@ class Finding:
         if self.partly:
             parts.append(f"partly: {clause(self.partly, False)}")
         rule = "; ".join(parts)
+        if self.margin_text:
+            rule += f"; reproduced also needs {self.margin_text} (partly: above it)"
         return f"{self.definitions}; {rule}" if self.definitions else rule
+
+    def _null_values(self, tables: Mapping[str, pd.DataFrame]) -> dict[str, float]:
+        """The null value of ``compare`` per unit label, from :attr:`null_table`."""
+        t = self._table(tables, self.null_table) if self.null_table else None
+        if t is None:
+            return {}
+        rows = self.rows(t) if self.rows is not None else t
+        out = {}
+        for label, g in (self.units(rows) if not rows.empty else []):
+            m = self.measure(g)
+            if m is not None:
+                out[label] = float(m[self.compare])
+        return out
 
     def judge(self, tables: Mapping[str, pd.DataFrame]) -> Outcome:
         """The finding's measurement and verdict on ``tables``."""
-        table = tables.get(self.table)
-        if table is None or table.empty:
+        table = self._table(tables, self.table)
+        if table is None:
             return Outcome("", "not tested", self.missing or f"{self.table} table missing")
         if self.check is not None and (why := self.check(table)):
             return Outcome("", "not tested", why)
@@ -212,7 +263,8 @@ class Finding:
         if not units:
             return Outcome("", "not tested", self.no_units or self.missing or
                            f"no rows in {self.table}")
-        texts, passes, partials = [], [], []
+        texts, passes, partials, nulls, beaten = [], [], [], [], []
+        table_nulls = self._null_values(tables)
         for label, g in units:
             measures = self.measure(g)
             text = self.describe(label, g, measures)
@@ -222,6 +274,16 @@ class Finding:
                 continue
             passes.append(all(t.holds(measures) for t in self.reproduced))
             partials.append(bool(self.partly) and all(t.holds(measures) for t in self.partly))
+            if self.null:
+                null = table_nulls.get(label, measures.get(f"null {self.compare}", math.nan))
+                null = float(null)
+                above = float(measures[self.compare]) - null
+                beats = not math.isnan(above) and above >= (self.margin or 0.0)
+                beaten.append(beats)
+                passes[-1] = passes[-1] and beats
+                partials[-1] = partials[-1] and (math.isnan(above) or above > 0)
+                nulls.append(f"{label}: {null:.3g} (measured {float(measures[self.compare]):.3g})"
+                             if not math.isnan(null) else f"{label}: not computed")
         measured = "; ".join(texts)
         if not passes:
             return Outcome(measured, "not tested",
@@ -229,13 +291,19 @@ class Finding:
                            "nothing could be measured")
         verdict = ("reproduced" if all(passes) else "partly" if any(partials)
                    else "not reproduced")
-        return Outcome(measured, verdict)
+        null_text = f"{self.null}: " + "; ".join(nulls) if nulls else ""
+        if self.undiagnostic and beaten and not any(beaten):
+            return Outcome(measured, "not tested",
+                           f"not diagnostic: {self.null} scores within {self.margin:.3g} of "
+                           "the measurement, so this measure cannot tell", null=null_text)
+        return Outcome(measured, verdict, null=null_text)
 
 
 def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]
                    ) -> pd.DataFrame:
-    """One row per finding: ``id``, ``finding``, ``paper``, ``measured``, ``verdict``,
-    ``rule``, ``reason`` (why not tested), ``figure``.
+    """One row per finding: ``id``, ``finding``, ``paper``, ``measured``, ``null`` (the
+    control's value per unit), ``margin``, ``verdict``, ``rule``, ``reason`` (why not
+    tested), ``figure``.
 
     Args:
         findings: The declared findings, in the order of the report.
@@ -247,8 +315,9 @@ def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFram
     for f in findings:
         out = f.judge(tables)
         rows.append({"id": f.id, "finding": f.claim, "paper": f.paper,
-                     "measured": out.measured, "verdict": out.verdict, "rule": f.rule,
-                     "reason": out.reason, "figure": f.figure})
+                     "measured": out.measured, "null": out.null, "margin": f.margin_text,
+                     "verdict": out.verdict, "rule": f.rule, "reason": out.reason,
+                     "figure": f.figure})
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 

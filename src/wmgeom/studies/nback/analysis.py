@@ -64,8 +64,10 @@ class Recording:
         name: A unique name of the recording (e.g. its run directory).
         architecture: Recurrent architecture (``rnn``, ``gru``, ``lstm``, ...).
         regime: Training regime (``STSF``, ``STMF``, ``MTMF``), empty if unknown.
-        rollout: Runs the network on from perturbed states (the causal test, A8); None
+        rollout: Runs the network on from perturbed states (the causal test); None
             when no trained model is available.
+        null: The same network untrained, recorded on the same trials: the null control
+            of the analyses that declare ``untrained_null`` (None when not recorded).
     """
 
     activations: xr.Dataset
@@ -73,6 +75,7 @@ class Recording:
     architecture: str = "model"
     regime: str = ""
     rollout: Rollout | None = field(default=None, repr=False, compare=False)
+    null: Recording | None = field(default=None, repr=False, compare=False)
 
     @property
     def model(self) -> str:
@@ -339,7 +342,10 @@ class Analysis:
         figures: The figures drawn from its tables.
         findings: The paper's claims its tables test, each with its rule.
         null: The control the measurement is compared with (the same computation on data
-            that lacks the property), in words; empty where the analysis has none yet.
+            that lacks the property), in words; empty where the analysis has none.
+        untrained_null: Compute the analysis on the recording's untrained network too
+            (:attr:`Recording.null`), into the table ``<name>_null`` (same columns, with
+            the trained recording's ``run``, so findings pair each model with its null).
         stats: ``stats(table) -> DataFrame`` stored as ``<name>_stats`` (e.g. a t-test over
             bootstraps); recomputed when tables of several calls are merged.
     """
@@ -352,6 +358,7 @@ class Analysis:
     figures: tuple[Figure, ...] = ()
     findings: tuple[Any, ...] = ()
     null: str = ""
+    untrained_null: bool = False
     stats: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     def __post_init__(self) -> None:
@@ -424,26 +431,31 @@ def analyze_recordings(
         if analysis.compute is None:
             continue
         for rec in recordings:
-            if on_step is not None:
-                on_step(f"{analysis.name} · {rec.model}")
-            start, fitted = time.perf_counter(), ctx.fit_seconds
-            status = "ok"
-            try:
-                df = analysis.compute(rec, ctx)
-            except (SkipAnalysis, WmgeomError) as why:
-                status = "skipped"
-                skipped.append({"analysis": analysis.name, "reference": analysis.reference,
-                                "run": rec.name, "model": rec.model, "reason": str(why)})
-                log.info("skipped %s for %s: %s", analysis.name, rec.name, why)
-                df = None
-            seconds = time.perf_counter() - start - (ctx.fit_seconds - fitted)
-            if df is not None:
-                df = df.assign(model=rec.model, architecture=rec.architecture,
-                               regime=rec.regime, run=rec.name)
-                tables.setdefault(analysis.name, []).append(df)
-            timing.append({"analysis": analysis.name, "reference": analysis.reference,
-                           "model": rec.model, "run": rec.name, "status": status,
-                           "rows": 0 if df is None else len(df), "seconds": seconds})
+            runs = [(analysis.name, rec, rec)]
+            if analysis.untrained_null and rec.null is not None:
+                runs.append((f"{analysis.name}_null", rec.null, rec))
+            for table, source, owner in runs:
+                if on_step is not None:
+                    on_step(f"{table} · {owner.model}")
+                start, fitted = time.perf_counter(), ctx.fit_seconds
+                status = "ok"
+                try:
+                    df = analysis.compute(source, ctx)
+                except (SkipAnalysis, WmgeomError) as why:
+                    status = "skipped"
+                    skipped.append({"analysis": table, "reference": analysis.reference,
+                                    "run": owner.name, "model": owner.model,
+                                    "reason": str(why)})
+                    log.info("skipped %s for %s: %s", table, owner.name, why)
+                    df = None
+                seconds = time.perf_counter() - start - (ctx.fit_seconds - fitted)
+                if df is not None:
+                    df = df.assign(model=owner.model, architecture=owner.architecture,
+                                   regime=owner.regime, run=owner.name)
+                    tables.setdefault(table, []).append(df)
+                timing.append({"analysis": table, "reference": analysis.reference,
+                               "model": owner.model, "run": owner.name, "status": status,
+                               "rows": 0 if df is None else len(df), "seconds": seconds})
     result = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
     add_stats(result, declared)
     for fit in ctx.fits:  # shared intermediates, e.g. each decoder bank, fitted once
@@ -457,11 +469,14 @@ def analyze_recordings(
 
 
 def add_stats(result: dict[str, pd.DataFrame], declared: Sequence[Analysis]) -> None:
-    """Add ``<name>_stats`` for every declared analysis with statistics whose table is in
-    ``result``."""
+    """Add ``<name>_stats`` (and ``<name>_null_stats``) for every declared analysis with
+    statistics whose table is in ``result``."""
     for analysis in declared:
-        if analysis.stats is not None and analysis.name in result:
-            result[f"{analysis.name}_stats"] = analysis.stats(result[analysis.name])
+        if analysis.stats is None:
+            continue
+        for name in (analysis.name, f"{analysis.name}_null"):
+            if name in result:
+                result[f"{name}_stats"] = analysis.stats(result[name])
 
 
 def merge_tables(parts: Sequence[Mapping[str, pd.DataFrame]], declared: Sequence[Analysis]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
+import xarray as xr
 from pydantic import Field
 
 from wmgeom.config import StrictModel, dump_config
@@ -84,6 +85,7 @@ __all__ = ["PROFILES", "NBackConfig", "Prepared", "TrainedRun", "analyze", "load
            "record", "report", "run", "skipped_lines", "train", "train_run"]
 
 ACTIVATIONS_FILE = "activations.nc"
+UNTRAINED_FILE = "activations_untrained.nc"
 log = logging.getLogger(__name__)
 
 
@@ -258,11 +260,18 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
         fingerprint=fingerprint(config), progress=progress,
     )
     result = trainer.fit(resume=resume)
+    # the summary's accuracies come from fresh trials: the evaluation sets above decided when
+    # training stopped, so judging the model on them would be circular
+    model.eval()
+    held_out = accuracy_rows(model, data, evaluation_sets(
+        data, config.eval.trials_per_task, seed=config.train.seed + 2,
+        splits=prep.stimset.splits))
     summary = {
         "finished": result.finished,
-        "accuracy": summary_accuracy(trainer.rows),
-        "accuracy_per_task": task_accuracy(trainer.rows),
-        "same_category_non_matches": task_accuracy(trainer.rows, "acc_same_category"),
+        "accuracy": summary_accuracy(held_out),
+        "accuracy_per_task": task_accuracy(held_out),
+        "same_category_non_matches": task_accuracy(held_out, "acc_same_category"),
+        "accuracy_at_stop": summary_accuracy(trainer.rows),
         "iterations": result.iterations,
         "seconds": round(result.seconds, 2),
         "device": str(prep.device),
@@ -343,13 +352,22 @@ def load_trained(run_dir: str | Path, progress: bool = False,
 # --------------------------------------------------------------------------- record
 
 
+def untrained_model(config: NBackConfig) -> SensoryCognitiveModel:
+    """The network as training starts it: same architecture, size and initial weights."""
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+        torch.manual_seed(config.train.seed)
+        return build_model(config.model, config.tasks).eval()
+
+
 #: What ``wmgeom record`` and ``wmgeom analyze`` say of a run of another study.
 _OTHER_STUDY_HINT = ("a run of another study is recorded and analysed by `wmgeom run --config "
                      "RUN_DIR/config.yaml --out RUN_DIR --resume`")
 
 
 def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
-    """Record activations of a trained run into ``RUN_DIR/activations.nc``.
+    """Record activations of a trained run into ``RUN_DIR/activations.nc`` (and, as the
+    analyses' null control, those of the untrained network on the same trials into
+    ``RUN_DIR/activations_untrained.nc``).
 
     Raises:
         WmgeomError: If ``run`` is not a trained N-back run folder, or another process is
@@ -366,18 +384,28 @@ def record(run: str | Path | TrainedRun, progress: bool = True) -> Path:
 def _record(trained: TrainedRun, progress: bool) -> Path:
     config, prep = trained.config, trained.prepared
     r = config.record
-    ds = record_activations(
-        trained.model, trained.data, tuple(config.tasks.n_values), config.tasks.length,
-        r.trials_per_task, tuple(s for s in r.splits if s in prep.stimset.splits), r.seed,
-        r.perceptual_components,
-        attrs={"architecture": config.model.architecture, "regime": config.tasks.regime,
-               "hidden_size": config.model.hidden_size, "backbone": prep.cache.spec.name,
-               "weights": prep.cache.spec.weights, "profile": config.profile,
-               "run": trained.run_dir.name, "config": dump_config(config),
-               "training_finished": int(trained.finished),
-               "training_iterations": trained.iteration},
-    )
-    return write_dataset(ds, trained.run_dir / ACTIVATIONS_FILE)
+    tasks = config.tasks.task_names() if r.tasks == "trained" else None
+    attrs = {"architecture": config.model.architecture, "regime": config.tasks.regime,
+             "hidden_size": config.model.hidden_size, "backbone": prep.cache.spec.name,
+             "weights": prep.cache.spec.weights, "profile": config.profile,
+             "run": trained.run_dir.name, "config": dump_config(config),
+             "training_finished": int(trained.finished),
+             "training_iterations": trained.iteration, "network": "trained"}
+
+    def one(model: SensoryCognitiveModel, network: str) -> xr.Dataset:
+        return record_activations(
+            model, trained.data, tuple(config.tasks.n_values), config.tasks.length,
+            r.trials_per_task, tuple(s for s in r.splits if s in prep.stimset.splits), r.seed,
+            r.perceptual_components, attrs={**attrs, "network": network}, tasks=tasks)
+
+    path = write_dataset(one(trained.model, "trained"), trained.run_dir / ACTIVATIONS_FILE)
+    null_path = trained.run_dir / UNTRAINED_FILE
+    if r.untrained_null:
+        model = untrained_model(config).to(next(trained.model.parameters()).device)
+        write_dataset(one(model, "untrained"), null_path)
+    elif null_path.exists():
+        null_path.unlink()  # never pair a recording with another configuration's null
+    return path
 
 
 # --------------------------------------------------------------------------- analyse
@@ -433,7 +461,8 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
     """A run directory's recording, with its architecture, regime and a rollout.
 
     The rollout (for the causal test) is ``model``'s when given, else one that loads the
-    run's checkpoint on first use; None when the run has no checkpoint.
+    run's checkpoint on first use; None when the run has no checkpoint. The untrained
+    network's recording, when the run has one, is the null control (``Recording.null``).
 
     Raises:
         WmgeomError: If the recording is missing or unreadable, or does not match its run's
@@ -453,8 +482,15 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
         rollout = _lazy_rollout(run_dir)
     else:
         rollout = None
+    null = None
+    if (run_dir / UNTRAINED_FILE).is_file():
+        fix = f"record it again (`wmgeom record {run_dir}`)"
+        null_ds = open_dataset(run_dir / UNTRAINED_FILE, fix)
+        _check_against_config(null_ds, str(run_dir / UNTRAINED_FILE), config, fix)
+        null = Recording(null_ds, f"{run_dir}#untrained", str(architecture or "model"),
+                         str(regime or ""))
     return Recording(ds, str(run_dir), str(architecture or "model"), str(regime or ""),
-                     rollout)
+                     rollout, null)
 
 
 def _check_against_config(ds: Any, where: str, config: Mapping[str, Any], fix: str) -> None:

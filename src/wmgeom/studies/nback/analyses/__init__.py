@@ -22,6 +22,7 @@ from wmgeom.studies.nback.analyses import (
     encoding_sharing,
     models,
     orthogonalization,
+    perceptual,
     procrustes,
     relevant_irrelevant,
     within_time,
@@ -58,6 +59,7 @@ def register(analysis: Analysis) -> Analysis:
 
 
 register(models.ANALYSIS)
+register(perceptual.ANALYSIS)
 register(relevant_irrelevant.ANALYSIS)
 register(cross_task.ANALYSIS)
 register(orthogonalization.ANALYSIS)
