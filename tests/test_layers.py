@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[1] / "src" / "wmgeom"
 # Each layer may import its own and lower layers only (docs/design.md).
 LAYERS = [
     {"errors"},
-    {"io", "devices", "pca", "references", "cache"},
+    {"io", "devices", "pca", "references", "cache", "validation"},
     {"config"},
     {"tasks"},
     {"stimuli", "models"},
