@@ -120,7 +120,8 @@ def _draw(tables, path) -> MplFigure:
     ax.set_xticks(np.arange(len(features)), features)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("decoding accuracy (2-fold)")
-    ax.legend(title="labels", fontsize=8)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, title="labels",
+               title_fontsize=8)
     fig.suptitle("Features in the backbone's map (Lei et al. 2024, §4.1; dashed: chance)")
     if path is not None:
         save_figure(fig, path)
