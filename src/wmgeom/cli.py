@@ -1,4 +1,4 @@
-"""Command line: thin wrappers that parse, call the API, and print (SPEC U1, U2, L1).
+"""Command line: thin wrappers that parse, call the API, and print .
 
 User errors (:class:`~wmgeom.errors.WmgeomError`, bad arguments included) print one line
 and exit with status 2, without a traceback; outputs are written atomically, so nothing is
@@ -31,7 +31,7 @@ console = Console(stderr=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", "-p", help="quick (default; CPU, minutes) or paper (seed 000 setup, GPU).")]
+    "--profile", "-p", help="quick (default; CPU, minutes) or paper (Lei et al. 2024's setup, GPU).")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")]
 
 
@@ -106,7 +106,7 @@ def run(
 ) -> None:
     """Everything, end to end: stimuli, features, training, recording, analyses, report.
 
-    With --grid: every architecture × regime (× size × seed) of seed 000, trained,
+    With --grid: every architecture × regime (× size × seed) of Lei et al. 2024, trained,
     analysed and compared in one folder.
     """
     from wmgeom.studies.registry import load_study_config

@@ -1,9 +1,9 @@
-"""Validated configurations and named profiles, shared by every study (SPEC U1, U2, L1).
+"""Validated configurations and named profiles, shared by every study.
 
 A study describes a run by one pydantic model (``NBackConfig``, ``OrientationConfig``)
 whose sections belong to the stages (``StimulusConfig``, ``TrainConfig``, ...). Profiles
 are starting points — ``quick`` (the default: a CPU run of minutes) and ``paper`` (the
-seed's setup, for a GPU) — that a YAML file overrides key by key. Every value is validated;
+paper's setup, for a GPU) — that a YAML file overrides key by key. Every value is validated;
 an unknown key or a bad value becomes one :class:`~wmgeom.errors.WmgeomError` line that
 names the key and the value. Every section is a :class:`StrictModel`: no unknown keys, no
 NaN or infinite numbers, no ``true``/``false`` where a number belongs; the rules of single

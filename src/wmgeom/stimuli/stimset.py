@@ -1,10 +1,11 @@
 """The stimulus set: configuration, table of object images, canvases and the disk cache.
 
-SPEC S1 (embedded, cached, keyed by its parameters), S2 (splits), S3 (placement on a
-2×2 grid of a 224×224 canvas) and S5 (larger sets, textured backgrounds). The objects it
+Embedded and cached sets keyed by their parameters, the three splits (training images, novel
+view angles, novel identities), placement on a 2×2 grid of a 224×224 canvas as iWISDM does,
+and the larger sets and textured backgrounds of Lei et al. 2024's appendix (Fig. A6). The objects it
 holds are described in ``docs/design.md`` (StimulusSet).
 
-Defaults: the 4 categories chair, car, airplane and lamp (as many as seed 000 uses, and
+Defaults: the 4 categories chair, car, airplane and lamp (as many as Lei et al. 2024 use, and
 the four most distinct silhouettes among our families), 2 training identities and 1
 held-out identity per category, 24 azimuths × 3 elevations (0°, 15°, 30°), every third
 azimuth held out for the novel-angle split — 48 training and 24 novel angles per object.
@@ -56,7 +57,7 @@ LOCATION_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
 class StimulusConfig(StrictModel):
-    """Parameters of a stimulus set; all of them key its cache (SPEC S1, S2, S5).
+    """Parameters of a stimulus set; all of them key its cache.
 
     Attributes:
         categories: category names; ``None`` means the default four (chair, car,
@@ -266,7 +267,7 @@ class StimulusSet:
         return np.flatnonzero(self.table["split"].to_numpy() == split)
 
     def canvas(self, image, location) -> np.ndarray:
-        """Place object images on canvases (SPEC S3), vectorised over arrays.
+        """Place object images on canvases (the 2×2 grid of iWISDM), vectorised over arrays.
 
         Args:
             image: image indices (any shape).
@@ -488,7 +489,7 @@ def typed_table(table: pd.DataFrame) -> pd.DataFrame:
 def load_mesh_folder(root: str | os.PathLike, config: StimulusConfig | None = None,
                      cache_dir: str | os.PathLike | None = None,
                      progress: bool = True) -> StimulusSet:
-    """Render a folder of user meshes laid out as ``<category>/<identity>/<file>`` (SPEC S4).
+    """Render a folder of user meshes laid out as ``<category>/<identity>/<file>``.
 
     Identities are taken in sorted order: the first ``n_train_identities`` train, the next
     ``n_heldout_identities`` are held out (see :mod:`wmgeom.stimuli.meshes`). Rendering and

@@ -1,4 +1,4 @@
-"""What every study shares: run directories, configuration fingerprints, summaries (SPEC R5, L2).
+"""What every study shares: run directories, configuration fingerprints, summaries.
 
 A run directory is *owned*: its ``config.yaml`` records the study and the resolved config
 that made it, and once the folder holds a result (a checkpoint, a recording, a table) no
