@@ -646,7 +646,9 @@ def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict 
     if jobs > 1 and len(recordings) > 1 and all(p is not None for p in paths):
         tables = _analyze_in_parallel(paths, protocol, selected, jobs, progress)
     else:
-        steps = _Steps(progress, len(selected) * len(recordings))
+        declared = [a for a in select_analyses(selected) if a.compute is not None]
+        steps = _Steps(progress, sum(1 + (a.untrained_null and r.null is not None)
+                                     for a in declared for r in recordings))
         try:
             tables = run_analyses(recordings, protocol, selected, on_step=steps)
         finally:
