@@ -69,19 +69,19 @@ def _gated(arch: str) -> bool:
     return arch in ARCHITECTURES and ARCHITECTURES[arch].gated
 
 
-def _matched_gap(series: dict[str, pd.DataFrame]) -> float:
-    """Vanilla − gated novel-angle accuracy over the parameter range both cover (NaN when
+def _matched_means(series: dict[str, pd.DataFrame]) -> tuple[float, float]:
+    """Vanilla and gated novel-angle accuracy over the parameter range both cover (NaN when
     the grid has no vanilla or no gated series, or they do not overlap)."""
     vanilla = [g for a, g in series.items() if a in ARCHITECTURES and not _gated(a)]
     gated = [g for a, g in series.items() if _gated(a)]
     if not vanilla or not gated:
-        return np.nan
+        return np.nan, np.nan
     v, q = pd.concat(vanilla), pd.concat(gated)
     lo = max(v["parameters"].min(), q["parameters"].min())
     hi = min(v["parameters"].max(), q["parameters"].max())
     r = v[v["parameters"].between(lo, hi)]["acc_val_angle"]
     s = q[q["parameters"].between(lo, hi)]["acc_val_angle"]
-    return float(r.mean() - s.mean()) if len(r) and len(s) else np.nan
+    return (float(r.mean()), float(s.mean())) if len(r) and len(s) else (np.nan, np.nan)
 
 
 def _scaling(t: pd.DataFrame) -> dict[str, float] | None:
@@ -93,7 +93,8 @@ def _scaling(t: pd.DataFrame) -> dict[str, float] | None:
     return {"lowest ρ over architectures": float(np.min(rho)),  # NaN if any is undefined
             "highest ρ over architectures": float(np.nanmax(rho)) if np.isfinite(rho).any()
             else np.nan,
-            "vanilla − gated accuracy at matched parameter counts": _matched_gap(series)}
+            "vanilla − gated accuracy at matched parameter counts":
+            float(np.subtract(*_matched_means(series)))}
 
 
 def _describe_scaling(_label: str, t: pd.DataFrame, m) -> str:
@@ -101,14 +102,8 @@ def _describe_scaling(_label: str, t: pd.DataFrame, m) -> str:
     parts = [f"{arch.upper()}: Spearman ρ(parameters, novel-angle accuracy) = "
              f"{stats.spearmanr(g['parameters'], g['acc_val_angle']).statistic:.2f} over "
              f"{len(g)} models" for arch, g in series.items()]
-    gap = m["vanilla − gated accuracy at matched parameter counts"] if m else np.nan
-    if np.isfinite(gap):
-        vanilla = pd.concat([g for a, g in series.items() if not _gated(a)])
-        gated = pd.concat([g for a, g in series.items() if _gated(a)])
-        lo = max(vanilla["parameters"].min(), gated["parameters"].min())
-        hi = min(vanilla["parameters"].max(), gated["parameters"].max())
-        r = vanilla[vanilla["parameters"].between(lo, hi)]["acc_val_angle"].mean()
-        q = gated[gated["parameters"].between(lo, hi)]["acc_val_angle"].mean()
+    r, q = _matched_means(series)
+    if np.isfinite(r - q):
         parts.append(f"at matched parameter counts vanilla {100 * r:.1f}% vs gated "
                      f"{100 * q:.1f}%")
     return "; ".join(parts)
