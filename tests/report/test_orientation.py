@@ -69,3 +69,32 @@ def test_sections_read_numbers_from_the_run(tmp_path):
     assert len(secs) == 5
     text = " ".join(s.text for s in secs)
     assert "3.21" in text and "81°" in text and "(1, 2, 1)" in text and "40%" in text
+
+
+def test_the_report_opens_with_the_findings_and_shows_the_nulls(tmp_path):
+    import pandas as pd
+
+    from wmgeom.studies.findings import FINDING_COLUMNS
+
+    test_sections_read_numbers_from_the_run(tmp_path)
+    analysis = tmp_path / "analysis"
+    analysis.mkdir()
+    row = dict.fromkeys(FINDING_COLUMNS, "")
+    found = pd.DataFrame([{**row, "id": "clifford_torus", "finding": "A Clifford torus",
+                           "verdict": "reproduced", "measured": "c: Clifford index 0.7",
+                           "null": "c: 0.05 (measured 0.7)", "margin": "≥ 0.2"},
+                          {**row, "id": "accuracy", "finding": "Accurate",
+                           "verdict": "not tested", "reason": "no table"}])
+    found.to_csv(analysis / "findings.csv", index=False)
+    pd.DataFrame({"condition": "c", "measure": ["clifford_index", "median_error_deg"],
+                  "trained": [0.7, 3.0], "untrained": [0.05, 44.0], "shuffled": [0.01, 45.0]}
+                 ).to_csv(analysis / "measures.csv", index=False)
+    secs = rep.sections(tmp_path)
+    assert secs[0].title == "Findings of Cueva et al. 2021" and len(secs) == 6
+    assert "1 reproduced, 1 not tested" in secs[0].text
+    name, table = secs[0].tables[0]
+    assert list(table.columns[:5]) == ["finding", "verdict", "measured", "null", "margin"]
+    manifold = next(s for s in secs if s.title.startswith("Activity manifold"))
+    beside = dict(manifold.tables)["Beside the nulls (untrained network, shuffled orientations)"]
+    assert beside["measure"].tolist() == ["clifford_index"]
+    assert beside[["trained", "untrained", "shuffled"]].iloc[0].tolist() == [0.7, 0.05, 0.01]

@@ -4,7 +4,10 @@ One figure function per analysis; each takes plain arrays / tables and an option
 ``path`` (saved as PNG and SVG). :func:`draw_figures` draws them all from the study's
 tables (those of :func:`wmgeom.analysis.orientation.analyze_condition`, one ``condition``
 column); :func:`sections` builds the report sections of a run directory, phrasing every
-reading from its own tables beside the claim of the abstract of Cueva et al. 2021.
+reading from its own tables beside the claim of the abstract of Cueva et al. 2021. The page
+opens with the findings table (``analysis/findings.csv``: each finding's verdict, with its
+null controls beside the measurement), and each section shows its numbers beside the same
+numbers of the nulls (``analysis/measures.csv``).
 """
 
 from __future__ import annotations
@@ -255,6 +258,30 @@ def _f(x: Any, fmt: str = ".2f") -> str:
         return str(x)
 
 
+_FINDINGS_TEXT = (
+    "One row per finding of Cueva et al. 2021 (only its abstract is available: 'paper' "
+    "quotes it). 'measured' is what this folder's tables give per training condition; 'null' "
+    "is the same quantity of the null controls, computed by the same code — the untrained "
+    "network on the same trials and the trained network's recordings with shuffled "
+    "orientations — and the verdict needs the measurement to beat the larger of them by "
+    "'margin'. Verdicts are computed from the tables by the rule in the last column "
+    "(docs/orientation.md), never typed by hand.")
+
+
+def findings_sections(found: pd.DataFrame) -> list[Section]:
+    """The findings table as the report's first section (none without ``findings.csv``)."""
+    if found.empty:
+        return []
+    counts = found["verdict"].value_counts()
+    tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly", "not reproduced",
+                                                    "not tested") if v in counts)
+    cols = [c for c in ("finding", "verdict", "measured", "null", "margin", "paper", "reason",
+                        "rule") if c in found]
+    return [Section(f"Findings of {cite('cueva2021')}",
+                    text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
+                    tables=[("findings", found[cols].fillna(""))], wrap=True)]
+
+
 def sections(run_dir: str | Path) -> list[Section]:
     """Report sections of a two-orientation run directory."""
     from wmgeom.errors import WmgeomError
@@ -375,7 +402,17 @@ def sections(run_dir: str | Path) -> list[Section]:
         f"{cite('cueva2021')}: human behaviour is best matched by networks trained with neural "
         "noise and relying on the ordinal relation of the two orientations.\n\n" + rows + "."
     )
-    return [
+    measures = table("measures")
+
+    def beside_nulls(names: list[str]) -> list[tuple[str, pd.DataFrame]]:
+        if measures.empty:
+            return []
+        rows = measures[measures["measure"].isin(names)]
+        cols = [c for c in ("condition", "measure", "trained", "untrained", "shuffled")
+                if c in rows]
+        return [("Beside the nulls (untrained network, shuffled orientations)", rows[cols])]
+
+    return findings_sections(table("findings")) + [
         Section(
             "Two-orientation study: overview",
             overview,
@@ -385,25 +422,31 @@ def sections(run_dir: str | Path) -> list[Section]:
             "Activity manifold: Clifford vs standard torus",
             manifold_text,
             figures=fig("orientation_manifold") + fig("orientation_topology"),
-            tables=[("Geometry per condition", cols(geometry_cols))],
+            tables=[("Geometry per condition", cols(geometry_cols))] + beside_nulls(
+                ["clifford_index", "principal_angle1_deg", "radius_ratio", "linear_r2",
+                 "conditional_angle_deg", "orthogonal_coding", "torus_margin"]),
         ),
         Section(
             "Connectivity sorted by preferred orientation",
             conn_text,
             figures=fig("orientation_connectivity"),
-            tables=[("Ring summary", table("ring_summary"))],
+            tables=[("Ring summary", table("ring_summary"))] + beside_nulls(
+                ["ring_contrast_norm_theta1", "ring_contrast_norm_theta2"]),
         ),
         Section(
             "Dynamic code",
             dyn_text,
             figures=fig("orientation_dynamics"),
-            tables=[("Dynamics per condition", cols(dyn_cols))],
+            tables=[("Dynamics per condition", cols(dyn_cols))] + beside_nulls(
+                ["fraction_tuning_changed", "ctd_within_delay2_deg",
+                 "stimulus2_locked_code_change_deg"]),
         ),
         Section(
             "Behaviour across training conditions",
             beh_text,
             figures=fig("orientation_behaviour"),
-            tables=[("Bias vs θ2 − θ1", table("bias_curve"))],
+            tables=[("Bias vs θ2 − θ1", table("bias_curve"))] + beside_nulls(
+                ["median_error_deg", "ordinal_accuracy_reports"]),
         ),
     ]
 
