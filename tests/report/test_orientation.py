@@ -98,3 +98,23 @@ def test_the_report_opens_with_the_findings_and_shows_the_nulls(tmp_path):
     beside = dict(manifold.tables)["Beside the nulls (untrained network, shuffled orientations)"]
     assert beside["measure"].tolist() == ["clifford_index"]
     assert beside[["trained", "untrained", "shuffled"]].iloc[0].tolist() == [0.7, 0.05, 0.01]
+
+
+def test_connectivity_figure_draws_the_untrained_profile():
+    import pandas as pd
+
+    rows = [{"post_group": g, "pre_group": g, "delta_deg": d, "mean_weight": w, "sem": 0.01,
+             "n_pairs": 20} for g in ("theta1", "theta2")
+            for d, w in ((-45.0, -0.1), (0.0, 0.2), (45.0, -0.1))]
+    profile = pd.DataFrame(rows)
+    groups = pd.DataFrame({"group": ["theta1", "theta2", "untuned"],
+                           "preferred_deg": [0.0, 90.0, 0.0]})
+    W = RNG.standard_normal((3, 3))
+    fig = rep.plot_connectivity(W, groups, profile, null_profile=profile.assign(
+        mean_weight=profile["mean_weight"] / 10, sem=profile["sem"] / 10))
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "untrained theta1 → theta1 (rescaled)" in labels
+    dashed = [ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 2
+    # a null whose weights are the trained ones / 10, rescaled to the trained spread
+    np.testing.assert_allclose(dashed[0].get_ydata(), [-0.1, 0.2, -0.1], rtol=1e-6)

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from wmgeom.analysis.connectivity import sort_units  # noqa: E402
+from wmgeom.analysis.connectivity import ring_summary, sort_units  # noqa: E402
 from wmgeom.references import REFERENCES, cite  # noqa: E402
 from wmgeom.report.figures import save_figure  # noqa: E402
 from wmgeom.report.page import Section  # noqa: E402
@@ -32,7 +32,8 @@ from wmgeom.report.page import Section  # noqa: E402
 FIGURES = {
     "orientation_manifold": "Activity manifold at the end of delay 2 (noise-free grid).",
     "orientation_topology": "Persistence diagrams of the grid states.",
-    "orientation_connectivity": "Recurrent weights sorted by group and preferred orientation.",
+    "orientation_connectivity": "Recurrent weights sorted by group and preferred orientation "
+    "(dashed: the untrained network's within-group profiles, rescaled).",
     "orientation_dynamics": "Dynamic code of θ1: tuning change between delays, "
     "cross-temporal decoding.",
     "orientation_behaviour": "Report errors, bias vs θ2 − θ1 and summary across conditions.",
@@ -80,9 +81,12 @@ def plot_persistence(diagrams: list[np.ndarray], path=None) -> Figure:
 
 
 def plot_connectivity(
-    W: np.ndarray, groups: pd.DataFrame, profile: pd.DataFrame, path=None
+    W: np.ndarray, groups: pd.DataFrame, profile: pd.DataFrame, path=None,
+    null_profile: pd.DataFrame | None = None,
 ) -> Figure:
-    """Sorted weight matrix and mean weight vs Δ preferred orientation per pair of groups."""
+    """Sorted weight matrix and mean weight vs Δ preferred orientation per pair of groups
+    (with ``null_profile``, the untrained network's within-group profiles as dashed lines,
+    each divided by the s.d. of its weights and scaled to the trained one's)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     order = sort_units(groups)
     lim = float(np.abs(W).max()) or 1.0
@@ -108,6 +112,16 @@ def plot_connectivity(
             capsize=2,
             label=f"{pre} → {post}",
         )
+    if null_profile is not None and not null_profile.empty:
+        for (post, pre), df in null_profile.groupby(["post_group", "pre_group"], sort=False):
+            ok = df["n_pairs"] > 0
+            if post != pre or not ok.any():
+                continue
+            scale = _weight_sd(profile[(profile["post_group"] == post)
+                                       & (profile["pre_group"] == pre)])
+            w = df.loc[ok, "mean_weight"] / (_weight_sd(df) or 1.0) * (scale or 1.0)
+            axes[1].plot(df.loc[ok, "delta_deg"], w, ls="--", color="grey", lw=1,
+                         label=f"untrained {pre} → {post} (rescaled)")
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set(xlabel="Δ preferred orientation, post − pre (deg)", ylabel="mean weight")
     axes[1].legend(frameon=False, fontsize=8)
@@ -185,6 +199,14 @@ def plot_behaviour(
     return _finish(fig, path)
 
 
+def _weight_sd(profile: pd.DataFrame) -> float:
+    """Pooled s.d. of the weights of one pair of groups (as the ring summary computes it)."""
+    if profile.empty or not (profile["n_pairs"] > 0).any():
+        return 0.0
+    sd = float(ring_summary(profile)["weight_sd"].iloc[0])
+    return sd if np.isfinite(sd) else 0.0
+
+
 def _condition(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return table[table["condition"] == name] if "condition" in table else table
 
@@ -236,7 +258,8 @@ def draw_figures(
             pcs, evr, scores["theta1"].to_numpy(), scores["theta2"].to_numpy(), path=p)),
         ("orientation_topology", lambda p: plot_persistence(diagrams, path=p)),
         ("orientation_connectivity", lambda p: plot_connectivity(
-            W, groups, T["connectivity_profile"], path=p)),
+            W, groups, T["connectivity_profile"], path=p,
+            null_profile=T.get("connectivity_profile_null"))),
         ("orientation_dynamics", lambda p: plot_dynamics(tuning, ctd, time_ms, marks, path=p)),
         ("orientation_behaviour", lambda p: plot_behaviour(errors, bias, numbers, path=p)),
     ]
