@@ -74,3 +74,44 @@ def test_user_errors():
     g = group_units(rates, t1, t2)
     with pytest.raises(WmgeomError, match="grouped units"):
         connectivity_profile(np.zeros((3, 3)), g)
+
+
+def _ring_network(ring_gain=1.0, seed=1):
+    rates, t1, t2, _ = _population()
+    g = group_units(rates, t1, t2)
+    rng = np.random.default_rng(seed)
+    n = len(g)
+    p = g["preferred_deg"].to_numpy()
+    same = g["group"].to_numpy()[:, None] == g["group"].to_numpy()[None, :]
+    ring = ring_gain * (-0.2 + np.cos(np.deg2rad(2 * (p[:, None] - p[None, :]))))
+    W = np.where(same, ring, 0.0) + 0.3 * rng.standard_normal((n, n))
+    return rates, t1, t2, g, W
+
+
+def test_normalized_contrast_planted_ring_vs_random_weights():
+    _, _, _, g, W = _ring_network()
+    s = ring_summary(connectivity_profile(W, g)).set_index(["post_group", "pre_group"])
+    for grp in ("theta1", "theta2"):
+        assert s.loc[(grp, grp), "normalized_contrast"] > 1.0
+    _, _, _, g, W = _ring_network(ring_gain=0.0)  # random weights, no ring
+    s = ring_summary(connectivity_profile(W, g)).set_index(["post_group", "pre_group"])
+    for grp in ("theta1", "theta2"):
+        assert abs(s.loc[(grp, grp), "normalized_contrast"]) < 0.25
+
+
+def test_weight_sd_is_the_pooled_standard_deviation():
+    _, _, _, g, W = _ring_network()
+    s = ring_summary(connectivity_profile(W, g)).set_index(["post_group", "pre_group"])
+    sel = g["group"].to_numpy() == "theta1"
+    block = W[np.ix_(sel, sel)][~np.eye(sel.sum(), dtype=bool)]
+    assert s.loc[("theta1", "theta1"), "weight_sd"] == pytest.approx(block.std())
+
+
+def test_shuffled_orientations_leave_no_tuned_units_and_no_ring():
+    rates, t1, t2, g, W = _ring_network()
+    p = RNG.permutation(len(t1))
+    shuffled = group_units(rates, t1[p], t2[p])
+    assert (shuffled["group"] == "untuned").all()
+    s = ring_summary(connectivity_profile(W, shuffled))
+    assert s["contrast"].isna().all() and s["normalized_contrast"].isna().all()
+    assert not s["ring_like"].any()

@@ -6,6 +6,7 @@ import pytest
 from wmgeom.analysis.dynamics import (
     cross_temporal_decoding,
     fraction_changed,
+    locked_code_change,
     tuning_change,
     tuning_curves,
 )
@@ -63,3 +64,46 @@ def test_user_errors():
         cross_temporal_decoding(np.zeros((10, 3)), np.zeros(10))
     with pytest.raises(WmgeomError, match="at least 10 trials"):
         cross_temporal_decoding(np.zeros((6, 2, 3)), np.zeros(6))
+
+
+def _switching_and_drifting_codes(n_trials=300, T=30, N=40, switch=11):
+    """A code that is stable in the delays and switches to new units at ``switch`` (the
+    second stimulus), and one that drifts steadily (a slow random rotation at every step)."""
+    from scipy.linalg import expm
+
+    theta = RNG.uniform(0, 180, n_trials)
+    pa, pb = RNG.uniform(0, 180, (2, N))
+    switching = np.stack([_code(theta, pa if t < switch else pb) for t in range(T)], axis=1)
+    A = RNG.standard_normal((N, N))
+    A = (A - A.T) / 2
+    step = expm(0.25 * A / np.abs(np.linalg.eigvals(A)).max())
+    x, drifting = _code(theta, pa) - 1, np.zeros((n_trials, T, N))
+    for t in range(T):
+        drifting[:, t], x = x, x @ step.T
+    noisy = (c + 0.1 * RNG.standard_normal(c.shape) for c in (switching, drifting))
+    return theta, *noisy
+
+
+def test_locked_code_change_switch_vs_drift():
+    theta, switching, drifting = _switching_and_drifting_codes()
+    before, after, end = 9, 15, 29
+    s = locked_code_change(cross_temporal_decoding(switching, theta, n_folds=4),
+                           before, after, end)
+    d = locked_code_change(cross_temporal_decoding(drifting, theta, n_folds=4),
+                           before, after, end)
+    assert s["across"] > 20 and abs(s["within"]) < 3 and s["locked"] > 20
+    assert abs(d["locked"]) < 5  # a steady drift changes as much inside the delay
+
+
+def test_locked_code_change_arithmetic_and_errors():
+    E = np.arange(36, dtype=float).reshape(6, 6)
+    out = locked_code_change(E, 1, 3, 5)
+    assert out["across"] == E[1, 3] - E[3, 3]
+    assert out["within"] == E[3, 5] - E[5, 5]  # lag 2 from the end: step 3
+    assert out["locked"] == pytest.approx(out["across"] - out["within"])
+    short = locked_code_change(E, 0, 4, 5)  # delay shorter than the lag: from its start
+    assert short["within"] == E[4, 5] - E[5, 5]
+    with pytest.raises(WmgeomError, match="before < after <= end"):
+        locked_code_change(E, 3, 3, 5)
+    with pytest.raises(WmgeomError, match="before < after <= end"):
+        locked_code_change(E, 1, 3, 6)

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from wmgeom.analysis.manifold import coding_planes, grid_states, pca, torus_geometry
+from wmgeom.analysis.manifold import (
+    coding_planes,
+    conditional_orthogonality,
+    grid_states,
+    pca,
+    torus_geometry,
+)
 from wmgeom.errors import WmgeomError
 from wmgeom.models.ctrnn import CTRNN
 from wmgeom.tasks.orientation import TwoOrientationTask
@@ -98,3 +104,50 @@ def test_user_errors():
         coding_planes(np.zeros((10, 3)), np.zeros(9), np.zeros(10))
     with pytest.raises(WmgeomError, match="2-D array"):
         torus_geometry(np.zeros(10), np.zeros(10), np.zeros(10))
+
+
+def _shuffled(t1, t2, seed=0):
+    p = np.random.default_rng(seed).permutation(len(t1))
+    return t1[p], t2[p]
+
+
+def test_clifford_index_and_conditional_orthogonality_tell_the_tori_apart():
+    t1, t2 = _grid(16)
+    c = _embed(clifford(t1, t2), n_units=64)
+    g, o = torus_geometry(c, t1, t2), conditional_orthogonality(c, t1, t2)
+    assert g["clifford_index"] > 0.9
+    assert o["conditional_angle_deg"] > 85 and o["orthogonal_coding"] > 0.9
+    d = _embed(donut(t1, t2), n_units=64)
+    g, o = torus_geometry(d, t1, t2), conditional_orthogonality(d, t1, t2)
+    assert g["clifford_index"] < 0.1
+    # the tube circle at each ring angle contains the ring's radial direction
+    assert o["conditional_angle2_deg"] < 20 and o["conditional_angle1_deg"] > 45
+    assert o["conditional_angle_deg"] == o["conditional_angle2_deg"]
+    assert o["orthogonal_coding"] < 0.2
+
+
+def test_unequal_radii_lower_the_clifford_index_not_the_orthogonality():
+    t1, t2 = _grid(16)
+    X = _embed(clifford(t1, t2, a=1.0, b=0.3), n_units=64)
+    g, o = torus_geometry(X, t1, t2), conditional_orthogonality(X, t1, t2)
+    assert g["radius_ratio"] == pytest.approx(0.3, abs=0.03)
+    assert g["clifford_index"] < 0.35 and not g["clifford"]
+    assert o["conditional_angle_deg"] > 85 and o["orthogonal_coding"] > 0.9
+
+
+def test_shuffled_orientations_show_no_clifford_torus():
+    t1, t2 = _grid(16)
+    X = _embed(clifford(t1, t2), n_units=64)
+    s1, s2 = _shuffled(t1, t2)
+    g, o = torus_geometry(X, s1, s2), conditional_orthogonality(X, s1, s2)
+    assert g["linear_r2"] < 0.05 and g["clifford_index"] < 0.05 and not g["clifford"]
+    assert o["orthogonal_coding"] < 0.2
+
+
+def test_conditional_orthogonality_needs_a_grid():
+    rng = np.random.default_rng(0)
+    t1, t2 = rng.uniform(0, 180, (2, 50))  # no value of either item repeats
+    o = conditional_orthogonality(rng.standard_normal((50, 5)), t1, t2)
+    assert np.isnan(o["conditional_angle_deg"]) and np.isnan(o["orthogonal_coding"])
+    with pytest.raises(WmgeomError, match="one orientation per state"):
+        conditional_orthogonality(np.zeros((10, 3)), np.zeros(10), np.zeros(9))

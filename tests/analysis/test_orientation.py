@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyze_condition, epoch_step
+from wmgeom.analysis.orientation import (
+    NETWORKS,
+    OrientationAnalysisConfig,
+    analyze_condition,
+    analyze_networks,
+    epoch_step,
+    measures_table,
+    shuffle_orientations,
+)
 from wmgeom.models.ctrnn import CTRNN
 from wmgeom.pca import pca
 from wmgeom.record import record_orientation
@@ -44,13 +52,19 @@ NUMBERS = [
     "sd_error2_deg", "error_correlation", "repulsion1_deg", "repulsion2_deg",
     "ordinal_accuracy_reports", "ordinal_accuracy_output",
     "principal_angle1_deg", "principal_angle2_deg", "radius1", "radius2", "radius_ratio",
-    "circularity1", "circularity2", "linear_r2", "var3", "var4", "clifford",
+    "circularity1", "circularity2", "linear_r2", "var3", "var4", "clifford_index", "clifford",
     "betti0", "betti1", "betti2",
     "h1_lifetime1_rel", "h1_lifetime2_rel", "h1_lifetime3_rel",
-    "h2_lifetime1_rel", "h2_lifetime2_rel", "h2_lifetime3_rel",
+    "h2_lifetime1_rel", "h2_lifetime2_rel", "h2_lifetime3_rel", "torus_margin",
+    "conditional_angle1_deg", "orthogonal_coding1", "conditional_angle2_deg",
+    "orthogonal_coding2", "conditional_angle_deg", "orthogonal_coding",
     "n_theta1_units", "n_theta2_units", "ring_contrast_theta1", "ring_contrast_theta2",
+    "ring_like_theta1", "ring_like_theta2", "ring_contrast_norm_theta1",
+    "ring_contrast_norm_theta2",
     "fraction_tuning_changed", "median_tuning_corr", "median_abs_shift_deg",
     "ctd_within_delay1_deg", "ctd_delay1_to_delay2_deg", "ctd_within_delay2_deg",
+    "code_change_across_stimulus2_deg", "code_drift_within_delay2_deg",
+    "stimulus2_locked_code_change_deg",
 ]
 
 TABLES = {
@@ -65,7 +79,7 @@ TABLES = {
     "connectivity_profile": ["post_group", "pre_group", "delta_deg", "mean_weight", "sem",
                              "n_pairs"],
     "ring_summary": ["post_group", "pre_group", "near_weight", "far_weight", "contrast",
-                     "ring_like"],
+                     "ring_like", "weight_sd", "normalized_contrast"],
     "tuning_change": ["unit", "corr", "preferred_early_deg", "preferred_late_deg", "shift_deg",
                       "r2_early", "r2_late", "tuned", "changed"],
     "cross_temporal_decoding": ["train_time_ms", "test_time_ms", "error_deg"],
@@ -170,6 +184,14 @@ def test_dynamics(result):
     assert nums["ctd_delay1_to_delay2_deg"] == pytest.approx(at(early, late).item())
     assert nums["ctd_within_delay2_deg"] == pytest.approx(at(late, late).item())
     assert ctd["error_deg"].between(0, 90).all()
+    start = STARTS_MS[4]  # first step of delay 2
+    assert nums["code_change_across_stimulus2_deg"] == pytest.approx(
+        at(early, start).item() - at(start, start).item())
+    drift_from = max(late - (start - early), start)
+    assert nums["code_drift_within_delay2_deg"] == pytest.approx(
+        at(drift_from, late).item() - at(late, late).item())
+    assert nums["stimulus2_locked_code_change_deg"] == pytest.approx(
+        nums["code_change_across_stimulus2_deg"] - nums["code_drift_within_delay2_deg"])
 
 
 def test_epochs_table(result):
@@ -184,3 +206,44 @@ def test_epoch_step(recordings):
     assert [epoch_step(acts, e, "first") for e in EPOCHS] == [0, 2, 4, 7, 9, 12]
     assert [epoch_step(acts, e) for e in EPOCHS] == [1, 3, 6, 8, 11, 13]
     assert epoch_step(acts, "report", "last") == acts.sizes["time"] - 1
+
+
+def test_shuffle_orientations_permutes_label_pairs_only(recordings):
+    acts, grid = recordings
+    shuffled = shuffle_orientations(grid, seed=3)
+    pairs = set(zip(grid["theta1"].values, grid["theta2"].values, strict=True))
+    moved = list(zip(shuffled["theta1"].values, shuffled["theta2"].values, strict=True))
+    assert set(moved) == pairs and len(moved) == len(pairs)  # a grid stays a grid
+    assert not np.array_equal(shuffled["theta1"].values, grid["theta1"].values)
+    np.testing.assert_array_equal(shuffled["rates"].values, grid["rates"].values)
+    assert shuffled.attrs["orientations"] == "shuffled" and "orientations" not in grid.attrs
+    again = shuffle_orientations(acts, seed=3)
+    np.testing.assert_array_equal(again["theta2"], shuffle_orientations(acts, seed=3)["theta2"])
+
+
+def test_analyze_networks_runs_the_same_analyses_on_the_nulls(recordings, result):
+    acts, grid = recordings
+    out = analyze_networks(acts, grid, SETTINGS, ordinal=True, untrained=recordings, seed=2)
+    assert set(out) == set(NETWORKS)
+    assert out["trained"]["numbers"] == pytest.approx(result["numbers"], nan_ok=True)
+    # the same recordings here
+    assert out["untrained"]["numbers"] == pytest.approx(result["numbers"], nan_ok=True)
+    shuffled = analyze_condition(shuffle_orientations(acts, 2), shuffle_orientations(grid, 3),
+                                 SETTINGS, ordinal=True)["numbers"]
+    assert out["shuffled"]["numbers"] == pytest.approx(shuffled, nan_ok=True)
+    # the topology reads the states only: labels do not change it
+    assert out["shuffled"]["numbers"]["betti1"] == result["numbers"]["betti1"]
+    assert "untrained" not in analyze_networks(acts, grid, SETTINGS, ordinal=True)
+
+
+def test_measures_table_puts_the_nulls_beside_the_measurement(recordings, result):
+    acts, grid = recordings
+    out = analyze_networks(acts, grid, SETTINGS, ordinal=True)
+    table = measures_table(out)
+    assert list(table.columns) == ["measure", *NETWORKS]
+    assert table["measure"].tolist() == NUMBERS
+    t = table.set_index("measure")
+    assert t.loc["median_error_deg", "trained"] == result["numbers"]["median_error_deg"]
+    assert t.loc["clifford", "trained"] in (0.0, 1.0)
+    assert t["untrained"].isna().all()  # not computed
+    assert t.loc["median_error_deg", "shuffled"] == out["shuffled"]["numbers"]["median_error_deg"]

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from wmgeom.analysis.topology import betti_numbers, lifetimes, persistence_diagrams
+from wmgeom.analysis.topology import (
+    betti_numbers,
+    lifetimes,
+    persistence_diagrams,
+    torus_margin,
+)
 from wmgeom.errors import WmgeomError
 
 RNG = np.random.default_rng(0)
@@ -64,3 +69,23 @@ def test_relative_lifetimes_compare_with_the_threshold():
     rel = lifetimes(dg, top=2, relative=True)
     assert rel[1][0] > 0.3 > rel[1][1]  # one bar above the default threshold
     assert np.all(np.diff(rel[1]) <= 0)
+
+
+def test_torus_margin_is_positive_for_a_torus_only():
+    a, b = _angles(1200)
+    torus = np.c_[np.cos(a), np.sin(a), np.cos(b), np.sin(b)]
+    dg = persistence_diagrams(_embed(torus))
+    assert betti_numbers(dg) == (1, 2, 1) and torus_margin(dg) > 0
+    circle = np.c_[np.cos(a), np.sin(a)]
+    assert torus_margin(persistence_diagrams(_embed(circle), n_points=100)) < -0.2
+    thin = np.c_[np.cos(a), np.sin(a), 0.1 * np.cos(b), 0.1 * np.sin(b)]
+    dg = persistence_diagrams(_embed(thin))
+    assert betti_numbers(dg) != (1, 2, 1) and torus_margin(dg) < 0
+
+
+def test_torus_margin_errors():
+    dg = persistence_diagrams(RNG.standard_normal((30, 3)), maxdim=1)
+    with pytest.raises(WmgeomError, match="diagrams up to H2"):
+        torus_margin(dg)
+    with pytest.raises(WmgeomError, match="rel_threshold"):
+        torus_margin(dg + [np.zeros((0, 2))], rel_threshold=0.0)

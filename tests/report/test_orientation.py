@@ -69,3 +69,52 @@ def test_sections_read_numbers_from_the_run(tmp_path):
     assert len(secs) == 5
     text = " ".join(s.text for s in secs)
     assert "3.21" in text and "81°" in text and "(1, 2, 1)" in text and "40%" in text
+
+
+def test_the_report_opens_with_the_findings_and_shows_the_nulls(tmp_path):
+    import pandas as pd
+
+    from wmgeom.studies.findings import FINDING_COLUMNS
+
+    test_sections_read_numbers_from_the_run(tmp_path)
+    analysis = tmp_path / "analysis"
+    analysis.mkdir()
+    row = dict.fromkeys(FINDING_COLUMNS, "")
+    found = pd.DataFrame([{**row, "id": "clifford_torus", "finding": "A Clifford torus",
+                           "verdict": "reproduced", "measured": "c: Clifford index 0.7",
+                           "null": "c: 0.05 (measured 0.7)", "margin": "≥ 0.2"},
+                          {**row, "id": "accuracy", "finding": "Accurate",
+                           "verdict": "not tested", "reason": "no table"}])
+    found.to_csv(analysis / "findings.csv", index=False)
+    pd.DataFrame({"condition": "c", "measure": ["clifford_index", "median_error_deg"],
+                  "trained": [0.7, 3.0], "untrained": [0.05, 44.0], "shuffled": [0.01, 45.0]}
+                 ).to_csv(analysis / "measures.csv", index=False)
+    secs = rep.sections(tmp_path)
+    assert secs[0].title == "Findings of Cueva et al. 2021" and len(secs) == 6
+    assert "1 reproduced, 1 not tested" in secs[0].text
+    name, table = secs[0].tables[0]
+    assert list(table.columns[:5]) == ["finding", "verdict", "measured", "null", "margin"]
+    manifold = next(s for s in secs if s.title.startswith("Activity manifold"))
+    beside = dict(manifold.tables)["Beside the nulls (untrained network, shuffled orientations)"]
+    assert beside["measure"].tolist() == ["clifford_index"]
+    assert beside[["trained", "untrained", "shuffled"]].iloc[0].tolist() == [0.7, 0.05, 0.01]
+
+
+def test_connectivity_figure_draws_the_untrained_profile():
+    import pandas as pd
+
+    rows = [{"post_group": g, "pre_group": g, "delta_deg": d, "mean_weight": w, "sem": 0.01,
+             "n_pairs": 20} for g in ("theta1", "theta2")
+            for d, w in ((-45.0, -0.1), (0.0, 0.2), (45.0, -0.1))]
+    profile = pd.DataFrame(rows)
+    groups = pd.DataFrame({"group": ["theta1", "theta2", "untuned"],
+                           "preferred_deg": [0.0, 90.0, 0.0]})
+    W = RNG.standard_normal((3, 3))
+    fig = rep.plot_connectivity(W, groups, profile, null_profile=profile.assign(
+        mean_weight=profile["mean_weight"] / 10, sem=profile["sem"] / 10))
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "untrained theta1 → theta1 (rescaled)" in labels
+    dashed = [ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 2
+    # a null whose weights are the trained ones / 10, rescaled to the trained spread
+    np.testing.assert_allclose(dashed[0].get_ydata(), [-0.1, 0.2, -0.1], rtol=1e-6)

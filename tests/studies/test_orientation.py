@@ -7,9 +7,19 @@ import pytest
 import xarray as xr
 import yaml
 
+from wmgeom.analysis.orientation import NETWORKS
 from wmgeom.errors import WmgeomError
-from wmgeom.studies.orientation import OrientationConfig, load_config, make_config, run
+from wmgeom.studies.findings import FINDING_COLUMNS
+from wmgeom.studies.orientation import (
+    OrientationConfig,
+    load_config,
+    make_config,
+    run,
+    untrained_network,
+)
+from wmgeom.studies.orientation_findings import FINDINGS
 from wmgeom.studies.registry import load_study_config
+from wmgeom.tasks.orientation import TwoOrientationTask
 
 TINY = {
     "model": {"n_units": 12},
@@ -51,6 +61,10 @@ def test_study_writes_every_output(run_dir):
         assert key in c
     for name in (
         "conditions",
+        "findings",
+        "measures",
+        "ring_summary_null",
+        "persistence_null",
         "bias_curve",
         "connectivity_profile",
         "ring_summary",
@@ -66,6 +80,7 @@ def test_study_writes_every_output(run_dir):
     assert (out / "conditions" / "tiny-ordinal" / "train" / "metrics.csv").is_file()
     html = (out / "report.html").read_text()
     assert "Clifford" in html and "Dynamic code" in html
+    assert html.index("Findings of Cueva et al. 2021") < html.index("Dynamic code")
     assert not list(out.rglob("*.tmp"))
 
 
@@ -121,3 +136,52 @@ def test_resume_of_a_finished_run_reproduces_its_numbers(run_dir):
     a, b = summary["conditions"]["tiny-ordinal"], again["conditions"]["tiny-ordinal"]
     for key in ("median_error_deg", "principal_angle1_deg", "fraction_tuning_changed"):
         assert b[key] == pytest.approx(a[key])
+
+
+def test_findings_and_measures_of_the_run(run_dir):
+    import pandas as pd
+
+    out, summary = run_dir
+    found = pd.read_csv(out / "analysis" / "findings.csv")
+    assert list(found.columns) == FINDING_COLUMNS
+    assert found["id"].tolist() == [f.id for f in FINDINGS]
+    one = found.set_index("id")
+    # one condition: no pair of conditions to compare
+    assert one.loc["noise_effect", "verdict"] == "not tested"
+    assert one.loc["clifford_torus", "null"].startswith(
+        "the larger of the untrained network and shuffled orientations: tiny-ordinal: ")
+    measures = pd.read_csv(out / "analysis" / "measures.csv")
+    assert list(measures.columns) == ["condition", "rate_noise", "ordinal", "measure",
+                                      *NETWORKS]
+    m = measures.set_index("measure")
+    c = summary["conditions"]["tiny-ordinal"]
+    assert m.loc["median_error_deg", "trained"] == pytest.approx(c["median_error_deg"])
+    assert m[["untrained", "shuffled"]].notna().any().all()
+    # the untrained network on the same trials: the same stimuli, other activity
+    trained = xr.open_dataset(out / "conditions" / "tiny-ordinal" / "activations.nc",
+                              engine="h5netcdf")
+    null = xr.open_dataset(out / "conditions" / "tiny-ordinal" / "activations_untrained.nc",
+                           engine="h5netcdf")
+    assert null.attrs["network"] == "untrained" and trained.attrs["network"] == "trained"
+    np.testing.assert_array_equal(null["inputs"].values, trained["inputs"].values)
+    assert not np.allclose(null["recurrent_weight"].values,
+                           trained["recurrent_weight"].values)
+    trained.close()
+    null.close()
+
+
+def test_the_untrained_network_is_the_network_training_starts_from():
+    import torch
+
+    config = make_config("quick", TINY)
+    cond = config.conditions[0]
+    task = TwoOrientationTask(config.task, ordinal=cond.ordinal)
+    state = torch.random.get_rng_state()
+    a, b = untrained_network(config, cond, task), untrained_network(config, cond, task)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's state is kept
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert a.config.rate_noise == cond.rate_noise and not a.training
+    assert a.n_units == config.model.n_units and a.n_outputs == task.n_outputs
+    other = untrained_network(make_config("quick", {**TINY, "seed": 1}), cond, task)
+    assert not torch.equal(other.recurrent.weight, a.recurrent.weight)

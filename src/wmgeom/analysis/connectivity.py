@@ -150,7 +150,10 @@ def ring_summary(profile: pd.DataFrame, near_deg: float = 22.5, far_deg: float =
     Returns:
         DataFrame with ``post_group``, ``pre_group``, ``near_weight`` (mean weight over bins
         with ``|Δ| < near_deg``), ``far_weight`` (bins with ``|Δ| >= far_deg``),
-        ``contrast`` (near − far) and ``ring_like`` (near > 0 > far).
+        ``contrast`` (near − far), ``ring_like`` (near > 0 > far), ``weight_sd`` (standard
+        deviation of all the pair's weights, pooled over the bins) and
+        ``normalized_contrast`` (contrast / weight_sd: comparable across networks whose
+        weights differ in scale, e.g. trained and untrained).
     """
     out = []
     for (post, pre), df in profile.groupby(["post_group", "pre_group"], sort=False):
@@ -159,6 +162,7 @@ def ring_summary(profile: pd.DataFrame, near_deg: float = 22.5, far_deg: float =
         far = df[ok & (df["delta_deg"].abs() >= far_deg)]
         nw = np.average(near["mean_weight"], weights=near["n_pairs"]) if len(near) else np.nan
         fw = np.average(far["mean_weight"], weights=far["n_pairs"]) if len(far) else np.nan
+        sd = _pooled_sd(df[ok])
         out.append(
             {
                 "post_group": post,
@@ -167,6 +171,20 @@ def ring_summary(profile: pd.DataFrame, near_deg: float = 22.5, far_deg: float =
                 "far_weight": fw,
                 "contrast": nw - fw,
                 "ring_like": bool(nw > 0 > fw),
+                "weight_sd": sd,
+                "normalized_contrast": (nw - fw) / sd if sd > 0 else np.nan,
             }
         )
     return pd.DataFrame(out)
+
+
+def _pooled_sd(bins: pd.DataFrame) -> float:
+    """Standard deviation of the weights of every bin together, from each bin's mean,
+    standard error and count (:func:`connectivity_profile`)."""
+    n = bins["n_pairs"].to_numpy(float)
+    if n.sum() == 0:
+        return float("nan")
+    m = bins["mean_weight"].to_numpy(float)
+    var = bins["sem"].to_numpy(float) ** 2 * np.maximum(n - 1, 1)  # each bin's variance
+    grand = np.average(m, weights=n)
+    return float(np.sqrt(np.average(var + (m - grand) ** 2, weights=n)))

@@ -13,6 +13,10 @@ overwrite the stored one. Two measures (definitions ours, ``docs/orientation.md`
   ``cos 2θ, sin 2θ``, fit on training folds and tested at every other time on held-out
   trials; the decoded angle's mean absolute error in degrees (chance: 45°). A stable code
   generalises off the diagonal, a dynamic code does not.
+- :func:`locked_code_change`: how much more the code changes across an event (the second
+  stimulus) than it drifts over the same lag inside a delay. A network whose code drifts
+  steadily (an untrained, randomly rotating one) changes as much in a delay as across the
+  stimulus; a code that is stable in the delays and changes when θ2 arrives does not.
 """
 
 from __future__ import annotations
@@ -151,3 +155,32 @@ def cross_temporal_decoding(
         e = np.abs(wrap_orientation(dec - theta[te][None, :, None]))
         err += e.sum(axis=1)
     return err / n
+
+
+def locked_code_change(ctd, before: int, after: int, end: int) -> dict[str, float]:
+    """Code change across an event beyond the drift over the same lag inside a delay.
+
+    Args:
+        ctd: ``[train time, test time]`` decoding errors of :func:`cross_temporal_decoding`.
+        before: The last step before the event (the end of delay 1).
+        after: The first step after it (the start of delay 2).
+        end: The last step of the delay after it (the end of delay 2).
+
+    Returns:
+        dict of degrees: ``across`` = ``ctd[before, after] − ctd[after, after]`` (what a
+        decoder fitted before the event loses after it, beyond a decoder fitted there);
+        ``within`` = ``ctd[start, end] − ctd[end, end]`` with ``start = max(end − (after −
+        before), after)`` (the same loss over the same lag inside the delay, or over the
+        whole delay when it is shorter than the lag); ``locked`` = ``across − within``.
+
+    Raises:
+        WmgeomError: If the steps are not ordered ``before < after <= end`` inside ``ctd``.
+    """
+    E = np.asarray(ctd, float)
+    if not (0 <= before < after <= end < E.shape[0]) or E.shape[0] != E.shape[1]:
+        raise WmgeomError(f"need steps before < after <= end inside a square decoding matrix; "
+                          f"got {before}, {after}, {end} and a matrix of shape {E.shape}")
+    start = max(end - (after - before), after)
+    across = float(E[before, after] - E[after, after])
+    within = float(E[start, end] - E[end, end])
+    return {"across": across, "within": within, "locked": across - within}

@@ -20,7 +20,18 @@ matrix (the semi-axes of the ellipse the item traces), and across planes:
 - ``var3`` / ``var4``: fraction of the grid states' variance in the first 3 and 4
   principal components (a standard torus fills 3 dimensions, a Clifford torus 4).
 
-:func:`torus_geometry` combines them into a ``clifford`` verdict with documented thresholds.
+:func:`torus_geometry` combines them into a ``clifford`` verdict with documented thresholds
+and into one continuous ``clifford_index`` (1 for an ideal Clifford torus, near 0 for a
+standard torus, for planes fitted to shuffled orientations, or for one item coded much more
+weakly than the other).
+
+Orthogonality of the global planes alone does not separate the two tori (a donut's tube axis
+is orthogonal to its ring plane), and two random planes in many dimensions are nearly
+orthogonal too. :func:`conditional_orthogonality` therefore asks the abstract's question
+directly: at every fixed value of one orientation, does the other orientation trace a circle
+in a subspace orthogonal to the first one's coding plane? On a standard torus the tube
+circle contains the ring's radial direction (angle 0); on a Clifford torus it lies in the
+orthogonal plane (90°).
 """
 
 from __future__ import annotations
@@ -123,9 +134,10 @@ def torus_geometry(
     Returns:
         dict of floats: ``principal_angle1_deg``, ``principal_angle2_deg``, ``radius1``,
         ``radius2``, ``radius_ratio``, ``circularity1``, ``circularity2``, ``linear_r2``,
-        ``var3``, ``var4``, and the verdict ``clifford`` (bool): all of
-        min principal angle ≥ 60°, radius ratio ≥ 0.5, both circularities ≥ 0.5 and
-        ``var4 − var3`` ≥ 0.1.
+        ``var3``, ``var4``, ``clifford_index`` (``linear_r2 × radius_ratio × smaller
+        circularity × sin(smallest principal angle)``, in [0, 1]) and the verdict
+        ``clifford`` (bool): all of min principal angle ≥ 60°, radius ratio ≥ 0.5, both
+        circularities ≥ 0.5 and ``var4 − var3`` ≥ 0.1.
     """
     th = {**CLIFFORD_THRESHOLDS, **(thresholds or {})}
     states = _check_states(states, theta1_deg, theta2_deg)
@@ -148,12 +160,77 @@ def torus_geometry(
         "var3": float(cum[2]),
         "var4": float(cum[3]),
     }
+    out["clifford_index"] = float(
+        max(out["linear_r2"], 0.0) * out["radius_ratio"]
+        * min(out["circularity1"], out["circularity2"])
+        * np.sin(np.deg2rad(out["principal_angle1_deg"])))
     out["clifford"] = bool(
         out["principal_angle1_deg"] >= th["min_principal_angle_deg"]
         and out["radius_ratio"] >= th["min_radius_ratio"]
         and min(out["circularity1"], out["circularity2"]) >= th["min_circularity"]
         and out["var4"] - out["var3"] >= th["min_fourth_dim_variance"]
     )
+    return out
+
+
+def conditional_orthogonality(states, theta1_deg, theta2_deg, min_points: int = 4
+                              ) -> dict[str, float]:
+    """Is each orientation's circle, at every fixed value of the other, orthogonal to the
+    other orientation's coding plane? (Cueva et al. 2021: "keeps them in orthogonal
+    subspaces ... whereas a standard torus does not".)
+
+    For item ``k`` and every value ``v`` of the other item that occurs at least
+    ``min_points`` times (a grid column), the states with the other item at ``v`` are
+    regressed on ``[1, cos 2θk, sin 2θk]``: the fit's 2 × N coefficients span the item's
+    *conditional circle* and its ``r²`` says how much of those states' variance the circle
+    explains. Its smallest principal angle with the other item's (global) coding plane of
+    :func:`coding_planes` measures orthogonality.
+
+    Args:
+        states: ``[n_points, n_units]``, states on a θ1 × θ2 grid.
+        theta1_deg, theta2_deg: ``[n_points]``.
+        min_points: Fewest states per value of the other item (the fit has 3 parameters).
+
+    Returns:
+        dict of floats, per item ``k`` (1, 2): ``conditional_angle{k}_deg`` (mean smallest
+        principal angle between item k's conditional circles and the other item's coding
+        plane, degrees) and ``orthogonal_coding{k}`` (mean of ``r² × sin(angle)`` over the
+        circles: near 1 when item k traces a full circle orthogonal to the other item's
+        plane, near 0 for a tube circle that shares the ring's radial direction, or for
+        circles fitted to shuffled labels); and ``conditional_angle_deg`` and
+        ``orthogonal_coding``, the smaller over the two items. NaN where no value of the
+        other item has ``min_points`` states.
+    """
+    X = _check_states(states, theta1_deg, theta2_deg)
+    thetas = (np.asarray(theta1_deg, float), np.asarray(theta2_deg, float))
+    planes = coding_planes(X, *thetas)
+    out: dict[str, float] = {}
+    for k in (1, 2):
+        item, other = thetas[k - 1], thetas[2 - k]
+        other_plane = planes[f"plane{3 - k}"]
+        angles, coding = [], []
+        for v in np.unique(other):
+            sel = other == v
+            if sel.sum() < min_points:
+                continue
+            Y = X[sel]
+            r = np.deg2rad(2.0 * item[sel])
+            D = np.stack([np.ones_like(r), np.cos(r), np.sin(r)], axis=1)
+            beta, *_ = np.linalg.lstsq(D, Y, rcond=None)
+            total = ((Y - Y.mean(axis=0)) ** 2).sum()
+            r2 = 1.0 - ((Y - D @ beta) ** 2).sum() / total if total > 0 else 0.0
+            a = principal_angles_deg(beta[1:3], other_plane)
+            if not len(a):  # a plane without variance: no circle, no angle
+                coding.append(0.0)
+                continue
+            angles.append(a[0])
+            coding.append(max(r2, 0.0) * np.sin(np.deg2rad(a[0])))
+        out[f"conditional_angle{k}_deg"] = float(np.mean(angles)) if angles else float("nan")
+        out[f"orthogonal_coding{k}"] = float(np.mean(coding)) if coding else float("nan")
+    out["conditional_angle_deg"] = float(np.min([out["conditional_angle1_deg"],
+                                                 out["conditional_angle2_deg"]]))
+    out["orthogonal_coding"] = float(np.min([out["orthogonal_coding1"],
+                                             out["orthogonal_coding2"]]))
     return out
 
 

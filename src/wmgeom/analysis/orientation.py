@@ -4,6 +4,12 @@
 dynamic code) and the noise-free θ1 × θ2 grid recording (manifold and topology) of one
 trained network and returns flat numbers and tidy tables; nothing is read from or written
 to disk. Definitions, thresholds and defaults are documented in ``docs/orientation.md``.
+
+:func:`analyze_networks` runs the same function on the two null controls of the findings:
+the *untrained* network (the same network as training starts it, recorded on the same
+trials) and *shuffled orientations* (the trained network's recordings with the (θ1, θ2)
+labels permuted across trials, :func:`shuffle_orientations`); :func:`measures_table` puts
+every number of the three beside each other.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ from wmgeom.analysis import behaviour, connectivity, dynamics, manifold, topolog
 from wmgeom.config import StrictModel
 from wmgeom.tasks.orientation import EPOCHS, report_outputs
 
-__all__ = ["OrientationAnalysisConfig", "analyze_condition"]
+__all__ = ["NETWORKS", "OrientationAnalysisConfig", "analyze_condition", "analyze_networks",
+           "measures_table", "shuffle_orientations"]
+
+NETWORKS = ("trained", "untrained", "shuffled")
+"""The measured network and its two null controls, in the columns of :func:`measures_table`."""
 
 
 class OrientationAnalysisConfig(StrictModel):
@@ -99,6 +109,9 @@ def analyze_condition(
         for i in range(3)
     }
 
+    ortho = manifold.conditional_orthogonality(states, g1, g2)
+    margin = topology.torus_margin(diagrams, s.betti_rel_threshold)
+
     groups = connectivity.group_units(states, g1, g2, s.min_r2)
     W = acts["recurrent_weight"].values
     profile = connectivity.connectivity_profile(W, groups, s.connectivity_bins)
@@ -110,11 +123,12 @@ def analyze_condition(
         rates[:, early], rates[:, late], th1, s.tuning_bins, s.min_r2, s.max_corr
     )
     ctd = dynamics.cross_temporal_decoding(rates, th1, s.decoding_alpha, s.decoding_folds)
+    locked = dynamics.locked_code_change(ctd, early, epoch_step(acts, "delay2", "first"), late)
     tuned = tuning[tuning["tuned"]]
     ring_t = ring.set_index(["post_group", "pre_group"])
 
-    def _ring(g: str) -> float:
-        return float(ring_t.loc[(g, g), "contrast"]) if (g, g) in ring_t.index else float("nan")
+    def _ring(g: str, column: str = "contrast") -> float:
+        return float(ring_t.loc[(g, g), column]) if (g, g) in ring_t.index else float("nan")
 
     numbers = {
         **beh,
@@ -123,10 +137,16 @@ def analyze_condition(
         "betti1": betti[1],
         "betti2": betti[2],
         **rel_life,
+        "torus_margin": margin,
+        **ortho,
         "n_theta1_units": int((groups["group"] == "theta1").sum()),
         "n_theta2_units": int((groups["group"] == "theta2").sum()),
         "ring_contrast_theta1": _ring("theta1"),
         "ring_contrast_theta2": _ring("theta2"),
+        "ring_like_theta1": _ring("theta1", "ring_like"),
+        "ring_like_theta2": _ring("theta2", "ring_like"),
+        "ring_contrast_norm_theta1": _ring("theta1", "normalized_contrast"),
+        "ring_contrast_norm_theta2": _ring("theta2", "normalized_contrast"),
         "fraction_tuning_changed": dynamics.fraction_changed(tuning),
         "median_tuning_corr": float(tuned["corr"].median()) if len(tuned) else float("nan"),
         "median_abs_shift_deg": float(tuned["shift_deg"].abs().median())
@@ -135,6 +155,9 @@ def analyze_condition(
         "ctd_within_delay1_deg": float(ctd[early, early]),
         "ctd_delay1_to_delay2_deg": float(ctd[early, late]),
         "ctd_within_delay2_deg": float(ctd[late, late]),
+        "code_change_across_stimulus2_deg": locked["across"],
+        "code_drift_within_delay2_deg": locked["within"],
+        "stimulus2_locked_code_change_deg": locked["locked"],
     }
     pcs = manifold.pca(states, n_components=6)
     time_ms = acts["time"].values
@@ -170,3 +193,56 @@ def analyze_condition(
             "end_ms": [epoch_step(acts, e, "last") * dt for e in EPOCHS]}),
     }
     return {"numbers": numbers, "tables": tables}
+
+
+def shuffle_orientations(ds: xr.Dataset, seed: int = 0) -> xr.Dataset:
+    """A copy of a recording whose (θ1, θ2) labels are permuted across trials, jointly (each
+    trial keeps a pair of the recording, so a grid stays a grid), the activity untouched: the
+    shuffled-orientation control of the findings."""
+    perm = np.random.default_rng(seed).permutation(ds.sizes["trial"])
+    out = ds.copy()
+    for name in ("theta1", "theta2"):
+        out[name] = (ds[name].dims, ds[name].values[perm], ds[name].attrs)
+    out.attrs = {**ds.attrs, "orientations": "shuffled"}
+    return out
+
+
+def analyze_networks(
+    acts: xr.Dataset, grid: xr.Dataset, settings: OrientationAnalysisConfig, ordinal: bool,
+    untrained: tuple[xr.Dataset, xr.Dataset] | None = None, seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """:func:`analyze_condition` of the trained network and of its null controls.
+
+    Args:
+        acts, grid: The trained network's evaluation and grid recordings.
+        settings: Sizes and thresholds.
+        ordinal: Whether the network has the ordinal output.
+        untrained: The untrained network's evaluation and grid recordings on the same
+            trials (None: that control is left out).
+        seed: Seed of the label permutations of the shuffled control.
+
+    Returns:
+        ``{"trained": result, "shuffled": result[, "untrained": result]}`` (results as
+        :func:`analyze_condition` returns them).
+    """
+    out = {"trained": analyze_condition(acts, grid, settings, ordinal)}
+    if untrained is not None:
+        out["untrained"] = analyze_condition(*untrained, settings, ordinal)
+    out["shuffled"] = analyze_condition(shuffle_orientations(acts, seed),
+                                        shuffle_orientations(grid, seed + 1), settings, ordinal)
+    return out
+
+
+def measures_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Every number of :func:`analyze_networks` with its null controls beside it.
+
+    Returns:
+        One row per number of the trained network: ``measure``, ``trained``, ``untrained``
+        and ``shuffled`` (floats; booleans as 0/1; NaN for a control not computed).
+    """
+    trained = results["trained"]["numbers"]
+    rows = {"measure": list(trained)}
+    for network in NETWORKS:
+        numbers = results.get(network, {}).get("numbers", {})
+        rows[network] = [float(numbers.get(k, np.nan)) for k in trained]
+    return pd.DataFrame(rows)

@@ -13,6 +13,10 @@ Betti numbers off the persistence diagrams with a documented rule (``docs/orient
 - ``b0`` is 1 (the infinite bar) plus the finite H0 bars whose lifetime is at least
   ``h0_ratio`` (default 3) times the median finite H0 lifetime: gaps between clusters
   that are much wider than the typical spacing between neighbouring landmarks.
+
+:func:`torus_margin` says by how much a diagram clears that rule towards ``b1 = 2, b2 = 1``
+(positive: it reads as a torus; the more positive, the further from the threshold), so a
+torus can be compared with a control on a continuous scale.
 """
 
 from __future__ import annotations
@@ -84,3 +88,30 @@ def lifetimes(
     deaths = [d[:, 1].max() for d in finite[1:] if len(d)]
     scale = max(deaths) if relative and deaths else 1.0
     return {k: np.sort(d[:, 1] - d[:, 0])[::-1][:top] / scale for k, d in enumerate(finite)}
+
+
+def torus_margin(diagrams: list[np.ndarray], rel_threshold: float = 0.3) -> float:
+    """How far the bars clear the rule of :func:`betti_numbers` towards ``b1 = 2, b2 = 1``.
+
+    With ``l1`` and ``l2`` the relative lifetimes of :func:`lifetimes` (descending, missing
+    bars 0) and ``t = rel_threshold``: ``min(l1[1] − t, t − l1[2], l2[0] − t, t − l2[1])``.
+    It is ≥ 0 when the second loop and the void count and the third loop and second void do
+    not (``b1 = 2, b2 = 1``), negative otherwise; its size is the distance, in relative
+    lifetime, to the nearest reading that would change.
+
+    Raises:
+        WmgeomError: Without an H2 diagram (``maxdim`` < 2) or with ``rel_threshold``
+            outside (0, 1).
+    """
+    if not 0 < rel_threshold < 1:
+        raise WmgeomError(f"rel_threshold must lie in (0, 1), got {rel_threshold}")
+    if len(diagrams) < 3:
+        raise WmgeomError(f"the torus margin needs diagrams up to H2, got {len(diagrams)} "
+                          "dimension(s): compute them with maxdim=2")
+    rel = lifetimes(diagrams, top=3, relative=True)
+
+    def bar(k: int, i: int) -> float:
+        return float(rel[k][i]) if len(rel[k]) > i else 0.0
+
+    t = rel_threshold
+    return min(bar(1, 1) - t, t - bar(1, 2), bar(2, 0) - t, t - bar(2, 1))

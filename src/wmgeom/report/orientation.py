@@ -4,7 +4,10 @@ One figure function per analysis; each takes plain arrays / tables and an option
 ``path`` (saved as PNG and SVG). :func:`draw_figures` draws them all from the study's
 tables (those of :func:`wmgeom.analysis.orientation.analyze_condition`, one ``condition``
 column); :func:`sections` builds the report sections of a run directory, phrasing every
-reading from its own tables beside the claim of the abstract of Cueva et al. 2021.
+reading from its own tables beside the claim of the abstract of Cueva et al. 2021. The page
+opens with the findings table (``analysis/findings.csv``: each finding's verdict, with its
+null controls beside the measurement), and each section shows its numbers beside the same
+numbers of the nulls (``analysis/measures.csv``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from wmgeom.analysis.connectivity import sort_units  # noqa: E402
+from wmgeom.analysis.connectivity import ring_summary, sort_units  # noqa: E402
 from wmgeom.references import REFERENCES, cite  # noqa: E402
 from wmgeom.report.figures import save_figure  # noqa: E402
 from wmgeom.report.page import Section  # noqa: E402
@@ -29,7 +32,8 @@ from wmgeom.report.page import Section  # noqa: E402
 FIGURES = {
     "orientation_manifold": "Activity manifold at the end of delay 2 (noise-free grid).",
     "orientation_topology": "Persistence diagrams of the grid states.",
-    "orientation_connectivity": "Recurrent weights sorted by group and preferred orientation.",
+    "orientation_connectivity": "Recurrent weights sorted by group and preferred orientation "
+    "(dashed: the untrained network's within-group profiles, rescaled).",
     "orientation_dynamics": "Dynamic code of θ1: tuning change between delays, "
     "cross-temporal decoding.",
     "orientation_behaviour": "Report errors, bias vs θ2 − θ1 and summary across conditions.",
@@ -77,9 +81,12 @@ def plot_persistence(diagrams: list[np.ndarray], path=None) -> Figure:
 
 
 def plot_connectivity(
-    W: np.ndarray, groups: pd.DataFrame, profile: pd.DataFrame, path=None
+    W: np.ndarray, groups: pd.DataFrame, profile: pd.DataFrame, path=None,
+    null_profile: pd.DataFrame | None = None,
 ) -> Figure:
-    """Sorted weight matrix and mean weight vs Δ preferred orientation per pair of groups."""
+    """Sorted weight matrix and mean weight vs Δ preferred orientation per pair of groups
+    (with ``null_profile``, the untrained network's within-group profiles as dashed lines,
+    each divided by the s.d. of its weights and scaled to the trained one's)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     order = sort_units(groups)
     lim = float(np.abs(W).max()) or 1.0
@@ -105,6 +112,16 @@ def plot_connectivity(
             capsize=2,
             label=f"{pre} → {post}",
         )
+    if null_profile is not None and not null_profile.empty:
+        for (post, pre), df in null_profile.groupby(["post_group", "pre_group"], sort=False):
+            ok = df["n_pairs"] > 0
+            if post != pre or not ok.any():
+                continue
+            scale = _weight_sd(profile[(profile["post_group"] == post)
+                                       & (profile["pre_group"] == pre)])
+            w = df.loc[ok, "mean_weight"] / (_weight_sd(df) or 1.0) * (scale or 1.0)
+            axes[1].plot(df.loc[ok, "delta_deg"], w, ls="--", color="grey", lw=1,
+                         label=f"untrained {pre} → {post} (rescaled)")
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set(xlabel="Δ preferred orientation, post − pre (deg)", ylabel="mean weight")
     axes[1].legend(frameon=False, fontsize=8)
@@ -182,6 +199,14 @@ def plot_behaviour(
     return _finish(fig, path)
 
 
+def _weight_sd(profile: pd.DataFrame) -> float:
+    """Pooled s.d. of the weights of one pair of groups (as the ring summary computes it)."""
+    if profile.empty or not (profile["n_pairs"] > 0).any():
+        return 0.0
+    sd = float(ring_summary(profile)["weight_sd"].iloc[0])
+    return sd if np.isfinite(sd) else 0.0
+
+
 def _condition(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return table[table["condition"] == name] if "condition" in table else table
 
@@ -233,7 +258,8 @@ def draw_figures(
             pcs, evr, scores["theta1"].to_numpy(), scores["theta2"].to_numpy(), path=p)),
         ("orientation_topology", lambda p: plot_persistence(diagrams, path=p)),
         ("orientation_connectivity", lambda p: plot_connectivity(
-            W, groups, T["connectivity_profile"], path=p)),
+            W, groups, T["connectivity_profile"], path=p,
+            null_profile=T.get("connectivity_profile_null"))),
         ("orientation_dynamics", lambda p: plot_dynamics(tuning, ctd, time_ms, marks, path=p)),
         ("orientation_behaviour", lambda p: plot_behaviour(errors, bias, numbers, path=p)),
     ]
@@ -253,6 +279,30 @@ def _f(x: Any, fmt: str = ".2f") -> str:
         return "n/a" if x is None or pd.isna(x) else format(float(x), fmt)
     except (TypeError, ValueError):
         return str(x)
+
+
+_FINDINGS_TEXT = (
+    "One row per finding of Cueva et al. 2021 (only its abstract is available: 'paper' "
+    "quotes it). 'measured' is what this folder's tables give per training condition; 'null' "
+    "is the same quantity of the null controls, computed by the same code — the untrained "
+    "network on the same trials and the trained network's recordings with shuffled "
+    "orientations — and the verdict needs the measurement to beat the larger of them by "
+    "'margin'. Verdicts are computed from the tables by the rule in the last column "
+    "(docs/orientation.md), never typed by hand.")
+
+
+def findings_sections(found: pd.DataFrame) -> list[Section]:
+    """The findings table as the report's first section (none without ``findings.csv``)."""
+    if found.empty:
+        return []
+    counts = found["verdict"].value_counts()
+    tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly", "not reproduced",
+                                                    "not tested") if v in counts)
+    cols = [c for c in ("finding", "verdict", "measured", "null", "margin", "paper", "reason",
+                        "rule") if c in found]
+    return [Section(f"Findings of {cite('cueva2021')}",
+                    text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
+                    tables=[("findings", found[cols].fillna(""))], wrap=True)]
 
 
 def sections(run_dir: str | Path) -> list[Section]:
@@ -375,7 +425,17 @@ def sections(run_dir: str | Path) -> list[Section]:
         f"{cite('cueva2021')}: human behaviour is best matched by networks trained with neural "
         "noise and relying on the ordinal relation of the two orientations.\n\n" + rows + "."
     )
-    return [
+    measures = table("measures")
+
+    def beside_nulls(names: list[str]) -> list[tuple[str, pd.DataFrame]]:
+        if measures.empty:
+            return []
+        rows = measures[measures["measure"].isin(names)]
+        cols = [c for c in ("condition", "measure", "trained", "untrained", "shuffled")
+                if c in rows]
+        return [("Beside the nulls (untrained network, shuffled orientations)", rows[cols])]
+
+    return findings_sections(table("findings")) + [
         Section(
             "Two-orientation study: overview",
             overview,
@@ -385,25 +445,31 @@ def sections(run_dir: str | Path) -> list[Section]:
             "Activity manifold: Clifford vs standard torus",
             manifold_text,
             figures=fig("orientation_manifold") + fig("orientation_topology"),
-            tables=[("Geometry per condition", cols(geometry_cols))],
+            tables=[("Geometry per condition", cols(geometry_cols))] + beside_nulls(
+                ["clifford_index", "principal_angle1_deg", "radius_ratio", "linear_r2",
+                 "conditional_angle_deg", "orthogonal_coding", "torus_margin"]),
         ),
         Section(
             "Connectivity sorted by preferred orientation",
             conn_text,
             figures=fig("orientation_connectivity"),
-            tables=[("Ring summary", table("ring_summary"))],
+            tables=[("Ring summary", table("ring_summary"))] + beside_nulls(
+                ["ring_contrast_norm_theta1", "ring_contrast_norm_theta2"]),
         ),
         Section(
             "Dynamic code",
             dyn_text,
             figures=fig("orientation_dynamics"),
-            tables=[("Dynamics per condition", cols(dyn_cols))],
+            tables=[("Dynamics per condition", cols(dyn_cols))] + beside_nulls(
+                ["fraction_tuning_changed", "ctd_within_delay2_deg",
+                 "stimulus2_locked_code_change_deg"]),
         ),
         Section(
             "Behaviour across training conditions",
             beh_text,
             figures=fig("orientation_behaviour"),
-            tables=[("Bias vs θ2 − θ1", table("bias_curve"))],
+            tables=[("Bias vs θ2 − θ1", table("bias_curve"))] + beside_nulls(
+                ["median_error_deg", "ordinal_accuracy_reports"]),
         ),
     ]
 

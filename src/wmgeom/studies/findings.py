@@ -183,6 +183,10 @@ class Finding:
         undiagnostic: The null has nothing of the property by construction (e.g. a random
             shape), so when no unit beats it by the margin the measure cannot tell and the
             finding is ``not tested`` (with the reason) rather than ``not reproduced``.
+        null_parts: Names of the controls whose largest value is the null (e.g. "untrained
+            network", "shuffled orientations"); ``measure`` returns each as ``"null
+            <compare> (<name>)"`` beside ``"null <compare>"``, and the ``null`` column lists
+            them. Empty: one control.
     """
 
     id: str
@@ -208,6 +212,7 @@ class Finding:
     null_table: str = ""
     join: Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.DataFrame] | None = None
     undiagnostic: bool = False
+    null_parts: tuple[str, ...] = ()
 
     def _table(self, tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
         t = tables.get(name)
@@ -251,6 +256,14 @@ class Finding:
                 out[label] = float(m[self.compare])
         return out
 
+    def _parts_text(self, measures: Mapping[str, float]) -> str:
+        """``"; untrained network 0.1, shuffled orientations 0.02"``: each control's value."""
+        if not self.null_parts:
+            return ""
+        return "; " + ", ".join(
+            f"{p} {float(measures.get(f'null {self.compare} ({p})', math.nan)):.3g}"
+            for p in self.null_parts)
+
     def judge(self, tables: Mapping[str, pd.DataFrame]) -> Outcome:
         """The finding's measurement and verdict on ``tables``."""
         table = self._table(tables, self.table)
@@ -282,7 +295,8 @@ class Finding:
                 beaten.append(beats)
                 passes[-1] = passes[-1] and beats
                 partials[-1] = partials[-1] and (math.isnan(above) or above > 0)
-                nulls.append(f"{label}: {null:.3g} (measured {float(measures[self.compare]):.3g})"
+                nulls.append(f"{label}: {null:.3g} (measured {float(measures[self.compare]):.3g}"
+                             f"{self._parts_text(measures)})"
                              if not math.isnan(null) else f"{label}: not computed")
         measured = "; ".join(texts)
         if not passes:
@@ -321,9 +335,10 @@ def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFram
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def rules_markdown(findings: Iterable[Finding]) -> str:
-    """The rules as the Markdown table of ``docs/findings.md``."""
-    lines = ["| id | finding | Lei et al. 2024 | figure | rule |",
+def rules_markdown(findings: Iterable[Finding], paper: str = "Lei et al. 2024") -> str:
+    """The rules as a Markdown table (``docs/findings.md``; ``paper`` heads the column of
+    the paper's statements)."""
+    lines = [f"| id | finding | {paper} | figure | rule |",
              "| --- | --- | --- | --- | --- |"]
     for f in findings:
         lines.append(f"| `{f.id}` | {f.claim} | {f.paper} | {f.figure} | {f.rule} |")

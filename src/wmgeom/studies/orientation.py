@@ -4,16 +4,25 @@ For every training condition (firing-rate noise level, with or without the ordin
 a :class:`~wmgeom.models.ctrnn.CTRNN` is trained on the
 :class:`~wmgeom.tasks.orientation.TwoOrientationTask` with the shared
 :class:`~wmgeom.train.trainer.Trainer`; it is then recorded on evaluation trials (with
-noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), every
-two-orientation analysis runs on the recordings
-(:func:`wmgeom.analysis.orientation.analyze_condition`), and the report draws its figures from the tables. Layout of the run directory::
+noise, as behaviour) and on a noise-free θ1 × θ2 grid (for the manifold), and so is the
+same network untrained (:func:`untrained_network`, the null control), on the same trials.
+Every two-orientation analysis runs on the trained network, on the untrained one and on the
+trained one's recordings with shuffled orientations
+(:func:`wmgeom.analysis.orientation.analyze_networks`); the findings of Cueva et al. 2021 are
+judged from the numbers of the three (:mod:`wmgeom.studies.orientation_findings`), and the
+report draws its figures from the tables. Layout of the run directory::
 
     config.yaml                      resolved config (study: two-orientation)
     summary.json                     median_error_deg (default condition) + per condition
     conditions/<name>/train/         metrics.csv, checkpoints/, tensorboard/
     conditions/<name>/activations.nc evaluation trials: rates, outputs, inputs, θ1, θ2, W
     conditions/<name>/grid.nc        noise-free grid trials, same variables
-    analysis/*.csv                   tables (one condition column)
+    conditions/<name>/activations_untrained.nc, grid_untrained.nc
+                                     the untrained network on the same trials
+    analysis/findings.csv            the findings, each against its nulls
+    analysis/measures.csv            every number: trained, untrained, shuffled
+    analysis/*.csv                   tables (one condition column); *_null.csv: the
+                                     untrained network's
     figures/*.png, *.svg             figures
     report.html                      the report
 
@@ -35,7 +44,11 @@ import torch
 from pydantic import Field, field_validator, model_validator
 
 from wmgeom.analysis import behaviour
-from wmgeom.analysis.orientation import OrientationAnalysisConfig, analyze_condition
+from wmgeom.analysis.orientation import (
+    OrientationAnalysisConfig,
+    analyze_networks,
+    measures_table,
+)
 from wmgeom.config import StrictModel
 from wmgeom.config import load_config as _load_config
 from wmgeom.config import make_config as _make_config
@@ -46,12 +59,13 @@ from wmgeom.record.orientation import record_orientation
 from wmgeom.report.orientation import draw_figures, write_report
 from wmgeom.studies import base
 from wmgeom.studies.base import claimed_run_dir
+from wmgeom.studies.orientation_findings import findings
 from wmgeom.tasks.orientation import OrientationTaskConfig, TwoOrientationTask, report_outputs
 from wmgeom.train.trainer import TrainConfig, Trainer, TrainResult
 from wmgeom.validation import Seed
 
 __all__ = ["PROFILES", "Condition", "OrientationConfig", "load_config", "make_config",
-           "report", "run", "train_condition"]
+           "report", "run", "train_condition", "untrained_network"]
 
 
 class Condition(StrictModel):
@@ -160,6 +174,17 @@ def load_config(path: str | Path | None = None, profile: str | None = None
 # --------------------------------------------------------------------------- stages
 
 
+def untrained_network(config: OrientationConfig, condition: Condition,
+                      task: TwoOrientationTask) -> CTRNN:
+    """The network of ``condition`` as training starts it (same size, configuration, noise
+    and initial weights, seeded by ``config.seed``): the trained network's null control.
+    The caller's random state stays as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return CTRNN(task.n_inputs, task.n_outputs, config.model,
+                     rate_noise=condition.rate_noise).eval()
+
+
 def train_condition(config: OrientationConfig, condition: Condition, run_dir: Path,
                     progress: bool = True, resume: bool = False
                     ) -> tuple[TwoOrientationTask, CTRNN, TrainResult]:
@@ -169,9 +194,7 @@ def train_condition(config: OrientationConfig, condition: Condition, run_dir: Pa
     on 256 fixed noisy trials.
     """
     task = TwoOrientationTask(config.task, ordinal=condition.ordinal)
-    torch.manual_seed(config.seed)
-    model = CTRNN(task.n_inputs, task.n_outputs, config.model, rate_noise=condition.rate_noise)
-    model = model.to(resolve_device(config.device))
+    model = untrained_network(config, condition, task).to(resolve_device(config.device))
     eval_batch = task.sample(256, np.random.default_rng(config.seed + 1), fixed_delays=True)
     bs = config.train.batch_size
 
@@ -195,15 +218,42 @@ def train_condition(config: OrientationConfig, condition: Condition, run_dir: Pa
     return task, model, result
 
 
-def write_tables(analysis_dir: Path, results: dict[str, dict[str, Any]]) -> dict[str, pd.DataFrame]:
-    """Write every condition's tables, concatenated with a ``condition`` column, as CSV."""
-    names = next(iter(results.values()))["tables"]
+def _with_condition(table: pd.DataFrame, name: str, **columns: Any) -> pd.DataFrame:
+    """``table`` with a first ``condition`` column (and ``columns`` after it)."""
+    front = {"condition": name, **columns}
+    return pd.concat([pd.DataFrame(front, index=table.index), table], axis=1)
+
+
+def write_tables(analysis_dir: Path, results: dict[str, dict[str, dict[str, Any]]],
+                 conditions: list[Condition]) -> dict[str, pd.DataFrame]:
+    """Write every condition's tables, concatenated with a ``condition`` column, as CSV.
+
+    Args:
+        analysis_dir: Output folder.
+        results: Per condition, :func:`~wmgeom.analysis.orientation.analyze_networks`.
+        conditions: The conditions (noise level and ordinal output of each).
+
+    Returns:
+        The tables: ``conditions`` (the trained networks' numbers), ``measures`` (every
+        number beside its nulls), each analysis table of the trained networks and, as
+        ``<name>_null``, of the untrained ones, and ``findings``.
+    """
+    trained = {n: r["trained"] for n, r in results.items()}
     tables = {"conditions": behaviour.compare_conditions(
-        {n: r["numbers"] for n, r in results.items()}).reset_index()}
-    for key in names:
-        tables[key] = pd.concat([r["tables"][key].assign(condition=name)
-                                 .pipe(lambda d: d[["condition", *d.columns[:-1]]])
-                                 for name, r in results.items()], ignore_index=True)
+        {n: r["numbers"] for n, r in trained.items()}).reset_index()}
+    spec = {c.name: c for c in conditions}
+    tables["measures"] = pd.concat(
+        [_with_condition(measures_table(r), n, rate_noise=spec[n].rate_noise,
+                         ordinal=int(spec[n].ordinal)) for n, r in results.items()],
+        ignore_index=True)
+    for network, suffix in (("trained", ""), ("untrained", "_null")):
+        if not all(network in r for r in results.values()):
+            continue
+        for key in next(iter(results.values()))[network]["tables"]:
+            tables[key + suffix] = pd.concat(
+                [_with_condition(r[network]["tables"][key], n) for n, r in results.items()],
+                ignore_index=True)
+    tables["findings"] = findings(tables)
     base.write_tables(tables, analysis_dir)
     return tables
 
@@ -251,18 +301,26 @@ def _run_claimed(out: Path, config: OrientationConfig, progress: bool, resume: b
                  "ordinal": int(cond.ordinal), "config": json.dumps(config.model_dump(mode="json"))}
         rng = np.random.default_rng(config.seed + 2)
         eval_batch = task.sample(config.analysis.n_eval_trials, rng, fixed_delays=True)
-        acts = record_orientation(model, task, eval_batch, noise=True, seed=config.seed,
-                                  attrs=attrs)
         t1, t2 = task.grid(config.analysis.n_grid)
         grid_batch = task.sample(len(t1), rng, t1, t2, fixed_delays=True, input_noise=False)
-        grid = record_orientation(model, task, grid_batch, noise=False, attrs=attrs)
-        write_dataset(acts, cdir / "activations.nc")
-        write_dataset(grid, cdir / "grid.nc")
-        results[cond.name] = analyze_condition(acts, grid, config.analysis, cond.ordinal)
+        untrained = untrained_network(config, cond, task).to(next(model.parameters()).device)
+        recorded = {}
+        for network, net, suffix in (("trained", model, ""), ("untrained", untrained,
+                                                              "_untrained")):
+            a = {**attrs, "network": network}
+            recorded[network] = (
+                record_orientation(net, task, eval_batch, noise=True, seed=config.seed,
+                                   attrs=a),
+                record_orientation(net, task, grid_batch, noise=False, attrs=a))
+            write_dataset(recorded[network][0], cdir / f"activations{suffix}.nc")
+            write_dataset(recorded[network][1], cdir / f"grid{suffix}.nc")
+        results[cond.name] = analyze_networks(*recorded["trained"], config.analysis,
+                                              cond.ordinal, untrained=recorded["untrained"],
+                                              seed=config.seed)
         per_condition[cond.name] = {"rate_noise": cond.rate_noise, "ordinal": cond.ordinal,
                                     "iterations": res.iterations, "train_seconds": res.seconds,
-                                    **results[cond.name]["numbers"]}
-    tables = write_tables(out / "analysis", results)
+                                    **results[cond.name]["trained"]["numbers"]}
+    tables = write_tables(out / "analysis", results, config.conditions)
     draw_figures(out / "figures", tables, config.default_condition)
     summary = {
         "study": "two-orientation",
