@@ -74,3 +74,15 @@ def test_read_errors(arrays_on_disk, tmp_path):
         read_data(path, features=FEATURES, items=list(ITEMS), trials=tmp_path / "short.csv")
     assert isinstance(read_data(path, features=FEATURES, items=list(ITEMS), name="x"),
                       TrialData)
+
+
+def test_unreadable_arrays_or_table(tmp_path):
+    (tmp_path / "bad.npz").write_text("not numpy")
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(WmgeomError, match=r"bad\.npz is not a readable \.npz file"):
+        read_data(tmp_path / "bad.npz", features=["a"])
+    np.savez(tmp_path / "empty.npz", activity=np.zeros((2, 3, 4)))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(WmgeomError, match=r"the trial table .*empty\.csv is not a readable CSV "
+                       r"file"):
+        read_data(tmp_path / "empty.npz", features=["a"])

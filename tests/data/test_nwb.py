@@ -147,3 +147,33 @@ def test_binning_helpers():
         bin_edges(np.zeros(2), (0.3, 0.0), 0.1)
     with pytest.raises(ArgumentError, match=r"bin_size=0 must be positive"):
         bin_edges(np.zeros(2), (0.0, 0.3), 0)
+
+
+def test_without_pynwb_the_error_says_what_to_install(session, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pynwb", None)  # as if it were not installed
+    with pytest.raises(WmgeomError, match=r"reading NWB files needs pynwb: pip install "
+                       r"\"wmgeom\[neuro\]\""):
+        TrialData.from_nwb(session, **READ)
+
+
+def test_alignment_times_must_be_known(tmp_path):
+    from datetime import datetime
+
+    nwb = pynwb.NWBFile(session_description="cue", identifier="cue",
+                        session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    nwb.add_trial_column("color", "colour")
+    nwb.add_trial_column("cue_time", "cue onset (s)")
+    for t in range(4):
+        nwb.add_trial(start_time=float(t), stop_time=t + 0.5, color=t % 2,
+                      cue_time=np.nan if t == 2 else t + 0.1)
+    nwb.add_unit(spike_times=np.arange(0.005, 4, 0.01))  # one spike inside every 10 ms
+    path = tmp_path / "cue.nwb"
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    with pytest.raises(ArgumentError, match=r"the alignment column 'cue_time' is missing "
+                       r"\(NaN\) in 1 trials"):
+        TrialData.from_nwb(path, features=["color"], align="cue_time", window=(0, 0.3))
+    data = TrialData.from_nwb(path, features=["color"], window=(0, 0.3), bin_size=0.1)
+    np.testing.assert_allclose(data.activity[..., 0], 100.0)  # spikes per second

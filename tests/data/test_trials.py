@@ -250,3 +250,42 @@ def test_onsets_and_names(planted):
     t = table.assign(n=-1)
     with pytest.raises(ArgumentError, match=r"n column must hold non-negative integers"):
         TrialData.from_arrays(activity, t, **kw)
+
+
+def test_the_remaining_checks():
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 4, 3)), np.array([0, 1] * 3)
+    table = pd.DataFrame({"task": ["t"] * 6})
+    on = np.zeros((6, 1))
+    cases = [
+        (lambda: TrialData(X.astype(str), table, {"c": y}, on), r"activity must hold numbers"),
+        (lambda: TrialData(X[:, :0], table, {"c": y}, on), r"activity of shape \(6, 0, 3\) is "
+         r"empty"),
+        (lambda: TrialData(X, table, {"c": y}, np.zeros((6, 2)), items=("a", "a")),
+         r"item names repeat: a, a"),
+        (lambda: TrialData(X, table, {"c": y}, np.zeros((5, 1))), r"onsets have shape \(5, 1\); "
+         r"expected \(6, 1\): one onset per trial and item \(item0\)"),
+        (lambda: TrialData(X, table, {"c": y[:4]}, on), r"feature 'c' has shape \(4, 1\); "
+         r"expected \(6, 1\)"),
+        (lambda: TrialData(X, table, {"c": y}, on, perceptual=np.full((6, 1, 2), np.nan)),
+         r"perceptual features hold NaN or infinite values"),
+        (lambda: TrialData(X, table, {}, on), r"no stimulus feature given"),
+        (lambda: TrialData(X, table, {"c": y}, on).to_activations("time", window=(0, 0.5),
+                                                                    step=1.0),
+         r"the window 0 to 0\.5 is shorter than one step \(1\)"),
+        (lambda: TrialData(X, table, {"c": y}, on).to_activations("time", step=-1),
+         r"step=-1\.0 must be positive"),
+        (lambda: TrialData.from_xarray(xr.Dataset({"activity": (("trial", "unit"), X[:, 0])})),
+         r"variable 'activity' has dims \('trial', 'unit'\); expected \(trial, time, unit\)"),
+        (lambda: TrialData.from_xarray(xr.Dataset({"hidden": (("trial", "frame", "unit"), X)})),
+         r"the Activations Dataset has no per-frame labels \(none found\)"),
+        (lambda: TrialData.from_xarray(xr.Dataset(
+            {"activity": (("trial", "time", "unit"), X), "c": (("trial", "item"), y[:, None])})),
+         r"the Dataset has no \(trial, item\) variable onset; its \(trial, item\) variables "
+         r"are c"),
+    ]
+    for make, message in cases:
+        with pytest.raises(ArgumentError, match=message):
+            make()
