@@ -17,7 +17,7 @@ LAYERS = [
     {"tasks"},
     {"stimuli", "models"},
     {"train"},
-    {"record", "analysis"},
+    {"record", "analysis", "data"},
     {"report"},
     {"studies"},
     {"cli"},

@@ -187,20 +187,58 @@ def record(run_dir: Annotated[Path, typer.Argument(help="A trained run directory
 
 
 @app.command()
-def analyze(run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
+def analyze(run_dirs: Annotated[list[Path] | None, typer.Argument(
+                help="One or more run directories.")] = None,
             out: Annotated[Path | None, typer.Option(
                 "--out", "-o", help="Folder for analysis/ and figures/ (default: the first "
                 "run directory).")] = None,
             jobs: Annotated[int, typer.Option(
                 "--jobs", min=1, help="Processes analysing runs in parallel (one run each).")] = 1,
+            recording: Annotated[list[Path] | None, typer.Option(
+                "--recording", "-r", help="Activations or a recording to analyse instead of "
+                "run directories (.nwb, .nc, or .npz with a .csv trial table); repeat to "
+                "compare several.")] = None,
+            config: Annotated[Path | None, typer.Option(
+                "--config", "-c", help="With --recording: YAML of how to read the file, cut "
+                "frames and decode (docs/anyones_data.md).")] = None,
             progress: ProgressOpt = True) -> None:
-    """Run every analysis on recorded runs; tables to analysis/, figures to figures/."""
+    """Run every analysis on recorded runs (or --recording files); tables to analysis/,
+    figures to figures/ (and, for recordings, report.html)."""
     from wmgeom.studies.nback import analyze as analyze_runs
     from wmgeom.studies.nback import skipped_lines
 
+    if recording:
+        _analyze_recordings(recording, run_dirs, out, config, progress)
+        return
+    if not run_dirs:
+        raise WmgeomError("give one or more run directories, or --recording FILE")
+    if config is not None:
+        raise WmgeomError("--config applies to --recording files; a run directory is "
+                          "analysed with its own config.yaml")
     tables = analyze_runs(list(run_dirs), out_dir=out, progress=progress, jobs=jobs)
     _print_skipped(skipped_lines(tables))
     console.print(f"[green]analysed[/green] {len(tables)} tables → {out or run_dirs[0]}/analysis")
+
+
+def _analyze_recordings(files: list[Path], run_dirs: list[Path] | None, out: Path | None,
+                        config: Path | None, progress: bool) -> None:
+    """``wmgeom analyze --recording FILE``: every analysis the data support, then the report."""
+    from rich.markup import escape
+
+    from wmgeom.studies.nback.recordings import analyze_data
+
+    if run_dirs:
+        raise WmgeomError("give run directories or --recording files, not both")
+    out = out or Path(f"{files[0].stem}-analysis")
+    tables = analyze_data(files, out, config, progress=progress)
+    status = tables["status"]
+    ran = status[status["status"] == "ran"]
+    console.print(f"[green]ran[/green] {', '.join(dict.fromkeys(ran['analysis'])) or 'nothing'}")
+    for _, row in status[status["status"] == "skipped"].iterrows():
+        console.print(f"[yellow]skipped[/yellow] {escape(row['analysis'])} ({escape(row['run'])}): "
+                      f"{escape(row['reason'])}", highlight=False, soft_wrap=True)
+    console.print(f"[green]analysed[/green] {len(files)} recording(s) → {out}/analysis, "
+                  f"{out}/report.html")
 
 
 @app.command()

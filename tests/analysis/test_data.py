@@ -174,3 +174,15 @@ def test_non_finite_activations(ds, bad):
     with pytest.raises(WmgeomError) as exc:
         activation_arrays(damaged)
     assert str(exc.value) == message
+
+
+def test_label_features_include_other_features_by_role(ds):
+    from wmgeom.analysis.data import FEATURE_ROLE, label_features
+
+    assert label_features(ds) == ["location", "category"]
+    other = ds.assign(direction=ds["location"].assign_attrs(role=FEATURE_ROLE))
+    assert label_features(other) == ["location", "category", "direction"]
+    a = activation_arrays(other)
+    assert list(a.labels) == ["location", "category", "direction"]
+    # a variable without the role is not a feature, whatever it holds
+    assert label_features(ds.assign(direction=ds["location"])) == ["location", "category"]

@@ -22,6 +22,23 @@ from wmgeom.tasks.vocabulary import FEATURES
 SPACES: tuple[str, ...] = ("hidden", "cell", "encoding", "perceptual")
 """Activation variables of an Activations Dataset that analyses can read."""
 
+FEATURE_ROLE = "feature"
+"""``role`` attribute of a label variable that is a stimulus feature outside :data:`FEATURES`
+(e.g. a recording's ``direction``), so the analyses decode it as they decode the three of
+Lei et al. 2024."""
+
+
+def label_features(ds: Any) -> list[str]:
+    """The stimulus features labelled in an Activations Dataset.
+
+    Those of :data:`~wmgeom.tasks.vocabulary.FEATURES` it holds, then every other
+    variable whose ``role`` attribute is :data:`FEATURE_ROLE` (as written by
+    :meth:`wmgeom.data.TrialData.to_activations`).
+    """
+    named = [f for f in FEATURES if f in ds.data_vars]
+    return named + [str(v) for v in ds.data_vars if str(v) not in named
+                    and ds[v].attrs.get("role") == FEATURE_ROLE]
+
 
 @dataclass(frozen=True)
 class ActivationArrays:
@@ -88,7 +105,7 @@ def activation_arrays(
         if len(dims) != 3 or dims[:2] != ("trial", "frame"):
             raise WmgeomError(f"variable {space!r} has dims {dims}; expected (trial, frame, unit)")
         X = np.asarray(var.values, dtype=np.float64)
-        names = features or [f for f in FEATURES if f in data.data_vars]
+        names = features or label_features(data)
         missing = [f for f in names if f not in data.data_vars]
         if missing or not names:
             raise WmgeomError(f"the activations lack label variables {missing or list(FEATURES)}; "

@@ -32,9 +32,9 @@ import pandas as pd
 import xarray as xr
 
 from wmgeom.analysis.bank import DecoderBank, decoder_bank
+from wmgeom.analysis.data import label_features
 from wmgeom.errors import WmgeomError
 from wmgeom.models.registry import ARCHITECTURES
-from wmgeom.tasks.vocabulary import FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +211,7 @@ def feature_names(ds: xr.Dataset, min_values: int = 2, frames: Iterable[int] | N
     frames = list(range(ds.sizes["frame"])) if frames is None else list(frames)
     tasks = ds["task"].values.astype(str) if "task" in ds else np.zeros(ds.sizes["trial"])
     out = []
-    for f in FEATURES:
-        if f not in ds:
-            continue
+    for f in label_features(ds):
         values = ds[f].values[:, frames]
         if all(len(np.unique(values[tasks == t, k])) >= min_values
                for t in np.unique(tasks) for k in range(len(frames))):

@@ -76,10 +76,14 @@ _PROTOCOL_TEXT = (
     "one-vs-rest decoders, the measure of the paper's SVC scores (its Fig. A5 averages them "
     "over feature values; a decoder that always answers 'rest' scores 1 - 1/k on it), which "
     "is what the paper's '>85%' compares with. Orthogonalisation indices are bootstrapped "
-    "{n_bootstraps} times. Activations: the '{space}' state of the recurrent layer (LSTM "
-    "cell state too when recorded); trials of the splits {splits}. Each table is also a CSV "
-    "file in analysis/."
+    "{n_bootstraps} times. {activations} Each table is also a CSV file in analysis/."
 )
+
+_RUN_ACTIVATIONS = ("Activations: the '{space}' state of the recurrent layer (LSTM cell state "
+                    "too when recorded); trials of the splits {splits}.")
+
+_DATA_ACTIVATIONS = ("Activity: the data's activity averaged over each frame's window "
+                     "(frame_start to frame_stop of the Activations Dataset); every trial.")
 
 
 _FINDINGS_TEXT = (
@@ -123,9 +127,18 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
             wrap=True))
 
     models = tables.get("models")
+    recording = tables.get("recording")
     if config.get("study") == "nback-grid" and models is not None and not models.empty:
         sections += _grid_sections(models, figure_dir)
         metrics = None
+    elif not summary and not (run_dir / "metrics.csv").is_file():
+        # activations or recordings from elsewhere: no training to show
+        metrics = None
+        if recording is not None and not recording.empty:
+            sections.append(Section(
+                "Data analysed", text="What each data set holds (analysis/recording.csv); "
+                "no model was trained here, so there is no accuracy to report.",
+                tables=[("recording", _display(recording))]))
     else:
         metrics_path = run_dir / "metrics.csv"
         metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
@@ -171,6 +184,8 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
     fields["scaling"] = ("each unit standardised inside each training fold, normals mapped "
                          "back" if protocol.get("standardize") else "no per-unit scaling, as "
                          "the paper fits scikit-learn's SVC")
+    fields["activations"] = (_DATA_ACTIVATIONS if recording is not None
+                             else _RUN_ACTIVATIONS.format(**fields))
     protocol_text = _PROTOCOL_TEXT.format(**fields)
     timing = tables.get("timing")
     sections.append(Section(

@@ -43,11 +43,11 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     import torch
 
     ds = analysis_dataset(rec, ctx.protocol)
-    if "target" not in ds or "encoding" not in ds:
-        raise SkipAnalysis("the recording lacks targets or the RNN input encodings")
     if rec.rollout is None:
         raise SkipAnalysis("no trained model was handed in to run on from perturbed states "
                            "(the run has no checkpoint, or its model could not be loaded)")
+    if "target" not in ds or "encoding" not in ds:
+        raise SkipAnalysis("the recording lacks targets or the RNN input encodings")
     lstm = rec.has_cell_state
     if lstm and "cell" not in ds:
         raise SkipAnalysis("the model has a cell state but the recording holds none")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.analysis import orthogonalization_comparison
+from wmgeom.analysis.data import label_features
 from wmgeom.report import figures as F
 from wmgeom.studies.findings import Finding, Threshold, one_unit
 from wmgeom.studies.nback.analysis import (
@@ -18,7 +19,6 @@ from wmgeom.studies.nback.analysis import (
     analysis_dataset,
     per_model,
 )
-from wmgeom.tasks.vocabulary import FEATURES
 
 
 def _compute(rec: Recording, ctx: Context, equalize: bool) -> pd.DataFrame:
@@ -27,8 +27,8 @@ def _compute(rec: Recording, ctx: Context, equalize: bool) -> pd.DataFrame:
     ds = analysis_dataset(rec, ctx.protocol)
     if "perceptual" not in ds:
         raise SkipAnalysis("the recording has no perceptual (CNN) features to compare with")
-    labels = {f: ds[f].values[:, 0] for f in FEATURES
-              if f in ds and len(np.unique(ds[f].values[:, 0])) >= 3}
+    labels = {f: ds[f].values[:, 0] for f in label_features(ds)
+              if len(np.unique(ds[f].values[:, 0])) >= 3}
     if not labels:
         raise SkipAnalysis("no feature has three or more values; the orthogonalisation "
                            "index needs at least three one-vs-rest decoders")

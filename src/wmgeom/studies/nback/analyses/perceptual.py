@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
 from wmgeom.analysis import cross_validated_decoding
+from wmgeom.analysis.data import label_features
 from wmgeom.report.figures import save_figure
 from wmgeom.studies.findings import Finding, Threshold, normalized, units_by_model
 from wmgeom.studies.nback.analysis import (
@@ -25,7 +26,6 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     percent,
 )
-from wmgeom.tasks.vocabulary import FEATURES
 
 FOLDS = 2
 """The paper's cross-validation of the perceptual decoders."""
@@ -43,7 +43,7 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     if "perceptual" not in ds:
         raise SkipAnalysis("the recording has no perceptual (CNN) features")
     X = ds["perceptual"].values[:, 0]
-    labels = {f: ds[f].values[:, 0] for f in FEATURES if f in ds}
+    labels = {f: ds[f].values[:, 0] for f in label_features(ds)}
     # one sample per distinct stimulus: repeated images would leak across the folds
     keys = np.stack([labels[f] for f in labels] + [ds["image"].values[:, 0]], 1) \
         if "image" in ds else np.stack(list(labels.values()), 1)
