@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from wmgeom.analysis.solvers import _cpu_threads
 from wmgeom.errors import ArgumentError, WmgeomError
 
 __all__ = ["cca_distance", "condition_means", "dynamical_similarity", "matched_conditions",
@@ -335,7 +336,9 @@ def dynamical_similarity(trajectories_a: Any, trajectories_b: Any, *, n_delays: 
         if not np.isfinite(X).all():
             raise ArgumentError(f"trajectories of {name} hold NaN or infinite values")
         data.append(X)
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+    # one thread: the operators are small, and idle threads of a busy pool make each tiny
+    # op of the optimisation wait (measured 1 s on one thread against 38 s on two)
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings(), _cpu_threads(1):
         warnings.simplefilter("ignore")
         torch.manual_seed(seed)
         model = dsa.DSA(data[0], data[1], n_delays=n_delays, rank=rank,

@@ -159,6 +159,12 @@ def subspace_fraction(points: Any, center: Any, basis: Any, rtol: float = 1e-8) 
         return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
 
 
+def _polished(h: torch.Tensor, q_tol: float) -> float:
+    """The speed fixed points are polished to: ``q_tol²``, or the floor of the precision
+    (``5 S ε²``: every coordinate off by a few roundings) where that is higher."""
+    return max(q_tol**2, 5 * h.shape[1] * torch.finfo(h.dtype).eps ** 2)
+
+
 def _unique(points: torch.Tensor, q: torch.Tensor, groups: np.ndarray, tol: float
             ) -> np.ndarray:
     """Indices of the points kept when those within ``tol`` of a lower-``q`` point of the
@@ -188,9 +194,10 @@ class FixedPointFinder(BaseEstimator):
         max_iter: Optimiser iterations at most (None: 100 for ``lm``, 2000 otherwise);
             the optimiser stops once every state has ``q < q_tol``.
         learning_rate: Adam's step size (L-BFGS: a hundred times it).
-        newton_steps: Damped Newton steps after the optimiser (0: none); each is kept only
-            where it lowers ``q``. They bring states near a fixed point onto it, where
-            first-order optimisers crawl.
+        newton_steps: Damped Newton steps after the optimiser (0: none; None: 5 after Adam
+            and L-BFGS, none after Levenberg–Marquardt, whose last steps are Newton's); each
+            is kept only where it lowers ``q``. They bring states near a fixed point onto
+            it, where first-order optimisers crawl.
         q_tol: States with a final speed below this are fixed points.
         unique_tol: Fixed points under the same input closer than this (Euclidean) are one.
         outlier_scale: Fixed points farther from the centre of their group's initial
@@ -219,7 +226,8 @@ class FixedPointFinder(BaseEstimator):
     """
 
     def __init__(self, optimizer: str = "lm", max_iter: int | None = None,
-                 learning_rate: float = 0.01, newton_steps: int = 5, q_tol: float = 1e-12,
+                 learning_rate: float = 0.01, newton_steps: int | None = None,
+                 q_tol: float = 1e-12,
                  unique_tol: float = 1e-3, outlier_scale: float | None = 10.0,
                  eig_tol: float = 1e-3, dtype: str = "float64", device: str = "cpu"):
         self.optimizer = optimizer
@@ -233,14 +241,16 @@ class FixedPointFinder(BaseEstimator):
         self.dtype = dtype
         self.device = device
 
-    def _check(self) -> int:
+    def _check(self) -> tuple[int, int]:
         if self.optimizer not in ("lm", "adam", "lbfgs"):
             raise ArgumentError(f"optimizer={self.optimizer!r}; use 'lm', 'adam' or 'lbfgs'")
         if self.dtype not in ("float32", "float64"):
             raise ArgumentError(f"dtype={self.dtype!r}; use 'float32' or 'float64'")
         max_iter = self.max_iter if self.max_iter is not None else \
             100 if self.optimizer == "lm" else 2000
-        if max_iter < 0 or self.newton_steps < 0:
+        newton = self.newton_steps if self.newton_steps is not None else \
+            0 if self.optimizer == "lm" else 5
+        if max_iter < 0 or newton < 0:
             raise ArgumentError(f"max_iter={self.max_iter} and newton_steps="
                                 f"{self.newton_steps} must be zero or more")
         if self.q_tol <= 0 or self.unique_tol < 0:
@@ -248,7 +258,7 @@ class FixedPointFinder(BaseEstimator):
                                 f"{self.unique_tol} zero or more")
         if self.outlier_scale is not None and self.outlier_scale <= 0:
             raise ArgumentError(f"outlier_scale={self.outlier_scale} must be positive or None")
-        return max_iter
+        return max_iter, newton
 
     def fit(self, step_fn: StepFunction, initial_states: Any, inputs: Any = None,
             groups: Any = None) -> FixedPointFinder:
@@ -270,7 +280,7 @@ class FixedPointFinder(BaseEstimator):
             ArgumentError: For invalid parameters, shapes that disagree, or a step
                 function that does not return the state's shape.
         """
-        max_iter = self._check()
+        max_iter, newton_steps = self._check()
         dtype = getattr(torch, self.dtype)
         h0 = torch.as_tensor(np.asarray(initial_states, dtype=float), dtype=dtype,
                              device=self.device)
@@ -293,7 +303,7 @@ class FixedPointFinder(BaseEstimator):
         minimize = {"lm": self._levenberg_marquardt, "adam": self._adam,
                     "lbfgs": self._lbfgs}[self.optimizer]
         h, self.n_iter_ = minimize(step_fn, h0, x, max_iter, groups) if max_iter else (h0, 0)
-        h = self._newton(step_fn, h, x)
+        h = self._newton(step_fn, h, x, newton_steps)
         with torch.no_grad():
             q = speed(step_fn, h, x)
         self.candidates_ = h.cpu().numpy()
@@ -352,7 +362,8 @@ class FixedPointFinder(BaseEstimator):
                              ) -> tuple[torch.Tensor, int]:
         """Levenberg–Marquardt on ``r = F(h) − h``, every state with its own damping.
 
-        A state leaves the batch once ``q < q_tol``, once it is an outlier, or once it
+        A state leaves the batch once polished (``q`` below ``q_tol²``, or the precision's
+        floor: a step or two past ``q_tol``), once it is an outlier, or once it
         stalls (``q`` not down tenfold over :data:`PATIENCE` iterations: near a fixed point
         the steps are Newton's and ``q`` falls far faster; a state that crawls is on its way
         to a slow point, or far away).
@@ -363,13 +374,14 @@ class FixedPointFinder(BaseEstimator):
         center, radius = (torch.as_tensor(v, dtype=h.dtype, device=h.device)
                           for v in (center, radius))
         active = torch.ones(len(h), dtype=torch.bool, device=h.device)
+        target = _polished(h, self.q_tol)
         before = torch.full((len(h),), torch.inf, dtype=h.dtype, device=h.device)
         it = 0
         for it in range(1, max_iter + 1):
             with torch.no_grad():
                 residual = _apply(step_fn, h, x) - h
                 q = 0.5 * residual.pow(2).sum(-1)
-                active &= (q >= self.q_tol) & ((h - center).norm(dim=-1) <= radius)
+                active &= (q >= target) & ((h - center).norm(dim=-1) <= radius)
                 if it % PATIENCE == 0:
                     active &= q < 0.1 * before
                     before = q.clone()
@@ -420,8 +432,8 @@ class FixedPointFinder(BaseEstimator):
         opt.step(closure)
         return h.detach(), int(opt.state[h].get("n_iter", max_iter))
 
-    def _newton(self, step_fn: StepFunction, h: torch.Tensor, x: torch.Tensor | None
-                ) -> torch.Tensor:
+    def _newton(self, step_fn: StepFunction, h: torch.Tensor, x: torch.Tensor | None,
+                steps: int) -> torch.Tensor:
         """Damped Newton steps on ``F(h) − h = 0``; per state the best of a few step lengths
         is kept where it lowers ``q``. The step solves ``(AᵀA + εI) δ = −Aᵀ r`` with a tiny
         ``ε``: Newton's step where ``A = J − I`` is regular, the least-norm step where it is
@@ -429,12 +441,12 @@ class FixedPointFinder(BaseEstimator):
         eye = torch.eye(h.shape[1], dtype=h.dtype, device=h.device)
         eps = 1e3 * torch.finfo(h.dtype).eps
         lengths = torch.tensor([1.0, 0.5, 0.25, 0.125], dtype=h.dtype, device=h.device)
-        for _ in range(self.newton_steps):
+        for _ in range(steps):
             with torch.no_grad():
                 residual = _apply(step_fn, h, x) - h
                 q = 0.5 * residual.pow(2).sum(-1)
-            # polished until q is q_tol² (not to 0: states would sink into denormal numbers)
-            todo = (q > self.q_tol**2).nonzero()[:, 0]
+            # polished, not to 0: states would sink into denormal numbers
+            todo = (q > _polished(h, self.q_tol)).nonzero()[:, 0]
             if not len(todo):
                 break
             hs, xs = h[todo], (x[todo] if x is not None else None)
