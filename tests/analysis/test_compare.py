@@ -18,7 +18,7 @@ from wmgeom.analysis.compare import (
     representational_similarity,
     shape_distance,
 )
-from wmgeom.errors import ArgumentError
+from wmgeom.errors import ArgumentError, WmgeomError
 
 
 def _pair(seed=0, n=60, d=5, noise=0.5):
@@ -194,3 +194,18 @@ def test_user_errors_of_the_optional_comparisons():
         representational_similarity(X, np.arange(12), X, np.arange(12))
     with pytest.raises(ArgumentError, match="more than n_delays=3 steps"):
         dynamical_similarity(X[None, :2], X[None], n_delays=3)
+
+
+def test_the_optional_packages_are_named_when_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rsatoolbox", None)  # import fails as if not installed
+    monkeypatch.setitem(sys.modules, "DSA", None)
+    X = np.random.default_rng(0).standard_normal((12, 3))
+    conds = np.repeat(np.arange(4), 3)
+    with pytest.raises(WmgeomError, match=r"optional package rsatoolbox: pip install "
+                                          r"\"wmgeom\[neuro\]\""):
+        representational_similarity(X, conds, X, conds)
+    with pytest.raises(WmgeomError, match="optional package dsa-metric"):
+        dynamical_similarity(X[None], X[None])
+    assert procrustes_distance(X, X) == pytest.approx(0, abs=1e-6)  # numpy alone

@@ -110,3 +110,17 @@ def test_too_few_trials_per_condition_is_a_skip_with_the_reason():
                           analyses=["model_comparison"])
     reason = tables["skipped"]["reason"].iloc[0]
     assert "fewer than 3 conditions" in reason and "record more trials" in reason
+
+
+def test_without_the_optional_packages_the_shapes_are_still_compared(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rsatoolbox", None)
+    monkeypatch.setitem(sys.modules, "DSA", None)
+    ds = synthetic_memory_activations(24, 3, 8, features=OBJECTS, tasks=STMF, seed=3)
+    tables = run_analyses([Recording(ds, "a", "gru", "stmf"), Recording(ds, "b", "rnn", "stmf")],
+                          protocol=FAST, analyses=["model_comparison"])
+    pair = tables["model_comparison_stats"].iloc[0]
+    assert pair["procrustes"] == pytest.approx(0, abs=1e-6)
+    assert np.isnan(pair["rsa"]) and np.isnan(pair["dsa"])
+    assert 'pip install "wmgeom[neuro]"' in model_comparison._read(tables)
