@@ -300,7 +300,11 @@ def dynamical_similarity(trajectories_a: Any, trajectories_b: Any, *, n_delays: 
     A linear operator is fitted to each (DMD on ``n_delays``-step delay embeddings, reduced
     to ``rank``) and the two are compared up to a change of coordinates with
     ``dsa-metric``'s similarity-transform distance: 0 for the same dynamics seen through
-    any rotation of the state space, whatever the geometry of the states.
+    any rotation of the state space, whatever the geometry of the states. Its angular
+    score aligns by rotations only (a Cayley map): states that differ by a reflection, such
+    as principal components of opposite signs, need their signs fixed first. Trajectories
+    driven by inputs are compared as they are (the operators absorb the inputs' average
+    effect).
 
     Args:
         trajectories_a: ``[n_trajectories, n_steps, units]`` (or ``[n_steps, units]``).
