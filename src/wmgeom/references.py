@@ -51,6 +51,17 @@ REFERENCES: dict[str, Reference] = {r.key: r for r in (
     Reference("sussillo2013", "Sussillo & Barak 2013", "Sussillo, D. & Barak, O.",
               "Opening the black box: low-dimensional dynamics in high-dimensional recurrent "
               "neural networks", "Neural Computation 25(3)", "https://doi.org/10.1162/NECO_a_00409"),
+    Reference("kriegeskorte2008", "Kriegeskorte et al. 2008", "Kriegeskorte, N., Mur, M. & "
+              "Bandettini, P.", "Representational similarity analysis – connecting the "
+              "branches of systems neuroscience", "Frontiers in Systems Neuroscience 2",
+              "https://doi.org/10.3389/neuro.06.004.2008"),
+    Reference("williams2021", "Williams et al. 2021", "Williams, A. H., Kunz, E., Kornblith, "
+              "S. & Linderman, S. W.", "Generalized shape metrics on neural representations",
+              "NeurIPS 34", "https://arxiv.org/abs/2110.14739"),
+    Reference("ostrow2023", "Ostrow et al. 2023", "Ostrow, M., Eisen, A., Kozachkov, L. & "
+              "Fiete, I.", "Beyond geometry: comparing the temporal structure of computation "
+              "in neural circuits with dynamical similarity analysis", "NeurIPS 36",
+              "https://arxiv.org/abs/2306.10168"),
 )}
 """Every paper cited, by key."""
 

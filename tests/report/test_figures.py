@@ -172,3 +172,32 @@ def test_accuracy_vs_parameters_labels_its_parameter_axis_readably(tmp_path, fac
     assert len(labels) >= 2 and all(t.get_text().endswith("M") for t in labels)
     boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.x0)
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_fixed_points_plot_eigenvalues_and_subspace_shares(tmp_path):
+    rows = [{"model": m, "found": True, "stability": s, "eig1_real": r, "eig1_imag": 0.1,
+             "eig2_real": r / 2, "eig2_imag": -0.1, "memory_fraction": 0.3, "pc_fraction": 0.6,
+             "chance_fraction": 0.05}
+            for m in ("GRU MTMF", "LSTM MTMF") for s, r in (("stable", 0.9), ("unstable", 1.2))]
+    rows.append({"model": "GRU MTMF", "found": False})
+    fig = F.plot_fixed_points(pd.DataFrame(rows), tmp_path / "fp")
+    assert (tmp_path / "fp.png").is_file() and len(fig.axes) == 2
+    scatter = fig.axes[0].collections
+    assert sum(len(c.get_offsets()) for c in scatter) == 8  # 2 eigenvalues × 4 points
+    with pytest.raises(WmgeomError, match="holds no fixed point"):
+        F.plot_fixed_points(pd.DataFrame(rows[-1:]).reindex(columns=list(rows[0])))
+
+
+def test_model_comparison_plots_geometry_against_dynamics(tmp_path):
+    rows = [{"kind": k, "model_a": "GRU MTMF", "model_b": b, "procrustes": p,
+             "procrustes_null": 1.3, "procrustes_stimulus_null": 1.0, "dsa": d, "rsa": r,
+             "rsa_null": 0.0, "noise_ceiling_lower": 0.8, "noise_ceiling_upper": 0.9}
+            for k, b, p, d, r in (("different architectures", "LSTM MTMF", 0.4, 0.5, 0.7),
+                                  ("trained vs untrained", "GRU MTMF untrained", 1.1, 0.6,
+                                   0.2))]
+    fig = F.plot_model_comparison(pd.DataFrame(rows), tmp_path / "cmp")
+    assert (tmp_path / "cmp.svg").is_file()
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == [
+        "GRU MTMF – LSTM MTMF", "GRU MTMF – GRU MTMF untrained"]
+    without_dsa = pd.DataFrame(rows).assign(dsa=np.nan, rsa=np.nan, noise_ceiling_lower=np.nan)
+    assert F.plot_model_comparison(without_dsa).axes[0].get_ylabel() == "DSA not computed"

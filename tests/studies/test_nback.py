@@ -144,6 +144,13 @@ def test_model_loads_without_stimuli_and_matches_the_recording(lstm_run):
     with torch.no_grad():
         out = model.run(torch.as_tensor(ds["encoding"].values[:5]))
     np.testing.assert_allclose(out["hidden"].numpy(), ds["hidden"].values[:5], atol=1e-5)
+    # the step the fixed points need loads the same model on first use
+    state = torch.as_tensor(np.concatenate([ds["hidden"].values[:5, 0],
+                                            ds["cell"].values[:5, 0]], -1))
+    encoding = torch.as_tensor(ds["encoding"].values[:5, 1])
+    with torch.no_grad():
+        np.testing.assert_allclose(rec.step(state, encoding).numpy(),
+                                   model.step(state, encoding).numpy(), atol=1e-6)
 
 
 # --------------------------------------------------------------------------- analyse, report
@@ -181,6 +188,15 @@ def test_tables_figures_and_protocol_are_written(analysed):
     assert set(tables["relevant_irrelevant"]["model"]) == {"GRU STMF", "LSTM STMF"}
 
 
+def test_fixed_points_and_the_model_comparison_run_from_the_driver(analysed):
+    tables, out, _ = analysed
+    assert set(tables["fixed_points"]["model"]) == {"LSTM STMF"}  # the GRU run has no model
+    skipped = tables["skipped"]
+    assert skipped.loc[skipped["analysis"] == "fixed_points", "model"].tolist() == ["GRU STMF"]
+    pairs = pd.read_csv(out / "analysis" / "model_comparison_stats.csv")
+    assert pairs[["model_a", "model_b"]].values.tolist() == [["LSTM STMF", "GRU STMF"]]
+
+
 def test_parallel_analysis_gives_the_same_tables(analysed, tmp_path):
     _, lstm, gru = analysed
     kw = {"progress": False, "protocol": FAST, "figures": False,
@@ -198,6 +214,7 @@ def test_load_recording_reads_metadata_and_rejects_bad_folders(tmp_path, analyse
     rec = nback.load_recording(gru)
     assert (rec.architecture, rec.regime, rec.model) == ("gru", "stmf", "GRU STMF")
     assert rec.rollout is None  # no checkpoint: the causal test is skipped, with the reason
+    assert rec.step is None  # ... and so are the fixed points
     with pytest.raises(WmgeomError, match="activations.nc not found; record activations"):
         nback.load_recording(tmp_path)
     (tmp_path / "activations.nc").write_text("not netcdf")

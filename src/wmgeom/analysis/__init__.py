@@ -7,6 +7,13 @@ every analysis takes activations as arrays or an Activations Dataset
 """
 
 from wmgeom.analysis.causal import causal_perturbation
+from wmgeom.analysis.compare import (
+    cca_distance,
+    dynamical_similarity,
+    procrustes_distance,
+    representational_similarity,
+    shape_distance,
+)
 from wmgeom.analysis.data import ActivationArrays, activation_arrays
 from wmgeom.analysis.decodability import relevant_irrelevant_decoding, within_time_decoding
 from wmgeom.analysis.decoders import (
@@ -16,6 +23,7 @@ from wmgeom.analysis.decoders import (
     cross_validated_decoding,
     decision_values,
 )
+from wmgeom.analysis.fixed_points import FixedPointFinder, subspace_fraction
 from wmgeom.analysis.generalization import (
     cross_task_generalization,
     cross_time_decoding,
@@ -37,23 +45,30 @@ __all__ = [
     "PAPER_CS",
     "ActivationArrays",
     "DecodingResult",
+    "FixedPointFinder",
     "LinearDecoder",
     "ProcrustesFit",
     "activation_arrays",
     "causal_perturbation",
+    "cca_distance",
     "cross_task_generalization",
     "cross_time_decoding",
     "cross_validated_decoding",
     "decision_values",
+    "dynamical_similarity",
     "encoding_space_sharing",
     "generalization_summary",
     "orthogonalization_comparison",
     "orthogonalization_index",
     "procrustes_align",
+    "procrustes_distance",
     "procrustes_reconstruct",
     "reconstructed_decoder_accuracy",
     "relevant_irrelevant_decoding",
+    "representational_similarity",
+    "shape_distance",
     "solve_hinge_svm",
+    "subspace_fraction",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
     "within_time_decoding",

@@ -134,21 +134,37 @@ class CTRNN(nn.Module):
             drive = drive + sigma * torch.randn(
                 drive.shape, generator=generator, device=drive.device, dtype=drive.dtype
             )
-        W = self.recurrent.weight.t()
         x = self.initial_state.expand(B, -1)
         r = self.f(x)
         rates = []
         if c.variant == "rate":
             for t in range(T):
-                r = (1.0 - a) * r + a * self.f(r @ W + drive[:, t])
+                r = self._advance(r, drive[:, t])
                 rates.append(r)
         else:
             for t in range(T):
-                x = (1.0 - a) * x + a * (r @ W + drive[:, t])
+                x = self._advance(x, drive[:, t])
                 r = self.f(x)
                 rates.append(r)
         rates = torch.stack(rates, dim=1)
         return self.readout(rates), rates
+
+    def _advance(self, state: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
+        """One Euler step of the state (rates or currents, by ``variant``) under ``drive``."""
+        a, W = self.alpha, self.recurrent.weight.t()
+        if self.config.variant == "rate":
+            return (1.0 - a) * state + a * self.f(state @ W + drive)
+        return (1.0 - a) * state + a * (self.f(state) @ W + drive)
+
+    def step(self, state: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """One noise-free Euler step as a function of the state, ``F(state, inputs)``.
+
+        ``state`` is ``[..., n_units]``: the rates (``variant="rate"``) or the input
+        currents (``"current"``, rates ``f(state)``); ``inputs`` is ``[..., n_inputs]``. Plain
+        tensor operations, so :mod:`torch.func` can differentiate and batch it (the fixed
+        points of the dynamics, Sussillo & Barak 2013).
+        """
+        return self._advance(state, self.input(inputs) + self.recurrent.bias)
 
     def rate_regularization(self, rates: torch.Tensor) -> torch.Tensor:
         """``λ · mean(r²)`` over batch, time and units."""

@@ -16,6 +16,7 @@ from torch import nn
 
 from wmgeom.errors import WmgeomError
 from wmgeom.models.backbones import efficientnet_lite0, resnet50
+from wmgeom.models.cells import gru_cell, lstm_cell, tanh_cell
 
 __all__ = ["ARCHITECTURES", "BACKBONES", "ArchitectureInfo", "BackboneInfo", "architecture",
            "backbone", "build_backbone"]
@@ -35,6 +36,8 @@ class ArchitectureInfo:
         gated: Whether the architecture has gates (the paper compares gated and gateless).
         gates: Weight blocks per unit (1 vanilla, 3 GRU, 4 LSTM): the size of the layer.
         kwargs: Extra constructor arguments of ``module``.
+        cell: One step as a pure function of the state (:mod:`wmgeom.models.cells`), for
+            :mod:`torch.func` transforms (the fixed-point analysis).
     """
 
     name: str
@@ -45,11 +48,16 @@ class ArchitectureInfo:
     gated: bool
     gates: int
     kwargs: dict[str, Any] = field(default_factory=dict)
+    cell: Callable[..., Any] | None = None
 
     @property
     def in_paper(self) -> bool:
         """Whether Lei et al. 2024 train this architecture (the paper grid's default)."""
         return self.paper_hidden_size is not None
+
+    def state_size(self, hidden_size: int) -> int:
+        """Length of the state a step maps: ``2H`` for ``(h, c)`` concatenated, else ``H``."""
+        return 2 * hidden_size if self.has_cell_state else hidden_size
 
     def recurrent_parameters(self, input_size: int, hidden_size: int) -> int:
         """Parameters of the recurrent layer: input and recurrent weights and two biases per
@@ -60,9 +68,10 @@ class ArchitectureInfo:
 
 ARCHITECTURES: dict[str, ArchitectureInfo] = {
     a.name: a for a in (
-        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, 1, {"nonlinearity": "tanh"}),
-        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True, 3),
-        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True, 4),
+        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, 1, {"nonlinearity": "tanh"},
+                         cell=tanh_cell),
+        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True, 3, cell=gru_cell),
+        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True, 4, cell=lstm_cell),
     )
 }
 

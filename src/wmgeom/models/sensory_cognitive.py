@@ -185,6 +185,19 @@ class SensoryCognitiveModel(nn.Module):
             "logits": self.readout(h),
         }
 
+    def step(self, state: torch.Tensor, encoding: torch.Tensor) -> torch.Tensor:
+        """One step of the recurrent layer as a function of its state, ``F(state, encoding)``.
+
+        ``state`` is ``[..., S]``: the hidden state (``S = H``) or, for an LSTM, ``(h, c)``
+        concatenated (``S = 2H``); ``encoding`` is ``[..., H]``. Computed from the layer's
+        weights with plain tensor operations (:mod:`wmgeom.models.cells`), so
+        :mod:`torch.func` can differentiate and batch it: the fixed points of the
+        dynamics (Sussillo & Barak 2013) are found from it.
+        """
+        r = self.rnn
+        return self.architecture_info.cell(state, encoding, r.weight_ih_l0, r.weight_hh_l0,
+                                           r.bias_ih_l0, r.bias_hh_l0)
+
     def rollout(self, state0: State, encodings: torch.Tensor) -> torch.Tensor:
         """Run on from a given state over ``encodings`` ``[B, T', H]``; action probabilities.
 

@@ -859,3 +859,138 @@ def plot_accuracy(table: pd.DataFrame, path=None) -> Figure:
     ax.legend(fontsize=7)
     fig.suptitle("Task accuracy per split")
     return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- dynamics
+
+
+STABILITY_MARKERS = {"stable": "o", "marginal": "s", "unstable": "x"}
+
+
+def plot_fixed_points(table: pd.DataFrame, path=None) -> Figure:
+    """Fixed points of the recurrent layer (Sussillo & Barak 2013) and the memory subspaces.
+
+    Args:
+        table: Rows of the ``fixed_points`` analysis: ``found``, ``stability``,
+            ``eig<k>_real``/``eig<k>_imag``, ``memory_fraction``, ``pc_fraction``,
+            ``chance_fraction``, optional ``model``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: the leading eigenvalues of every fixed point in the complex plane with
+        the unit circle (inside: stable), one colour per model and one marker per
+        stability; and per model the mean share of the points' displacement from the mean
+        state in the memory subspace, in as many top principal components, and by chance.
+    """
+    _require(table, ["found", "stability", "eig1_real", "eig1_imag", "memory_fraction",
+                     "pc_fraction", "chance_fraction"], "fixed points")
+    table = table[table["found"].astype(bool)]
+    if table.empty:
+        raise WmgeomError("table for figure fixed points holds no fixed point")
+    models = _models(table)
+    fig, axes = _grid(1, 2, size=(4.0, 3.6))
+    ax = axes[0, 0]
+    theta = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(theta), np.sin(theta), color="k", lw=0.8, ls=":")
+    ks = sorted(int(c[3:-5]) for c in table.columns if c.startswith("eig") and
+                c.endswith("_real"))
+    for m, model in enumerate(models):
+        sub = _by_model(table, model)
+        for kind, marker in STABILITY_MARKERS.items():
+            part = sub[sub["stability"] == kind]
+            if part.empty:
+                continue
+            re = part[[f"eig{k}_real" for k in ks]].to_numpy(float).ravel()
+            im = part[[f"eig{k}_imag" for k in ks]].to_numpy(float).ravel()
+            ax.scatter(re, im, s=18, marker=marker, color=f"C{m}", alpha=0.8,
+                       label=" ".join(s for s in (model, kind) if s))
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re λ")
+    ax.set_ylabel("Im λ")
+    ax.set_title("leading Jacobian eigenvalues", fontsize=9)
+    ax.legend(fontsize=6)
+    ax = axes[0, 1]
+    columns = {"memory_fraction": "memory subspace", "pc_fraction": "top PCs",
+               "chance_fraction": "chance"}
+    x = np.arange(len(models))
+    width = 0.8 / len(columns)
+    for k, (column, label) in enumerate(columns.items()):
+        values = [_by_model(table, m)[column].mean() for m in models]
+        ax.bar(x + (k - (len(columns) - 1) / 2) * width, np.nan_to_num(values), width=width,
+               label=label, color="0.6" if column == "chance_fraction" else f"C{k}")
+    ax.set_xticks(x)
+    ax.set_xticklabels([m or "model" for m in models], rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share of displacement from mean state")
+    ax.legend(fontsize=7)
+    fig.suptitle("Fixed points under each task's context input (Sussillo & Barak 2013)")
+    return _finish(fig, path)
+
+
+PAIR_COLORS = {"different architectures": "C3", "same architecture": "C0",
+               "trained vs untrained": "0.5"}
+
+
+def plot_model_comparison(table: pd.DataFrame, path=None) -> Figure:
+    """Geometry against dynamics for pairs of models (Williams et al. 2021; Ostrow et al.
+    2023), and their representational similarity (Kriegeskorte et al. 2008).
+
+    Args:
+        table: One row per pair: ``kind``, ``model_a``, ``model_b``, ``procrustes``,
+            ``procrustes_null``, ``dsa``, ``rsa``, ``rsa_null``, ``noise_ceiling_lower``,
+            ``noise_ceiling_upper`` (NaN where not computed).
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: the Procrustes distance (geometry) against the DSA distance (dynamics)
+        of every pair, with the shuffled-condition Procrustes null at the end of a dotted
+        line (and, as a tick, the null with conditions shuffled within frames); and
+        each pair's RSA correlation beside its shuffled-condition null and the noise
+        ceiling.
+    """
+    _require(table, ["kind", "model_a", "model_b", "procrustes", "procrustes_null", "dsa",
+                     "rsa", "rsa_null", "noise_ceiling_lower", "noise_ceiling_upper"],
+             "model comparison")
+    fig, axes = _grid(1, 2, size=(4.2, 3.6))
+    ax = axes[0, 0]
+    dynamics = table["dsa"].notna().any()
+    for kind, g in table.groupby("kind", sort=False):
+        y = g["dsa"].to_numpy(float) if dynamics else np.zeros(len(g))
+        ax.scatter(g["procrustes"], y, color=PAIR_COLORS.get(kind, "C2"), label=kind, s=24,
+                   zorder=3)
+        ax.hlines(y, g["procrustes"], g["procrustes_null"], color=PAIR_COLORS.get(kind, "C2"),
+                  lw=0.8, ls=":", zorder=2)
+        if "procrustes_stimulus_null" in g:
+            ax.scatter(g["procrustes_stimulus_null"], y, color=PAIR_COLORS.get(kind, "C2"),
+                       marker="|", s=40, zorder=2)
+        if len(table) <= 6:
+            for _, r in g.iterrows():
+                ax.annotate(f"{r['model_a']} – {r['model_b']}",
+                            (r["procrustes"], r["dsa"] if dynamics else 0), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("Procrustes distance (geometry, rad)\n… to shuffled conditions (dotted; "
+                  "tick: within frames)")
+    ax.set_ylabel("DSA distance (dynamics)" if dynamics else "DSA not computed")
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    labels = [f"{a} – {b}" for a, b in zip(table["model_a"], table["model_b"], strict=True)]
+    y = np.arange(len(table))
+    colors = [PAIR_COLORS.get(k, "C2") for k in table["kind"]]
+    ax.barh(y, np.nan_to_num(table["rsa"].to_numpy(float)), color=colors, height=0.6)
+    ax.scatter(table["rsa_null"], y, color="k", marker="|", s=60, label="shuffled conditions",
+               zorder=3)
+    lo, hi = table["noise_ceiling_lower"].to_numpy(float), \
+        table["noise_ceiling_upper"].to_numpy(float)
+    for k in range(len(table)):
+        if np.isfinite(lo[k]):
+            ax.add_patch(Rectangle((lo[k], k - 0.3), hi[k] - lo[k], 0.6, color="0.8",
+                                   alpha=0.6, zorder=1))
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_xlim(min(-0.1, float(np.nanmin(table["rsa_null"].to_numpy(float), initial=0))),
+                1.02)
+    ax.set_xlabel("RSA (correlation of crossnobis RDMs)\ngrey: noise ceiling")
+    ax.legend(fontsize=7)
+    fig.suptitle("Geometry and dynamics across models (Williams et al. 2021; Ostrow et al. "
+                 "2023)")
+    return _finish(fig, path)

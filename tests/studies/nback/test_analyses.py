@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure as MplFigure
 
 from wmgeom.analysis.synthetic import synthetic_memory_activations
+from wmgeom.references import REFERENCES
 from wmgeom.studies.findings import VERDICTS, Finding, Threshold
 from wmgeom.studies.nback.analyses import ANALYSES, all_findings, findings, register, run_analyses
 from wmgeom.studies.nback.analysis import Analysis, AnalysisProtocol, Figure, Recording
@@ -19,12 +20,17 @@ TASKS = ("nback-1-location", "nback-1-identity", "nback-1-category")
 
 @pytest.mark.parametrize("analysis", ANALYSES, ids=lambda a: a.name)
 def test_every_declared_analysis_has_a_figure_a_reading_and_rules(analysis):
-    assert analysis.reference.startswith("Lei et al. 2024, Fig. ")
+    papers = tuple(r.short for r in REFERENCES.values())
+    assert analysis.reference.startswith(papers)
+    if analysis.reference.startswith("Lei et al. 2024"):  # the paper reproduced, by figure
+        assert analysis.reference.startswith("Lei et al. 2024, Fig. ")
     assert len(analysis.description) > 20
     assert analysis.figures, f"{analysis.name} declares no figure"
     for figure in analysis.figures:
         assert callable(figure.draw) and callable(figure.reading)
-        assert len(figure.paper) > 20 and "(Fig. " in figure.title
+        assert len(figure.paper) > 20
+        assert "(Fig. " in figure.title or any(f"({p}" in figure.title for p in papers)
+        assert figure.source in papers
         assert figure.tables, "a figure reads at least its analysis's table"
     for finding in analysis.findings:
         assert finding.reproduced, f"{finding.id} has no rule"

@@ -5,7 +5,8 @@ An analysis is declared once, as an :class:`Analysis` in a module of its own und
 holds what every declaration shares:
 
 * :class:`Recording` — an Activations Dataset (docs/design.md) with the architecture and
-  regime that produced it and, for the causal test, a rollout callable;
+  regime that produced it and, for the causal test and the fixed points, the trained
+  network's rollout and step callables;
 * :class:`AnalysisProtocol` — how decoders are fitted and scored (Lei et al. 2024, appendix);
 * :class:`Context` — intermediates computed once per call and shared by analyses (each
   recording's decoder bank, one Procrustes fit);
@@ -54,6 +55,11 @@ Rollout = Callable[[Any, Any], Any]
 """``rollout(state0, encodings) -> action probabilities``: the recurrent layer and readout run
 on from a given state (e.g. :meth:`~wmgeom.models.SensoryCognitiveModel.rollout`)."""
 
+Step = Callable[[Any, Any], Any]
+"""``step(state, encoding) -> state``: one step of the recurrent layer as a pure function of
+its state (``(h, c)`` concatenated for an LSTM), on CPU tensors, transformable by
+:mod:`torch.func` (e.g. :meth:`~wmgeom.models.SensoryCognitiveModel.step`)."""
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -76,6 +82,7 @@ class Recording:
     regime: str = ""
     rollout: Rollout | None = field(default=None, repr=False, compare=False)
     null: Recording | None = field(default=None, repr=False, compare=False)
+    step: Step | None = field(default=None, repr=False, compare=False)
 
     @property
     def model(self) -> str:
@@ -300,6 +307,8 @@ class Figure:
         reading: ``reading(tables) -> str``: what this run's numbers say, in one sentence.
         paper: What the paper's figure shows, quoted once (the report prints it beside the
             reading).
+        source: The paper ``paper`` quotes (an analysis beyond Lei et al. 2024 quotes the
+            paper it follows).
         tables: Tables the figure reads; all must be present and non-empty (default: the
             analysis's own table).
         applies: ``applies(tables) -> bool``: whether the figure exists for these tables.
@@ -312,6 +321,7 @@ class Figure:
     paper: str
     tables: tuple[str, ...] = ()
     applies: Callable[[Tables], bool] = _always
+    source: str = "Lei et al. 2024"
 
     def available(self, tables: Tables) -> bool:
         """Whether every table it reads is there and non-empty, and it applies."""

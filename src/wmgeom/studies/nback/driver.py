@@ -444,25 +444,45 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _lazy_rollout(run_dir: Path):
-    """A rollout that loads the run's model on first use (the causal test needs it)."""
+def _lazy_model(run_dir: Path):
+    """The rollout and step of the run's model, which load it on first use (the causal test
+    and the fixed points need it)."""
     model: list[SensoryCognitiveModel] = []
 
-    def rollout(state, encodings):
+    def get() -> SensoryCognitiveModel:
         if not model:
             model.append(load_model(run_dir))
-        return model[0].rollout(state, encodings)
+        return model[0]
 
-    return rollout
+    return (lambda state, encodings: get().rollout(state, encodings),
+            lambda state, encoding: get().step(state, encoding))
+
+
+def _cpu_step(model: SensoryCognitiveModel):
+    """``model.step`` on CPU tensors (from a CPU copy, made on first use, when the model
+    is on another device)."""
+    import copy
+
+    if next(model.parameters()).device.type == "cpu":
+        return model.step
+    on_cpu: list[SensoryCognitiveModel] = []
+
+    def step(state, encoding):
+        if not on_cpu:
+            on_cpu.append(copy.deepcopy(model).cpu())
+        return on_cpu[0].step(state, encoding)
+
+    return step
 
 
 def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = None
                    ) -> Recording:
-    """A run directory's recording, with its architecture, regime and a rollout.
+    """A run directory's recording, with its architecture, regime, a rollout and a step.
 
-    The rollout (for the causal test) is ``model``'s when given, else one that loads the
-    run's checkpoint on first use; None when the run has no checkpoint. The untrained
-    network's recording, when the run has one, is the null control (``Recording.null``).
+    The rollout (for the causal test) and the step (for the fixed points) are ``model``'s
+    when given, else ones that load the run's checkpoint on first use; None when the run
+    has no checkpoint. The untrained network's recording, when the run has one, is the
+    null control (``Recording.null``).
 
     Raises:
         WmgeomError: If the recording is missing or unreadable, or does not match its run's
@@ -477,11 +497,11 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
     architecture = ds.attrs.get("architecture") or config.get("model", {}).get("architecture")
     regime = ds.attrs.get("regime") or config.get("tasks", {}).get("regime")
     if model is not None:
-        rollout = model.rollout
+        rollout, step = model.rollout, _cpu_step(model)
     elif _checkpoint(run_dir).is_file() and config.get("study", "nback") == "nback":
-        rollout = _lazy_rollout(run_dir)
+        rollout, step = _lazy_model(run_dir)
     else:
-        rollout = None
+        rollout = step = None
     null = None
     if (run_dir / UNTRAINED_FILE).is_file():
         fix = f"record it again (`wmgeom record {run_dir}`)"
@@ -490,7 +510,7 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
         null = Recording(null_ds, f"{run_dir}#untrained", str(architecture or "model"),
                          str(regime or ""))
     return Recording(ds, str(run_dir), str(architecture or "model"), str(regime or ""),
-                     rollout, null)
+                     rollout, null, step)
 
 
 def _check_against_config(ds: Any, where: str, config: Mapping[str, Any], fix: str) -> None:

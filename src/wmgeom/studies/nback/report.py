@@ -165,7 +165,7 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         png = figure_dir / f"{spec.name}.png"
         if not png.is_file() or not spec.available(tables):
             continue
-        caption = f"Here: {spec.reading(tables)}. Lei et al. 2024: {spec.paper}."
+        caption = f"Here: {spec.reading(tables)}. {spec.source}: {spec.paper}."
         shown = [n for n in spec.tables + tuple(f"{n}_stats" for n in spec.tables)
                  if n in tables]
         sections.append(Section(spec.title, figures=[(png, caption)],

@@ -20,6 +20,8 @@ from wmgeom.studies.nback.analyses import (
     cross_task,
     cross_time,
     encoding_sharing,
+    fixed_points,
+    model_comparison,
     models,
     orthogonalization,
     perceptual,
@@ -70,6 +72,8 @@ register(procrustes.ANALYSIS)
 register(procrustes.SWAP_ANALYSIS)
 register(within_time.ANALYSIS)
 register(causal.ANALYSIS)
+register(fixed_points.ANALYSIS)
+register(model_comparison.ANALYSIS)
 
 
 def select_analyses(names: Iterable[str | Analysis] | None) -> list[Analysis]:
