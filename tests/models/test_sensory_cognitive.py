@@ -74,3 +74,29 @@ def test_fused_encoding_is_the_same_function_with_the_same_gradients(channels):
                                                            model.encoder[0].weight])
     for g, r in zip(grads, reference, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_distinct_frames_give_the_same_encoding_and_gradients(fused, channels_last):
+    """Each distinct frame's map encoded once and gathered (``frame_index``) is the function
+    of every frame's map encoded on its own, with the same gradients, in either memory
+    layout of the maps."""
+    torch.manual_seed(1)
+    model = SensoryCognitiveModel(8, (7, 7), 6, 16, "gru").double()
+    model.fused = fused
+    distinct = torch.randn(5, 8, 7, 7, dtype=torch.float64)
+    if channels_last:
+        distinct = distinct.contiguous(memory_format=torch.channels_last)
+    index = torch.tensor([[0, 1, 0, 4], [2, 2, 3, 1], [4, 0, 1, 1]])
+    task = torch.rand(3, 6, dtype=torch.float64)
+    every = distinct[index].contiguous()  # [B, T, C, h, w], channels first
+    gathered = model(distinct, task, frame_index=index)
+    reference = model(every, task)
+    torch.testing.assert_close(gathered, reference, rtol=1e-10, atol=1e-10)
+    params = [model.reduce.weight, model.reduce.bias, model.encoder[0].weight,
+              model.encoder[0].bias]
+    grads = torch.autograd.grad(gathered.square().sum(), params)
+    expected = torch.autograd.grad(reference.square().sum(), params)
+    for g, e in zip(grads, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)

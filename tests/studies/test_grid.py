@@ -22,7 +22,8 @@ TINY = {
 
 
 def tiny_grid(**fields):
-    return grid.make_config("quick", {"base": TINY, **fields})
+    return grid.make_config("quick", {"base": TINY, "seeds": [0], "analyze_unmet": True,
+                                      **fields})
 
 
 def test_grid_points_and_paper_sizes():
@@ -36,15 +37,43 @@ def test_grid_points_and_paper_sizes():
                                           sizes=[16, 32, 64]))) == 3
 
 
-def test_every_point_trains_the_same_way():
+def test_every_point_trains_to_the_criterion_with_three_seeds():
     g = grid.make_config("quick")
+    assert g.seeds == [0, 1, 2] and not g.analyze_unmet
     configs = [grid.point_config(g, p) for p in grid.grid_points(g)]
-    assert {c.train.iterations for c in configs} == {1500}
-    assert not any(c.train.early_stop for c in configs)  # matched, not first-to-criterion
+    assert len(configs) == 27
+    assert {c.train.iterations for c in configs} == {grid.CAP}  # the cap
+    assert all(c.train.early_stop for c in configs)  # stops at the criterion
+    assert {(c.eval.criterion_train, c.eval.criterion_val_angle) for c in configs} == {
+        (0.95, 0.90)}
     stsf = [c for c in configs if c.tasks.regime == "STSF"]
     assert {c.tasks.task for c in stsf} == {"nback-2-identity"}
     assert {c.tasks.n for c in configs if c.tasks.regime == "STMF"} == {2}
     assert grid.point_name(grid.grid_points(g)[0]) == "rnn-128_STSF_seed0"
+
+
+def test_runs_that_missed_the_criterion_are_listed_not_pooled():
+    table = pd.DataFrame({
+        "run": ["a", "b", "c"], "iterations": [300, 6000, 1500],
+        "met_criterion": [True, False, None],  # c: trained before the criterion was recorded
+        "acc_train_min_task": [0.99, 0.81234, 0.97], "acc_val_angle_min_task": [0.95, 0.7, 0.93]})
+    kept, excluded = grid.criterion_runs(table)
+    assert kept == ["a", "c"]
+    assert excluded.to_dict("records") == [{"run": "b", "reason": (
+        "did not meet the criterion in 6000 iterations (worst task 81.2% train, 70.0% novel "
+        "angles)")}]
+    kept, excluded = grid.criterion_runs(table, analyze_unmet=True)
+    assert kept == ["a", "b", "c"] and excluded.empty
+
+
+def test_a_grid_where_no_run_met_the_criterion_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    g = tiny_grid(architectures=["gru"], regimes=["MTMF"], analyze_unmet=False)
+    with pytest.raises(WmgeomError, match="no run of the grid met the training criterion "
+                       "\\(>95% train, >90% novel angles on every task\\) within 4 iterations"):
+        grid.run(g, tmp_path / "g", jobs=1, progress=False)
+    table = pd.read_csv(tmp_path / "g" / "grid.csv")
+    assert not table["met_criterion"].any() and table["iterations"].tolist() == [4]
 
 
 def test_point_config_fills_regime_defaults():

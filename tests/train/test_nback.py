@@ -98,3 +98,19 @@ def test_summaries_take_the_last_evaluation():
     assert summary_accuracy(rows) == {"train": 0.9}
     assert task_accuracy(rows) == {"train": {"t": 0.8}}
     assert task_accuracy(rows, "acc_same_category") == {"train": {"t": 0.7}}
+
+
+def test_each_distinct_frame_is_read_once(data):
+    """``inputs`` gathers each distinct (image, location) frame of a batch once; the model
+    gives the logits of every frame read on its own."""
+    batch = data.mixture.sample(32, "train", np.random.default_rng(3))
+    inputs = data.inputs(batch)
+    keys = batch.stimulus_index(data.n_locations)
+    assert inputs["maps"].shape[0] == len(np.unique(keys)) < keys.size
+    expected = data.maps[torch.from_numpy(keys)].float()
+    torch.testing.assert_close(inputs["maps"][inputs["frame_index"]], expected)
+    torch.manual_seed(0)
+    model = build_model(MODEL, RegimeConfig())
+    maps, task, target = data.tensors(batch)
+    torch.testing.assert_close(model(**inputs), model(maps, task), rtol=1e-5, atol=1e-5)
+    assert torch.equal(data.targets(batch), target)

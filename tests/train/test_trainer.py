@@ -155,3 +155,39 @@ def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
     make_trainer(tmp_path, iterations=5).fit()
     assert not any(p.exists() for p in stale)
     assert sorted(p.name for p in ckpt_dir.iterdir()) == ["last.pt"]
+
+
+def test_the_criterion_is_recorded_without_early_stopping(tmp_path):
+    """Where the criterion first held is recorded also when it does not stop training, and
+    survives a resume."""
+    trainer = make_trainer(tmp_path, iterations=40, early_stop=False)
+    trainer.criterion_fn = lambda rows: rows[0]["mse"] < 1.0
+    result = trainer.fit()
+    val = pd.DataFrame(trainer.rows).query("split == 'val'")
+    first = int(val[val.mse < 1.0].iteration.min())
+    assert not result.stopped_early and result.iterations == 40
+    assert result.criterion_met_at == first
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["criterion_met_at"] == first
+    never = make_trainer(tmp_path / "never", iterations=20)
+    never.criterion_fn = lambda rows: False
+    assert never.fit().criterion_met_at is None
+
+
+def test_precision_auto_asks_the_hardware_and_bfloat16_trains(tmp_path, monkeypatch):
+    from wmgeom.train import trainer as module
+
+    monkeypatch.setattr(module, "native_bfloat16", lambda device: False)
+    assert module.autocast_dtype("auto", "cpu") is None
+    assert module.autocast_dtype("float32", "cpu") is None
+    assert module.autocast_dtype("bfloat16", "cpu") is torch.bfloat16
+    monkeypatch.setattr(module, "native_bfloat16", lambda device: True)
+    assert module.autocast_dtype("auto", "cpu") is torch.bfloat16
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="float16")
+    # under bfloat16 autocast the loss still falls and the weights stay float32
+    trainer = make_trainer(tmp_path, precision="bfloat16")
+    result = trainer.fit()
+    val = result.metrics.query("split == 'val'").sort_values("iteration")
+    assert val.mse.iloc[-1] < 0.5 * val.mse.iloc[0]
+    assert trainer.autocast_dtype is torch.bfloat16
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())

@@ -118,8 +118,17 @@ class SensoryCognitiveModel(nn.Module):
                 nn.init.zeros_(p)
 
     # --- encoding -----------------------------------------------------------------
-    def encode(self, maps: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:
-        """Backbone maps ``[B, T, C, h, w]`` + task vector ``[B, D]`` → encodings ``[B, T, H]``.
+    def encode(self, maps: torch.Tensor, task_vector: torch.Tensor,
+               frame_index: torch.Tensor | None = None) -> torch.Tensor:
+        """Backbone maps + task vector ``[B, D]`` → encodings ``[B, T, H]``.
+
+        ``maps`` is ``[B, T, C, h, w]``, one map per frame; or, with ``frame_index``
+        ``[B, T]``, ``[U, C, h, w]``: the distinct frames of the batch, which ``frame_index``
+        points into. A batch of N-back trials shows the same (image, location) pairs many
+        times (128 trials × 6 frames of the quick profile hold about 400 distinct ones), and
+        the map's part of the encoding is a function of the frame alone: it is computed once
+        per distinct frame and gathered, the same function and the same gradients (summed
+        over the frames that share a map) in about half the arithmetic.
 
         The 1×1 convolution and the fully connected layer are both linear, so
         ``FC(flatten(conv(m)))`` equals one linear map of the flattened backbone map whose
@@ -128,32 +137,56 @@ class SensoryCognitiveModel(nn.Module):
         backbone channels than the FC's input holds per pixel, as with the quick profile's
         channel PCA — it is computed once per call and applied to every frame: the same
         function and the same gradients with respect to both layers' weights, in about half
-        the arithmetic. Otherwise the layers run one after the other.
+        the arithmetic. Otherwise the layers run one after the other. The task vector's part
+        is computed once per trial.
         """
-        b, t, c = maps.shape[:3]
-        pixels = maps.shape[3] * maps.shape[4]
-        task = task_vector[:, None, :].expand(b, t, task_vector.shape[-1])
+        if frame_index is None:
+            b, t = maps.shape[:2]
+            frame_index = torch.arange(b * t, device=maps.device).view(b, t)
+            maps = maps.flatten(0, 1)
         fc, norm = self.encoder[0], self.encoder[1]
-        k, out, frames = self.hidden_size, fc.out_features, b * t
+        # one split of the FC's weight (two slices would each add a weight-sized gradient)
+        w_map, w_task = fc.weight.split([fc.in_features - task_vector.shape[-1],
+                                         task_vector.shape[-1]], dim=1)
+        z = self.encode_maps(maps, w_map)[frame_index]  # [B, T, out]
+        z = z + (task_vector.to(z.dtype) @ w_task.T)[:, None, :]
+        return norm(z)
+
+    def encode_maps(self, maps: torch.Tensor, w_map: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        """The map's part of the encoding before the LayerNorm, ``[U, C, h, w]`` → ``[U, H]``:
+        ``FC(flatten(conv(m)))`` with the FC's bias, without the task vector's part
+        (``w_map``: the FC's weight columns that read the map, if already split off)."""
+        n, c = maps.shape[:2]
+        pixels = maps.shape[2] * maps.shape[3]
+        fc = self.encoder[0]
+        k, out = self.hidden_size, fc.out_features
         fused = self.fused if self.fused is not None else \
-            frames * c * out + out * k * c < frames * (c * k + k * out)  # MACs per pixel
+            c * out + out * k * c / max(n, 1) < c * k + k * out  # MACs per map and pixel
+        if w_map is None:
+            w_map = fc.weight[:, : k * pixels]
         if fused:
-            w_map = fc.weight[:, : k * pixels].view(out, k, pixels)
             w_conv = self.reduce.weight[:, :, 0, 0]  # [k, c]
-            w_eff = torch.einsum("okp,kc->ocp", w_map, w_conv).reshape(out, c * pixels)
-            b_eff = fc.bias + torch.einsum("okp,k->o", w_map, self.reduce.bias)
-            z = maps.reshape(frames, c * pixels).to(w_eff.dtype) @ w_eff.T + b_eff
-            z = z + task.reshape(frames, -1).to(z.dtype) @ fc.weight[:, k * pixels:].T
-            return norm(z.view(b, t, out))
-        z = self.reduce(maps.flatten(0, 1)).flatten(1).view(b, t, -1)
-        return self.encoder(torch.cat([z, task.to(z.dtype)], dim=-1))
+            w_okp = w_map.view(out, k, pixels)
+            b_eff = fc.bias + w_okp.sum(-1) @ self.reduce.bias
+            if maps.permute(0, 2, 3, 1).is_contiguous():  # channels last: pixels, then channels
+                w_eff = (w_okp.transpose(1, 2).reshape(out * pixels, k) @ w_conv).view(out, -1)
+                flat = maps.permute(0, 2, 3, 1).reshape(n, pixels * c)
+            else:
+                w_eff = torch.einsum("okp,kc->ocp", w_okp, w_conv).reshape(out, -1)
+                flat = maps.reshape(n, c * pixels)
+            return flat.to(w_eff.dtype) @ w_eff.T + b_eff
+        z = self.reduce(maps.to(self.reduce.weight.dtype)).flatten(1)
+        return z @ w_map.T + fc.bias
 
     # --- recurrence ---------------------------------------------------------------
     def forward(
-        self, maps: torch.Tensor, task_vector: torch.Tensor, state0: State | None = None
+        self, maps: torch.Tensor, task_vector: torch.Tensor, state0: State | None = None,
+        frame_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Action logits ``[B, T, 3]`` for every frame."""
-        out, _ = self.rnn(self.encode(maps, task_vector), state0)
+        """Action logits ``[B, T, 3]`` for every frame (``maps`` and ``frame_index`` as in
+        :meth:`encode`)."""
+        out, _ = self.rnn(self.encode(maps, task_vector, frame_index), state0)
         return self.readout(out)
 
     def forward_images(self, images: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:

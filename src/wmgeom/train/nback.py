@@ -66,23 +66,43 @@ class NBackData:
 
     def frame_maps(self, batch: TrialBatch) -> torch.Tensor:
         """Backbone maps of every frame, ``[B, T, C, h, w]`` float32."""
+        maps, index = self.distinct_maps(batch)
+        return maps[index]
+
+    def distinct_maps(self, batch: TrialBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The maps of the batch's distinct (image, location) frames, ``[U, C, h, w]``
+        float32, and each frame's row among them, ``[B, T]``.
+
+        A batch shows the same frames many times; each is read from the cache (or, online,
+        composed and passed through the backbone) once.
+        """
+        keys, inverse = np.unique(batch.stimulus_index(self.n_locations), return_inverse=True)
+        index = torch.from_numpy(inverse.reshape(batch.image.shape)).to(self.device)
         if self.backbone is None:
-            idx = torch.from_numpy(batch.stimulus_index(self.n_locations)).to(self.device)
-            return self.maps[idx].float()
-        canvases = self.stimset.canvas(batch.image.reshape(-1), batch.location.reshape(-1))
+            return self.maps[torch.from_numpy(keys).to(self.device)].float(), index
+        image, location = np.divmod(keys, self.n_locations)
+        canvases = self.stimset.canvas(image, location)
         x = torch.from_numpy(canvases).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         if x.shape[-1] != CANVAS_SIZE:
             x = F.interpolate(x, size=(CANVAS_SIZE, CANVAS_SIZE), mode="bilinear",
                               align_corners=False)
-        maps = self.backbone(x)
-        return maps.view(*batch.image.shape, *maps.shape[1:])
+        return self.backbone(x), index
+
+    def inputs(self, batch: TrialBatch) -> dict[str, torch.Tensor]:
+        """The model's keyword arguments for ``batch``: the distinct frames' maps, the task
+        vectors and the frame index (:meth:`SensoryCognitiveModel.encode`)."""
+        maps, index = self.distinct_maps(batch)
+        return {"maps": maps, "task_vector": torch.from_numpy(batch.task_vector).to(self.device),
+                "frame_index": index}
+
+    def targets(self, batch: TrialBatch) -> torch.Tensor:
+        """The correct action of every frame, ``[B, T]``."""
+        return torch.from_numpy(batch.target).to(self.device)
 
     def tensors(self, batch: TrialBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Backbone maps ``[B, T, C, h, w]``, task vectors ``[B, D]``, targets ``[B, T]``."""
-        maps = self.frame_maps(batch)
-        task = torch.from_numpy(batch.task_vector).to(self.device)
-        target = torch.from_numpy(batch.target).to(self.device)
-        return maps, task, target
+        inputs = self.inputs(batch)
+        return inputs["maps"][inputs["frame_index"]], inputs["task_vector"], self.targets(batch)
 
 
 def build_data(cache: FeatureCache, stimset: StimulusSet, tasks_cfg: RegimeConfig,
@@ -118,8 +138,8 @@ def nback_loss(data: NBackData):
     """``loss_fn`` for the trainer: cross-entropy over all frames (Lei et al. 2024, §3)."""
 
     def loss_fn(model: SensoryCognitiveModel, batch: TrialBatch):
-        maps, task, target = data.tensors(batch)
-        logits = model(maps, task)
+        target = data.targets(batch)
+        logits = model(**data.inputs(batch))
         loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())
         with torch.no_grad():
             correct = logits.argmax(-1) == target
@@ -166,8 +186,8 @@ def accuracy_rows(model: SensoryCognitiveModel, data: NBackData,
         correct = []
         for start in range(0, len(batch), chunk):
             part = batch[start:start + chunk]
-            maps, task, target = data.tensors(part)
-            correct.append((model(maps, task).argmax(-1) == target).cpu().numpy())
+            logits = model(**data.inputs(part))
+            correct.append((logits.argmax(-1) == data.targets(part)).cpu().numpy())
         correct = np.concatenate(correct)
         exe = batch.executive
         hard = same_category_non_matches(batch)

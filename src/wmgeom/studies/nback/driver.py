@@ -276,6 +276,9 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
         "seconds": round(result.seconds, 2),
         "device": str(prep.device),
         "stopped_early": result.stopped_early,
+        "met_criterion": result.criterion_met_at is not None,
+        "iterations_to_criterion": result.criterion_met_at,
+        "precision": "bfloat16" if trainer.autocast_dtype is not None else "float32",
         "criterion": {"train": config.eval.criterion_train,
                       "val_angle": config.eval.criterion_val_angle,
                       "frames": "executive", "per_task": config.eval.criterion_per_task},
@@ -415,7 +418,9 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
     """One row per run with a training summary: its model, size and accuracies.
 
     Columns ``model``, ``architecture``, ``regime``, ``run``, ``hidden_size``,
-    ``parameters``, ``iterations``, ``acc_<split>`` (all tasks) and ``acc_<split>_min_task``
+    ``parameters``, ``iterations``, ``met_criterion`` and ``iterations_to_criterion`` (the
+    first evaluation at which every task met the paper's criterion; empty for runs trained
+    before it was recorded), ``acc_<split>`` (all tasks) and ``acc_<split>_min_task``
     (the worst task), ``acc_same_category_<split>`` (identity tasks' same-category
     non-matches); runs without ``summary.json`` are left out.
     """
@@ -432,7 +437,9 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                "regime": regime, "run": str(run_dir),
                "hidden_size": rec_model.get("hidden_size"),
                "parameters": rec_model.get("parameters"),
-               "iterations": summary.get("iterations")}
+               "iterations": summary.get("iterations"),
+               "met_criterion": summary.get("met_criterion"),
+               "iterations_to_criterion": summary.get("iterations_to_criterion")}
         for split, acc in summary["accuracy"].items():
             if isinstance(acc, int | float):
                 row[f"acc_{split}"] = float(acc)
@@ -651,10 +658,12 @@ def analyze(
 
 
 def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict | None,
-                 analyses: Iterable[str] | None, figures: bool, progress: bool, jobs: int
-                 ) -> dict[str, pd.DataFrame]:
+                 analyses: Iterable[str] | None, figures: bool, progress: bool, jobs: int,
+                 excluded: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """:func:`analyze` into ``base``, a folder the caller holds already (:func:`run_lock`:
-    a run's own folder, or a grid's), without the checks of its arguments."""
+    a run's own folder, or a grid's), without the checks of its arguments. ``excluded``
+    (columns ``run``, ``model``, ``reason``): runs left out of the analysis, written as the
+    ``excluded`` table for the report."""
     recordings = [r if isinstance(r, Recording) else load_recording(r) for r in runs]
     profile = recordings[0].activations.attrs.get("profile")
     if profile is None and not isinstance(runs[0], Recording):
@@ -678,6 +687,8 @@ def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict 
     models = model_table(runs)
     if not models.empty:
         tables["models"] = models
+    if excluded is not None and not excluded.empty:
+        tables["excluded"] = excluded
     tables["findings"] = findings({**tables, "models": models})
     if figures:
         tables["timing"] = pd.concat([tables["timing"], draw_figures(tables, base / "figures")],
