@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import write_text_atomic
+from wmgeom.report.numbers import format_table
 
 FigureLike = str | os.PathLike | Figure
 
@@ -45,6 +46,12 @@ td:first-child, th:first-child { text-align: left; }
 .text-table td, .text-table th { white-space: normal; text-align: left; vertical-align: top;
                                  min-width: 90px; max-width: 360px; }
 .note { color: #57606a; font-size: 0.9em; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600;
+         font-size: 0.92em; white-space: nowrap; color: #ffffff; }
+.badge.ok { background: #1a7f37; }
+.badge.partly { background: #9a6700; }
+.badge.no { background: #cf222e; }
+.badge.untested { background: #6e7781; }
 pre { background: #f6f8fa; padding: 12px; border-radius: 6px; overflow: auto;
       font-size: 0.85em; }
 """
@@ -87,10 +94,29 @@ def figure_data_uri(figure: FigureLike) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+VERDICT_CLASSES = {"reproduced": "ok", "partly": "partly", "not reproduced": "no",
+                   "not tested": "untested"}
+"""The badge of each verdict (its colour in the page's style sheet)."""
+
+
+def badge(verdict: str) -> str:
+    """A verdict as a coloured badge."""
+    kind = VERDICT_CLASSES.get(str(verdict).strip().lower(), "untested")
+    return f'<span class="badge {kind}">{html.escape(str(verdict))}</span>'
+
+
 def _table_html(df: pd.DataFrame, max_rows: int, wrap: bool = False) -> str:
-    shown = df.head(max_rows)
-    body = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", escape=True,
-                         classes="text-table" if wrap else None)
+    """The first ``max_rows`` rows as an HTML table: numbers formatted by their column
+    (:mod:`wmgeom.report.numbers`), a ``verdict`` column as badges."""
+    shown = format_table(df.head(max_rows))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for values in shown.itertuples(index=False):
+        cells = [badge(v) if c == "verdict" and v else html.escape(v)
+                 for c, v in zip(shown.columns, values, strict=True)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    cls = ' class="text-table"' if wrap else ""
+    body = f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     note = ""
     if len(df) > max_rows:
         note = f'<p class="note">First {max_rows} of {len(df)} rows; the CSV holds all.</p>'
