@@ -41,7 +41,8 @@ __all__ = ["VERDICTS", "Finding", "Threshold", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
-FINDING_COLUMNS = ["id", "finding", "paper", "measured", "null", "margin", "verdict", "rule",
+FINDING_COLUMNS = ["id", "finding", "paper", "measured", "null", "margin", "verdict", "seeds",
+                   "rule",
                    "reason", "figure"]
 
 
@@ -139,6 +140,7 @@ class Outcome:
     verdict: str
     reason: str = ""
     null: str = ""
+    seeds: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,9 +278,11 @@ class Finding:
         if not units:
             return Outcome("", "not tested", self.no_units or self.missing or
                            f"no rows in {self.table}")
-        texts, passes, partials, nulls, beaten = [], [], [], [], []
+        texts, passes, partials, nulls, beaten, seeds = [], [], [], [], [], []
         table_nulls = self._null_values(tables)
         for label, g in units:
+            if (count := self._seeds_passing(g, label, table_nulls)) is not None:
+                seeds.append(f"{label}: {count[0]} of {count[1]}")
             measures = self.measure(g)
             text = self.describe(label, g, measures)
             if text:
@@ -306,11 +310,35 @@ class Finding:
         verdict = ("reproduced" if all(passes) else "partly" if any(partials)
                    else "not reproduced")
         null_text = f"{self.null}: " + "; ".join(nulls) if nulls else ""
+        seeds_text = "; ".join(seeds)
         if self.undiagnostic and beaten and not any(beaten):
             return Outcome(measured, "not tested",
                            f"not diagnostic: {self.null} scores within {self.margin:.3g} of "
-                           "the measurement, so this measure cannot tell", null=null_text)
-        return Outcome(measured, verdict, null=null_text)
+                           "the measurement, so this measure cannot tell", null=null_text,
+                           seeds=seeds_text)
+        return Outcome(measured, verdict, null=null_text, seeds=seeds_text)
+
+    def _seeds_passing(self, g: pd.DataFrame, label: str, table_nulls: Mapping[str, float]
+                       ) -> tuple[int, int] | None:
+        """How many of the unit's seeds meet the rule on their own (each seed's rows: one
+        independent training of every model of the unit), with the null margin; None where
+        the unit holds one seed or the rows carry none."""
+        if "seed" not in g or g["seed"].nunique() < 2:
+            return None
+        passed = total = 0
+        for _, rows in g.groupby("seed", sort=True):
+            measures = self.measure(rows)
+            if measures is None:
+                continue
+            total += 1
+            ok = all(t.holds(measures) for t in self.reproduced)
+            if self.null:
+                null = float(table_nulls.get(label, measures.get(f"null {self.compare}",
+                                                                 math.nan)))
+                above = float(measures[self.compare]) - null
+                ok = ok and not math.isnan(above) and above >= (self.margin or 0.0)
+            passed += ok
+        return (passed, total) if total else None
 
 
 def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]
@@ -330,8 +358,8 @@ def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFram
         out = f.judge(tables)
         rows.append({"id": f.id, "finding": f.claim, "paper": f.paper,
                      "measured": out.measured, "null": out.null, "margin": f.margin_text,
-                     "verdict": out.verdict, "rule": f.rule, "reason": out.reason,
-                     "figure": f.figure})
+                     "verdict": out.verdict, "seeds": out.seeds, "rule": f.rule,
+                     "reason": out.reason, "figure": f.figure})
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 

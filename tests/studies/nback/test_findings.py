@@ -122,6 +122,21 @@ def test_stsf_comparison_verdicts():
     assert "not computed" in out.loc["irrelevant_weaker_stsf", "null"]
 
 
+def test_seeds_that_meet_the_rule_on_their_own_are_counted():
+    """Each seed is an independent training of the unit's models: the table says how many
+    seeds meet the rule (with the null's margin) on their own rows."""
+    null = _within(0.3, 0.3)
+    seeds = [_within(0.35, 0.9).assign(seed=0), _within(0.35, 0.9).assign(seed=1),
+             _within(0.9, 0.9).assign(seed=2)]  # the third seed shows no difference
+    for i, t in enumerate(seeds):
+        t["run"] = t["model"] + f" seed{i}"
+    out = findings({"within_time": pd.concat(seeds, ignore_index=True),
+                    "within_time_null": null}).set_index("id")
+    assert out.loc["irrelevant_weaker_stsf", "seeds"] == "GRU: 2 of 3"
+    one = findings({"within_time": seeds[0], "within_time_null": null}).set_index("id")
+    assert one.loc["irrelevant_weaker_stsf", "seeds"] == ""  # one seed: nothing to count
+
+
 def _cross_task_rows(model, arch, val, gen):
     rows = []
     for a, ra in (("t1", "location"), ("t2", "category")):

@@ -74,6 +74,8 @@ class Recording:
             when no trained model is available.
         null: The same network untrained, recorded on the same trials: the null control
             of the analyses that declare ``untrained_null`` (None when not recorded).
+        seed: The training seed (a replicate of its model; None if unknown): every table
+            row of the recording carries it, and findings count the seeds that pass.
     """
 
     activations: xr.Dataset
@@ -83,6 +85,7 @@ class Recording:
     rollout: Rollout | None = field(default=None, repr=False, compare=False)
     null: Recording | None = field(default=None, repr=False, compare=False)
     step: Step | None = field(default=None, repr=False, compare=False)
+    seed: int | None = None
 
     @property
     def model(self) -> str:
@@ -459,7 +462,8 @@ def analyze_recordings(
                 seconds = time.perf_counter() - start - (ctx.fit_seconds - fitted)
                 if df is not None:
                     df = df.assign(model=owner.model, architecture=owner.architecture,
-                                   regime=owner.regime, run=owner.name)
+                                   regime=owner.regime, run=owner.name,
+                                   **({} if owner.seed is None else {"seed": owner.seed}))
                     tables.setdefault(table, []).append(df)
                 timing.append({"analysis": table, "reference": analysis.reference,
                                "model": owner.model, "run": owner.name, "status": status,

@@ -431,6 +431,9 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
         if not summary.get("accuracy"):
             continue
         rec_model = summary.get("model", {})
+        config_path = run_dir / "config.yaml"
+        seed = (read_yaml(config_path, "run config").get("train", {}).get("seed")
+                if config_path.is_file() else None)
         arch = str(rec_model.get("architecture", "model"))
         regime = str(summary.get("regime", ""))
         row = {"model": f"{arch.upper()} {regime.upper()}".strip(), "architecture": arch,
@@ -438,6 +441,7 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                "hidden_size": rec_model.get("hidden_size"),
                "parameters": rec_model.get("parameters"),
                "iterations": summary.get("iterations"),
+               "seed": seed if isinstance(seed, int) else None,
                "met_criterion": summary.get("met_criterion"),
                "iterations_to_criterion": summary.get("iterations_to_criterion")}
         for split, acc in summary["accuracy"].items():
@@ -510,14 +514,16 @@ def load_recording(run_dir: str | Path, model: SensoryCognitiveModel | None = No
     else:
         rollout = step = None
     null = None
+    seed = config.get("train", {}).get("seed")
+    seed = int(seed) if isinstance(seed, int) else None
     if (run_dir / UNTRAINED_FILE).is_file():
         fix = f"record it again (`wmgeom record {run_dir}`)"
         null_ds = open_dataset(run_dir / UNTRAINED_FILE, fix)
         _check_against_config(null_ds, str(run_dir / UNTRAINED_FILE), config, fix)
         null = Recording(null_ds, f"{run_dir}#untrained", str(architecture or "model"),
-                         str(regime or ""))
+                         str(regime or ""), seed=seed)
     return Recording(ds, str(run_dir), str(architecture or "model"), str(regime or ""),
-                     rollout, null, step)
+                     rollout, null, step, seed=seed)
 
 
 def _check_against_config(ds: Any, where: str, config: Mapping[str, Any], fix: str) -> None:

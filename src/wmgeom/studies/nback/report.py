@@ -91,7 +91,9 @@ _FINDINGS_TEXT = (
     "standard deviation over the unit named in brackets); 'verdict' is computed from the "
     "tables by the rule in the last column (docs/findings.md), never typed by hand. A "
     "finding that needs models this folder does not hold (e.g. STSF models or a vanilla "
-    "RNN; `wmgeom run --grid` trains them) is 'not tested', with the reason."
+    "RNN; `wmgeom run --grid` trains them) is 'not tested', with the reason. Where a model "
+    "was trained with several seeds, 'seeds' counts the seeds whose own tables meet the rule "
+    "(each seed an independent training of the unit's models)."
 )
 
 
@@ -122,8 +124,9 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
                           if v in counts)
         sections.append(Section(
             "Findings of Lei et al. 2024", text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
-            tables=[("findings", found[["finding", "figure", "paper", "measured", "verdict",
-                                        "reason", "rule"]].fillna(""))],
+            tables=[("findings", found[[c for c in ("finding", "figure", "paper", "measured",
+                                                    "verdict", "seeds", "reason", "rule")
+                                        if c in found]].fillna(""))],
             wrap=True))
 
     models = tables.get("models")
