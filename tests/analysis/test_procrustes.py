@@ -79,3 +79,75 @@ def test_reconstruction_errors():
     one = synthetic_memory_activations(40, 1, 24, seed=3)
     with pytest.raises(WmgeomError, match="at least 2 frames"):
         reconstructed_decoder_accuracy(one, **FAST)
+
+
+def test_minimal_completion_turns_only_the_span_of_the_shapes():
+    """The rotation closest to the identity: the same map of the source onto the target as
+    the full SVD's, orthogonal, and the identity on directions neither shape uses."""
+    rng = np.random.default_rng(4)
+    source, target = rng.normal(size=(4, 20)), rng.normal(size=(4, 20))
+    minimal = procrustes_align(source, target, completion="minimal")
+    full = procrustes_align(source, target, completion="svd")
+    R = minimal.rotation
+    np.testing.assert_allclose(R @ R.T, np.eye(20), atol=1e-10)
+    assert minimal.scale == pytest.approx(full.scale)
+    np.testing.assert_allclose(procrustes_reconstruct(source, minimal),
+                               procrustes_reconstruct(source, full), atol=1e-10)
+    span, _ = np.linalg.qr(np.vstack([source, target]).T)
+    outside = rng.normal(size=20)
+    outside -= span @ (span.T @ outside)
+    np.testing.assert_allclose(outside @ R, outside, atol=1e-10)
+    assert np.abs(outside @ full.rotation - outside).max() > 0.1  # LAPACK's basis turns it
+    # no closer rotation maps the source onto the target: a planted full-rank rotation is
+    # recovered exactly by both
+    square = rng.normal(size=(6, 4))
+    Q = special_ortho_group.rvs(4, random_state=5)
+    np.testing.assert_allclose(procrustes_align(square, square @ Q, "minimal").rotation, Q,
+                               atol=1e-8)
+
+
+def test_unknown_completion_is_named():
+    with pytest.raises(WmgeomError, match="completion must be one of"):
+        procrustes_align(np.eye(3), np.eye(3)[::-1], completion="identity")
+    ds = synthetic_memory_activations(40, 3, 24, seed=2)
+    with pytest.raises(WmgeomError, match="completion must be one of"):
+        reconstructed_decoder_accuracy(ds, completion=["svd", "nearest"], **FAST)
+
+
+def test_batched_reconstruction_matches_the_fold_by_fold_definition():
+    """Every row equals eqs. 5-8 applied fold by fold with procrustes_align and
+    procrustes_reconstruct, for both readings of the swapped rotations."""
+    from wmgeom.analysis.bank import fit_step_decoders
+    from wmgeom.analysis.data import activation_arrays
+
+    ds = synthetic_memory_activations(80, 4, 24, mode="age", seed=6)
+    table = reconstructed_decoder_accuracy(ds, **FAST)
+    assert set(table.loc[table.rotation.str.endswith("swap"), "completion"]) == {"svd",
+                                                                               "minimal"}
+    arrays = activation_arrays(ds)
+    task = table["task"].iloc[0]
+    sub = arrays.subset(arrays.task == task)
+    step = fit_step_decoders(sub, dict(FAST), "all")
+    res, pos = step.result, {p: c for c, p in enumerate(step.pairs)}
+    name = table["feature"].iloc[0]
+    ks = np.flatnonzero(res.decoder_index["feature_index"].to_numpy()
+                        == list(res.classes).index(name))
+    W, b = res.coef[:, :, ks], res.intercept[:, :, ks]
+    code = np.searchsorted(res.classes[name], sub.labels[name][:, 0])
+    checked = 0
+    for _, row in table[(table.task == task) & (table.feature == name)
+                        & (table.stimulus == 0) & (table.bias == "source")].iterrows():
+        if row.rotation not in ("original", "time_swap", "stimulus_swap"):
+            continue
+        i, j, ri, rj = 0, row.frame, row.rotation_stimulus, row.rotation_frame
+        completion = row.completion or "svd"
+        decision = np.empty((len(code), len(ks)))
+        for o, (_, te) in enumerate(res.folds):
+            fit = procrustes_align(W[pos[(ri, rj)], o], W[pos[(ri, rj + 1)], o], completion)
+            own = procrustes_align(W[pos[(i, j)], o], W[pos[(i, j + 1)], o])
+            w = procrustes_reconstruct(W[pos[(i, j)], o], fit, own.target_mean,
+                                       own.target_norm)
+            decision[te] = sub.X[te, j + 1] @ w.T + b[pos[(i, j)], o]
+        assert (decision.argmax(1) == code).mean() == pytest.approx(row.accuracy), row
+        checked += 1
+    assert checked >= 6

@@ -9,6 +9,14 @@ high accuracy means the change of subspace between the two conditions is a rotat
 4f). Swapping the rotation for the one of another pair tests whether transformations are
 shared across time (``R(S=i, T=j+1)``) or across stimuli of the same age
 (``R(S=i+k, T=j+k)``) (Fig. 4g, A4, A6c).
+
+With ``K`` vertices in ``D > K - 1`` dimensions the shapes determine the rotation only on
+their own span; how it acts elsewhere (which a swap test uses, as it rotates a shape the
+rotation was not fitted on) is a choice the paper leaves open. Both readings are
+computed (``completion``): ``minimal``, the rotation closest to the identity, and ``svd``,
+the full SVD of ``scipy.linalg.orthogonal_procrustes``, whose null-space basis LAPACK
+picks (two builds of LAPACK give swap accuracies that differ by up to 12 points per cell).
+All rotations of one shape pair, fold and reading are fitted in one batched SVD.
 """
 
 from __future__ import annotations
@@ -19,8 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import orthogonal_procrustes
-from threadpoolctl import threadpool_limits
 
 from wmgeom.analysis.bank import DecoderBank, fit_step_decoders
 from wmgeom.analysis.data import activation_arrays
@@ -57,38 +63,93 @@ class ProcrustesFit:
     target_norm: float
 
 
-def _standardize_shape(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    mean = W.mean(0)
-    centered = W - mean
-    norm = float(np.linalg.norm(centered))
-    if norm == 0:
+COMPLETIONS = ("svd", "minimal")
+"""How a rotation acts outside the span of the shapes it was fitted on (see
+:func:`procrustes_align`)."""
+
+
+def _check_completion(completion: str) -> str:
+    if completion not in COMPLETIONS:
+        raise ArgumentError(f"completion must be one of {list(COMPLETIONS)}, "
+                            f"got {completion!r}")
+    return completion
+
+
+def _standardize_shapes(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centred, unit-norm shapes ``[..., K, D]`` with their centroids and norms."""
+    mean = W.mean(-2)
+    centered = W - mean[..., None, :]
+    norm = np.linalg.norm(centered, axis=(-2, -1))
+    if (norm == 0).any():
         raise WmgeomError("all decoder normals of the shape are identical; a shape needs at "
                           "least two distinct decoders")
-    return centered / norm, mean, norm
+    return centered / norm[..., None, None], mean, norm
 
 
-def procrustes_align(source: np.ndarray, target: np.ndarray) -> ProcrustesFit:
+def _rotations(A: np.ndarray, B: np.ndarray, completion: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Orthogonal Procrustes rotations and scales of standardised shapes ``[..., K, D]``.
+
+    ``scale`` is the nuclear norm of ``A^T B`` and the rotation maps the span of ``A``
+    onto that of ``B`` as every orthogonal Procrustes solution does. Where ``K - 1 < D``
+    the rest of the rotation is not determined by the shapes: ``"svd"`` takes the full
+    SVD's (``scipy.linalg.orthogonal_procrustes``; its null-space basis is whatever LAPACK
+    returns), ``"minimal"`` the rotation closest to the identity (it turns only the
+    ``<= 2K`` dimensions the two shapes span, fitted in that subspace).
+    """
+    lead, D = A.shape[:-2], A.shape[-1]
+    if completion == "svd":
+        u, s, vt = np.linalg.svd(np.swapaxes(A, -1, -2) @ B)
+        return u @ vt, s.sum(-1)
+    Q, _ = np.linalg.qr(np.concatenate([np.swapaxes(A, -1, -2),
+                                        np.swapaxes(B, -1, -2)], -1))  # [..., D, m]
+    m = Q.shape[-1]
+    a, b = A @ Q, B @ Q  # the shapes in the subspace: [..., K, m]
+    u, s, vt = np.linalg.svd(np.swapaxes(a, -1, -2) @ b)  # [..., m, m]
+    scale = s.sum(-1)
+    R_m = np.empty(lead + (m, m), dtype=np.result_type(A, B))
+    u2, s2, vt2 = u.reshape(-1, m, m), s.reshape(-1, m), vt.reshape(-1, m, m)
+    for n, out in enumerate(R_m.reshape(-1, m, m)):
+        r = int((s2[n] > 1e-10 * max(s2[n, 0], 1e-300)).sum())  # determined directions
+        U, V = u2[n][:, :r], vt2[n][:r].T
+        Uc, Vc = u2[n][:, r:], vt2[n][r:].T  # their complements in the subspace
+        p, _, qt = np.linalg.svd(Vc.T @ Uc)  # the complement map closest to the identity
+        out[:] = U @ V.T + Uc @ (qt.T @ p.T) @ Vc.T
+    eye = np.eye(D, dtype=R_m.dtype)
+    return eye + Q @ (R_m - np.eye(m, dtype=R_m.dtype)) @ np.swapaxes(Q, -1, -2), scale
+
+
+def procrustes_align(source: np.ndarray, target: np.ndarray,
+                     completion: str = "svd") -> ProcrustesFit:
     """Align a source decoder shape to a target shape (Lei et al. 2024, appendix, eqs. 5–7).
 
     Args:
         source: Source normals ``[K, D]`` (one row per feature value).
         target: Target normals ``[K, D]`` of the same feature values, same order.
+        completion: How the rotation acts on directions outside the two shapes' span,
+            which the shapes do not determine when ``K - 1 < D`` (Lei et al. 2024 do not
+            say): ``"minimal"`` leaves them in place (the rotation closest to the
+            identity; reproducible), ``"svd"`` takes the full SVD of
+            ``scipy.linalg.orthogonal_procrustes`` (an arbitrary basis from LAPACK). The
+            reconstruction of the source itself is the same under both; a swap test
+            (a rotation applied to another shape) is not.
 
     Returns:
         The :class:`ProcrustesFit`; :func:`procrustes_reconstruct` applies it.
 
     Raises:
-        WmgeomError: If the shapes differ or are degenerate.
+        WmgeomError: If the shapes differ or are degenerate, or ``completion`` is unknown.
     """
     A = check_array(source, "source", ndim=2, min_rows=2)
     B = check_array(target, "target", ndim=2, min_rows=2)
     if A.shape != B.shape:
         raise ArgumentError(f"source {A.shape} and target {B.shape} must both be [K, D] with "
                             "K >= 2 matching decoders")
-    A_std, a_mean, a_norm = _standardize_shape(A)
-    B_std, b_mean, b_norm = _standardize_shape(B)
-    R, scale = orthogonal_procrustes(A_std, B_std)
-    return ProcrustesFit(R, float(scale), a_mean, a_norm, b_mean, b_norm)
+    _check_completion(completion)
+    A_std, a_mean, a_norm = _standardize_shapes(A)
+    B_std, b_mean, b_norm = _standardize_shapes(B)
+    R, scale = _rotations(A_std, B_std, completion)
+    return ProcrustesFit(R, float(scale), a_mean, float(a_norm), b_mean, float(b_norm))
 
 
 def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
@@ -116,7 +177,7 @@ def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
     if A.shape[1] != D:
         raise ArgumentError(f"source has {A.shape[1]} columns but the fit rotates {D}-"
                             "dimensional normals; give the normals of the fitted space")
-    A_std, _, _ = _standardize_shape(A)
+    A_std, _, _ = _standardize_shapes(A)
     B = fit.target_mean if target_mean is None else check_array(target_mean, "target_mean",
                                                                 ndim=1)
     if B.shape != (D,):
@@ -126,18 +187,21 @@ def procrustes_reconstruct(source: np.ndarray, fit: ProcrustesFit,
     return (A_std @ fit.rotation) * fit.scale * S + B
 
 
-def _feature_scores(decision: np.ndarray, code: np.ndarray) -> dict[str, float]:
-    """Multi-class and mean one-vs-rest accuracies of one feature's decoders ``[n, K]``."""
-    K = decision.shape[1]
-    onehot = code[:, None] == np.arange(K)
-    pred = decision.argmax(1)
-    recall = [(pred[code == c] == c).mean() for c in range(K) if (code == c).any()]
-    correct = (decision > 0) == onehot
-    tpr = (correct & onehot).sum(0) / np.maximum(onehot.sum(0), 1)
-    tnr = (correct & ~onehot).sum(0) / np.maximum((~onehot).sum(0), 1)
-    return {"accuracy": float((pred == code).mean()), "balanced_accuracy": float(np.mean(recall)),
-            "decoder_accuracy": float(correct.mean()),
-            "decoder_balanced_accuracy": float(((tpr + tnr) / 2).mean())}
+def _feature_scores(decision: np.ndarray, code: np.ndarray) -> dict[str, np.ndarray]:
+    """Multi-class and mean one-vs-rest accuracies of decoder sets ``[..., n, K]`` of one
+    feature on trials whose class is ``code`` ``[n]``; each score ``[...]``."""
+    K = decision.shape[-1]
+    onehot = code[:, None] == np.arange(K)  # [n, K]
+    pred = decision.argmax(-1)  # [..., n]
+    hit = pred == code
+    present = onehot.any(0)
+    recall = (hit[..., None] & onehot).sum(-2)[..., present] / onehot.sum(0)[present]
+    correct = (decision > 0) == onehot  # [..., n, K]
+    tpr = (correct & onehot).sum(-2) / np.maximum(onehot.sum(0), 1)
+    tnr = (correct & ~onehot).sum(-2) / np.maximum((~onehot).sum(0), 1)
+    return {"accuracy": hit.mean(-1), "balanced_accuracy": recall.mean(-1),
+            "decoder_accuracy": correct.mean((-2, -1)),
+            "decoder_balanced_accuracy": ((tpr + tnr) / 2).mean(-1)}
 
 
 def reconstructed_decoder_accuracy(
@@ -148,6 +212,7 @@ def reconstructed_decoder_accuracy(
     features: Sequence[str] | None = None,
     max_shift: int | None = None,
     bank: DecoderBank | None = None,
+    completion: str | Sequence[str] = COMPLETIONS,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Accuracy of Procrustes-reconstructed decoders and the swap tests (Fig. 4f, 4g, A4).
@@ -168,6 +233,9 @@ def reconstructed_decoder_accuracy(
         max_shift: Largest ``|k|`` of the stimulus swaps (default all).
         bank: Decoders already fitted on these activations
             (:func:`~wmgeom.analysis.bank.decoder_bank`, ``steps="all"``).
+        completion: How the swap tests' rotations act outside the span of the shapes they
+            were fitted on (:func:`procrustes_align`), one or several readings (default
+            both); the own rotation and the random source do not depend on it.
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
@@ -184,8 +252,14 @@ def reconstructed_decoder_accuracy(
         paper's text; ``fitted`` for the fitted decoders), ``rotation_stimulus``,
         ``rotation_frame`` (the pair whose rotation was used), ``shift`` (``k``),
         ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
-        ``decoder_balanced_accuracy``, ``chance``.
+        ``decoder_balanced_accuracy``, ``chance``, ``completion`` (the reading of a swap
+        row's rotation, one row per reading asked for; empty on the other rows).
     """
+    completions = [completion] if isinstance(completion, str) else list(completion)
+    if not completions:
+        raise ArgumentError(f"give at least one completion of {list(COMPLETIONS)}")
+    for c in completions:
+        _check_completion(c)
     extra = {k: decode_kw.pop(k) for k in ("labels", "task", "n", "relevant") if k in decode_kw}
     arrays = activation_arrays(data, space=space, features=features, **extra)
     T = arrays.n_frames
@@ -199,11 +273,10 @@ def reconstructed_decoder_accuracy(
             step = bank[task]
         else:
             step = fit_step_decoders(sub, dict(decode_kw), "all")
-        pairs = list(step.pairs)
-        pos = {p: c for c, p in enumerate(pairs)}
+        pos = {p: c for c, p in enumerate(step.pairs)}
+        steps = [(i, j) for (i, j) in step.pairs if (i, j + 1) in pos]  # (i, j) → (i, j+1)
         res = step.result
-        idx = res.decoder_index
-        fi_all = idx["feature_index"].to_numpy()
+        fi_all = res.decoder_index["feature_index"].to_numpy()
         for f, name in enumerate(res.classes):
             if name not in sub.labels:  # a bank decodes more features than asked for
                 continue
@@ -211,55 +284,74 @@ def reconstructed_decoder_accuracy(
             if len(ks) < 3:
                 raise WmgeomError(f"feature {name!r} has {len(res.classes[name])} values; "
                                   "Procrustes shapes need at least 3 (drop it via features=)")
-            W = res.coef[:, :, ks]  # [n_pairs, folds, Kf, D]
-            cls = res.classes[name]
-            codes = np.stack([np.searchsorted(cls, sub.labels[name][:, i]) for i in range(T)],
-                             -1)  # [n, T] class index of the stimulus of each frame
-            fits = {}
-            with threadpool_limits(1):  # many tiny SVDs: threading only adds overhead
-                for (i, j) in pairs:
-                    if (i, j + 1) in pos:
-                        fits[(i, j)] = [procrustes_align(W[pos[(i, j)], o],
-                                                         W[pos[(i, j + 1)], o])
-                                        for o in range(len(res.folds))]
-            for (i, j) in pairs:
-                if (i, j + 1) not in pos:
-                    continue
-                tgt = pos[(i, j + 1)]
-                options = [("fitted", i, j + 1, 0), ("original", i, j, 0)]
-                if (i, j + 1) in fits:
-                    options.append(("time_swap", i, j + 1, 0))
-                for k in range(-T, T):
-                    if k == 0 or (max_shift is not None and abs(k) > max_shift):
-                        continue
-                    if (i + k, j + k) in fits:
-                        options.append(("stimulus_swap", i + k, j + k, k))
-                options.append(("random_source", i, j, 0))
-                # a random shape of as many vertices: the null of the reconstruction
-                random = [rng.standard_normal(W.shape[-2:]) for _ in res.folds]
-                for kind, ri, rj, k in options:
-                    for bias in (("fitted",) if kind == "fitted" else ("target", "source")):
-                        decision = np.full((len(sub.task), len(ks)), np.nan)
-                        for o, (_, te) in enumerate(res.folds):
-                            if kind == "fitted":
-                                w = W[tgt, o]
-                            elif kind == "random_source":
-                                w = procrustes_reconstruct(
-                                    random[o], procrustes_align(random[o], W[tgt, o]))
-                            else:
-                                fit = fits[(ri, rj)][o]
-                                tfit = fits[(i, j)][o]
-                                w = procrustes_reconstruct(W[pos[(i, j)], o], fit,
-                                                           tfit.target_mean, tfit.target_norm)
-                            b = res.intercept[pos[(i, j)] if bias == "source" else tgt, o, ks]
-                            decision[te] = sub.X[te, j + 1] @ w.T + b
-                        s = _feature_scores(decision, codes[:, i])
-                        rows.append({"task": task, "n": int(sub.n[0]), "feature": name,
-                                     "relevant": name == step.relevant,
-                                     "stimulus": i, "frame": j, "target_frame": j + 1,
-                                     "age": j - i, "in_window": i < j + 1 <= i + step.n,
-                                     "rotation": kind, "bias": bias,
-                                     "rotation_stimulus": ri, "rotation_frame": rj, "shift": k,
-                                     **{c: float(v) for c, v in s.items()},
-                                     "chance": 1.0 / len(ks)})
+            codes = np.stack([np.searchsorted(res.classes[name], sub.labels[name][:, i])
+                              for i in range(T)], -1)  # [n, T] class of each frame's stimulus
+            rows += _step_rows(sub, step, pos, steps, res.coef[:, :, ks],
+                               res.intercept[:, :, ks], codes, rng, completions, max_shift,
+                               {"task": task, "n": int(sub.n[0]), "feature": name,
+                                "relevant": name == step.relevant})
     return pd.DataFrame(rows)
+
+
+def _step_rows(sub, step, pos, steps, W, intercept, codes, rng, completions, max_shift,
+               labels) -> list[dict]:
+    """The rows of one task and feature: every step ``(i, j) → (i, j+1)`` with every
+    rotation and bias, all of a step's reconstructions scored in one product per fold.
+
+    ``W`` holds the normals ``[pairs, folds, K, D]``, ``intercept`` the biases
+    ``[pairs, folds, K]``; each step's random shapes are drawn in step order (one
+    ``[K, D]`` shape per fold), so a seed gives the same null.
+    """
+    folds = step.result.folds
+    T = codes.shape[1]
+    W_std, W_mean, W_norm = _standardize_shapes(W)
+    fit_of = {p: n for n, p in enumerate(steps)}
+    src = [pos[p] for p in steps]
+    tgt = [pos[(i, j + 1)] for i, j in steps]
+    fitted = {c: _rotations(W_std[src], W_std[tgt], c) for c in completions}
+    rows = []
+    for (i, j) in steps:
+        s_pair, t_pair = pos[(i, j)], pos[(i, j + 1)]
+        swaps = [("time_swap", i, j + 1, 0)] if (i, j + 1) in fit_of else []
+        swaps += [("stimulus_swap", i + k, j + k, k) for k in range(-T, T)
+                  if k != 0 and (max_shift is None or abs(k) <= max_shift)
+                  and (i + k, j + k) in fit_of]
+        options = [("fitted", i, j + 1, 0, ""), ("original", i, j, 0, completions[0]),
+                   *[(*swap, c) for c in completions for swap in swaps],
+                   ("random_source", i, j, 0, "")]
+        random = np.stack([rng.standard_normal(W.shape[-2:]) for _ in folds])
+        r_std, _, _ = _standardize_shapes(random)
+        # its own rotation onto the target: only the span matters, so "minimal" is exact
+        R_rand, s_rand = _rotations(r_std, W_std[t_pair], "minimal")
+        weights, biases, meta = [], [], []
+        for kind, ri, rj, k, c in options:
+            if kind == "fitted":
+                w = W[t_pair]
+            elif kind == "random_source":
+                w = (r_std @ R_rand) * s_rand[:, None, None]
+            else:  # the own rotation is the same under every completion
+                R, scale = fitted[c]
+                n = fit_of[(ri, rj)]
+                w = (W_std[s_pair] @ R[n]) * scale[n][:, None, None]
+            if kind != "fitted":
+                w = w * W_norm[t_pair][:, None, None] + W_mean[t_pair][:, None, :]
+            for bias in (("fitted",) if kind == "fitted" else ("target", "source")):
+                weights.append(w)
+                biases.append(intercept[s_pair if bias == "source" else t_pair])
+                meta.append((kind, bias, ri, rj, k, c))
+        Wb, bb = np.stack(weights, 1), np.stack(biases, 1)  # [folds, E, K, D], [folds, E, K]
+        E, K = Wb.shape[1:3]
+        decision = np.full((E, len(codes), K), np.nan)
+        for o, (_, te) in enumerate(folds):
+            d = sub.X[te, j + 1] @ Wb[o].reshape(E * K, -1).T  # [n_te, E*K]
+            decision[:, te] = (d.reshape(len(te), E, K) + bb[o]).transpose(1, 0, 2)
+        scores = _feature_scores(decision, codes[:, i])
+        for e, (kind, bias, ri, rj, k, c) in enumerate(meta):
+            rows.append({**labels, "stimulus": i, "frame": j, "target_frame": j + 1,
+                         "age": j - i, "in_window": i < j + 1 <= i + step.n,
+                         "rotation": kind, "bias": bias, "rotation_stimulus": ri,
+                         "rotation_frame": rj, "shift": k,
+                         **{c: float(v[e]) for c, v in scores.items()},
+                         "chance": 1.0 / K,
+                         "completion": c if kind.endswith("swap") else ""})
+    return rows
