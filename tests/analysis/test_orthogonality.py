@@ -118,3 +118,24 @@ def test_both_readings_of_the_index():
     assert orthogonalization_index(W, "frobenius") == pytest.approx(1 - np.sqrt(0.12))
     with pytest.raises(WmgeomError, match="reading='l1' must be"):
         orthogonalization_index(W, "l1")
+
+
+def test_the_perceptual_fit_is_shared_by_comparisons_of_the_same_stimuli(monkeypatch):
+    """A grid's recordings (and their untrained nulls) hold the same perceptual space: its
+    bootstrapped decoders are fitted once per process, with the same result."""
+    import wmgeom.analysis.orthogonality as O
+
+    P, E, y = _spaces(seed=2)
+    calls = []
+    fit_grid = O._fit_grid
+    monkeypatch.setattr(O, "_fit_grid", lambda X, *a, **k: calls.append(X.shape)
+                        or fit_grid(X, *a, **k))
+    O._FITS.clear()
+    first = orthogonalization_comparison(P, E, {"location": y}, n_bootstrap=3, **FAST)
+    other = orthogonalization_comparison(P, -2.0 * E, {"location": y}, n_bootstrap=3, **FAST)
+    assert len(calls) == 3  # perceptual once, each encoding space once
+    keep = first["space"] == "perceptual"
+    np.testing.assert_array_equal(first.loc[keep, "index"], other.loc[keep, "index"])
+    orthogonalization_comparison(P, E, {"location": y}, n_bootstrap=3, seed=1, **FAST)
+    assert len(calls) == 5  # another resampling is another fit
+    O._FITS.clear()

@@ -9,7 +9,9 @@ repeats the comparison with PCA equalising the two spaces' dimensionality (Fig. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,30 @@ from wmgeom.pca import pca
 from wmgeom.validation import check_array, check_integer, check_seed
 
 __all__ = ["orthogonalization_comparison", "orthogonalization_index"]
+
+_FITS: OrderedDict[str, np.ndarray] = OrderedDict()
+_FITS_KEPT = 8
+
+
+def _fit_once(arrays: Sequence[np.ndarray], settings: tuple, make: Callable[[], np.ndarray]
+              ) -> np.ndarray:
+    """``make()`` the first time these arrays and settings are seen in this process, the
+    kept result after (the last few). The perceptual space of a grid's recordings, and of
+    each untrained null, holds the same stimuli on the same trials: their bootstrapped
+    decoders are fitted once."""
+    h = hashlib.blake2b(repr(settings).encode(), digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(a.data)
+    key = h.hexdigest()
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return _FITS[key]
+    value = _FITS[key] = make()
+    while len(_FITS) > _FITS_KEPT:
+        _FITS.popitem(last=False)
+    return value
 
 
 def orthogonalization_index(normals: np.ndarray, reading: str = "eq1") -> np.ndarray:
@@ -145,11 +171,14 @@ def orthogonalization_comparison(
     strat = None
     index = {}
     for space, X in (("perceptual", P), ("encoding", E)):
-        fit = _fit_grid(X[boot], Yb, [(np.arange(n), np.zeros(0, dtype=np.int64))], inner_cv,
-                        strat, Cs, device=device, dtype=_torch_dtype(dtype),
-                        intercept_scaling=10.0, solver_options={}, seed=seed,
-                        standardize=standardize)
-        coef = fit.coef[:, 0]  # [n_boot, K, D]
+        def make(X=X) -> np.ndarray:
+            return _fit_grid(X[boot], Yb, [(np.arange(n), np.zeros(0, dtype=np.int64))],
+                             inner_cv, strat, Cs, device=device, dtype=_torch_dtype(dtype),
+                             intercept_scaling=10.0, solver_options={}, seed=seed,
+                             standardize=standardize).coef[:, 0]  # [n_boot, K, D]
+
+        coef = _fit_once((X, boot, Yb), (tuple(Cs), repr(inner_cv), str(device), dtype,
+                                         standardize, seed), make)
         fi = prob.table["feature_index"].to_numpy()
         index[space] = np.stack([orthogonalization_index(coef[:, fi == f])
                                  for f in range(len(prob.features))], -1)  # [n_boot, F]
