@@ -64,6 +64,12 @@ def test_runs_that_missed_the_criterion_are_listed_not_pooled():
         "angles)")}]
     kept, excluded = grid.criterion_runs(table, analyze_unmet=True)
     assert kept == ["a", "b", "c"] and excluded.empty
+    # a run without the record is judged by the grid's own thresholds
+    from wmgeom.train.nback import EvalConfig
+
+    strict = EvalConfig(criterion_train=0.98, criterion_val_angle=0.9)
+    kept, excluded = grid.criterion_runs(table, criterion=strict)
+    assert kept == ["a"] and list(excluded["run"]) == ["b", "c"]
 
 
 def test_a_grid_where_no_run_met_the_criterion_says_so(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ from wmgeom.studies.base import check_out_dir, claimed_run_dir
 from wmgeom.studies.nback import report
 from wmgeom.studies.nback.driver import analyze_held
 from wmgeom.tasks.registry import REGIMES
+from wmgeom.train.nback import EvalConfig
 from wmgeom.validation import Seed, check_unique
 
 __all__ = ["PROFILES", "GridConfig", "criterion_runs", "grid_points", "load_config", "make_config",
@@ -394,20 +395,23 @@ def gather(grid: GridConfig, out: Path, summaries: Mapping[str, dict[str, Any]])
     return table
 
 
-def criterion_runs(table: pd.DataFrame, analyze_unmet: bool = False
-                   ) -> tuple[list[str], pd.DataFrame]:
+def criterion_runs(table: pd.DataFrame, analyze_unmet: bool = False,
+                   criterion: EvalConfig | None = None) -> tuple[list[str], pd.DataFrame]:
     """The runs of a grid table to analyse, and the runs left out with the reason.
 
     A run is analysed if it met the training criterion (``met_criterion``), or with
     ``analyze_unmet``; a run trained before the criterion was recorded (no value) is judged
-    by its held-out worst-task accuracies against the same thresholds.
+    by its held-out worst-task accuracies against the thresholds of ``criterion`` (the
+    grid's evaluation settings; the paper's 95% / 90% by default).
     """
+    criterion = criterion or EvalConfig()
     reasons = {}
     for _, row in table.iterrows():
         met = row.get("met_criterion")
         if met is None or pd.isna(met):
-            met = bool(row.get("acc_train_min_task", 0) > 0.95
-                       and row.get("acc_val_angle_min_task", 0) > 0.90)
+            met = bool(row.get("acc_train_min_task", 0) > criterion.criterion_train
+                       and row.get("acc_val_angle_min_task", 0)
+                       > criterion.criterion_val_angle)
         if not met and not analyze_unmet:
             reasons[row["run"]] = (
                 f"did not meet the criterion in {int(row['iterations'])} iterations (worst "
@@ -445,7 +449,8 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
         summaries = run_points(config, out, jobs=jobs, use_ray=use_ray, progress=progress)
         table = gather(config, out, summaries)
         trained = time.perf_counter() - start
-        analysed_runs, excluded = criterion_runs(table, config.analyze_unmet)
+        analysed_runs, excluded = criterion_runs(table, config.analyze_unmet,
+                                                 config.base.eval)
         if not analysed_runs:
             write_json_atomic(out / "summary.json", {
                 "study": "nback-grid", "runs": len(table), "analysed": 0,
