@@ -581,9 +581,13 @@ class _Steps:
 
 def _analyze_one(run_dir: str, protocol: AnalysisProtocol, selected: list[str]
                  ) -> dict[str, pd.DataFrame]:
-    """:func:`run_analyses` of one run directory (in a worker process)."""
+    """:func:`run_analyses` of one run directory (in a worker process, one thread: the
+    workers fill the cores, and BLAS threads beside them only wait on each other)."""
+    from threadpoolctl import threadpool_limits
+
     torch.set_num_threads(1)
-    return run_analyses([load_recording(run_dir)], protocol, selected)
+    with threadpool_limits(1):
+        return run_analyses([load_recording(run_dir)], protocol, selected)
 
 
 def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected: list[str],
