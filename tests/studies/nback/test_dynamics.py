@@ -124,3 +124,14 @@ def test_without_the_optional_packages_the_shapes_are_still_compared(monkeypatch
     assert pair["procrustes"] == pytest.approx(0, abs=1e-6)
     assert np.isnan(pair["rsa"]) and np.isnan(pair["dsa"])
     assert 'pip install "wmgeom[neuro]"' in model_comparison._read(tables)
+
+
+def test_models_of_different_regimes_are_not_paired():
+    """Networks that learned different tasks are not compared: the distance would mix the
+    regime with the architecture."""
+    ds = synthetic_memory_activations(24, 3, 8, features=OBJECTS, tasks=STMF, seed=4)
+    recs = [Recording(ds, "a", "gru", "STMF"), Recording(ds, "b", "lstm", "STMF"),
+            Recording(ds, "c", "rnn", "MTMF")]
+    pairs = run_analyses(recs, protocol=FAST, analyses=["model_comparison"])[
+        "model_comparison_stats"]
+    assert list(zip(pairs["run_a"], pairs["run_b"], strict=True)) == [("a", "b")]

@@ -185,8 +185,13 @@ def compare_pair(a: pd.DataFrame, b: pd.DataFrame, seed: int = 0) -> dict[str, f
 
 
 def pairs_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of trained recordings, and each trained network with its untrained self,
-    compared by :func:`compare_pair` (the ``model_comparison_stats`` table).
+    """Every pair of trained recordings of the same training regime, and each trained
+    network with its untrained self, compared by :func:`compare_pair` (the
+    ``model_comparison_stats`` table).
+
+    Pairs across regimes are left out: their networks learned different tasks, so their
+    distance would mix the regime with the architecture that ``kind`` compares (and a
+    27-model grid would compare 351 pairs instead of 108).
 
     Returns:
         Rows ``kind`` (``different architectures``, ``same architecture``, ``trained vs
@@ -196,7 +201,11 @@ def pairs_table(table: pd.DataFrame) -> pd.DataFrame:
     entries = list(table.groupby(["run", "network"], sort=False))
     trained = [(k, g) for k, g in entries if k[1] == "trained"]
     untrained = {k[0]: g for k, g in entries if k[1] == "untrained"}
-    jobs = [(a, b) for i, a in enumerate(trained) for b in trained[i + 1:]]
+    def regime(g: pd.DataFrame) -> str:
+        return str(g["regime"].iloc[0]) if "regime" in g else ""
+
+    jobs = [(a, b) for i, a in enumerate(trained) for b in trained[i + 1:]
+            if regime(a[1]) == regime(b[1])]
     jobs += [(a, ((a[0][0], "untrained"), untrained[a[0][0]])) for a in trained
              if a[0][0] in untrained]
     rows = []
@@ -246,7 +255,8 @@ def _read(tables) -> str:
 
 ANALYSIS = Analysis(
     "model_comparison", "Ostrow et al. 2023; Williams et al. 2021; Kriegeskorte et al. 2008",
-    "every pair of recordings (and each trained network with its untrained self) compared "
+    "every pair of recordings of the same training regime (and each trained network with "
+    "its untrained self) compared "
     "over matched conditions — each task with each value of its relevant feature in the "
     "first stimulus, through every frame — by geometry (RSA of cross-validated distances "
     "with a noise ceiling; angular Procrustes and CCA shape distances) and by dynamics "
