@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from wmgeom.analysis.synthetic import synthetic_memory_activations
@@ -75,3 +76,41 @@ def test_recall_row_counts_runs_not_cells(null_gain):
     # cells of one run are not samples of a test: no p-value over cells, the runs counted
     assert "Mann" not in measured and " p = " not in measured
     assert "of 1 runs" in measured
+
+
+def test_relevant_held_more_robustly_than_irrelevant_must_beat_the_untrained_network():
+    planted = _recording(1.0, 0, relevant_gain=4.0)  # the task's own feature coded strongest
+    empty = _recording(0.0, 100, relevant_gain=0.0)
+    out = _judged(planted, empty, ["within_time"]).loc["relevant_more_robust"]
+    assert out["verdict"] == "reproduced", out["measured"]
+    # the same difference in the untrained network (e.g. features of unequal difficulty):
+    # not the training's
+    same = _judged(planted, _recording(1.0, 100, relevant_gain=4.0), ["within_time"])
+    assert same.loc["relevant_more_robust", "verdict"] != "reproduced"
+    # relevant and irrelevant features held alike: no difference to find
+    alike = _judged(_recording(3.0, 0, relevant_gain=3.0), empty, ["within_time"])
+    assert alike.loc["relevant_more_robust", "verdict"] != "reproduced"
+
+
+def _cross_task_rows(model, arch, gap_same_n, gap_other_n):
+    """MTMF rows over tasks of N = 1 and 2, location and category each."""
+    tasks = [(f"nback-{n}-{f}", n, f) for n in (1, 2) for f in ("location", "category")]
+    rows = []
+    for a, na, fa in tasks:
+        for b, nb, fb in tasks:
+            gen = 0.95 - (gap_same_n if na == nb else gap_other_n)
+            rows.append(dict(model=model, architecture=arch, regime="MTMF", run=model,
+                             space="hidden", feature="location", train_task=a, test_task=b,
+                             train_n=na, test_n=nb, kind="validation" if a == b else
+                             "generalization", same_relevant=fa == fb,
+                             accuracy=0.95 if a == b else gen, chance=0.25))
+    return pd.DataFrame(rows)
+
+
+def test_cross_task_reports_the_papers_per_n_layout_beside_the_pooled_gap():
+    t = pd.concat([_cross_task_rows("RNN MTMF", "rnn", 0.0, 0.4),
+                   _cross_task_rows("GRU MTMF", "gru", 0.0, 0.4)], ignore_index=True)
+    row = findings({"cross_task": t}).set_index("id").loc["cross_task_vanilla_vs_gated"]
+    # pooled over N, both architectures lose; within an N neither does (normalised: 0)
+    assert "tasks of the same N (3×3 per N): RNN 0, GRU 0" in row["measured"]
+    assert "RNN: validation − generalisation (normalised) 0.267" in row["measured"]
