@@ -114,3 +114,30 @@ def test_cross_task_reports_the_papers_per_n_layout_beside_the_pooled_gap():
     # pooled over N, both architectures lose; within an N neither does (normalised: 0)
     assert "tasks of the same N (3×3 per N): RNN 0, GRU 0" in row["measured"]
     assert "RNN: validation − generalisation (normalised) 0.267" in row["measured"]
+
+
+def _models(trained: float, untrained: float | None) -> pd.DataFrame:
+    rows = []
+    for seed in (0, 1):
+        row = dict(model="GRU MTMF", architecture="gru", regime="MTMF", run=f"r{seed}",
+                   seed=seed, parameters=1000, acc_train=0.99, acc_val_angle=trained,
+                   acc_val_identity=trained - 0.2, acc_train_min_task=0.98,
+                   acc_val_angle_min_task=trained)
+        if untrained is not None:
+            row["acc_untrained_val_angle_min_task"] = untrained
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_accuracy_must_beat_the_untrained_network():
+    def verdict(models):
+        return findings({"models": models}).set_index("id").loc["accuracy"]
+
+    good = verdict(_models(0.96, 0.35))
+    assert good["verdict"] == "reproduced"
+    assert good["null"].startswith("the untrained network") and "0.35" in good["null"]
+    # an untrained network within the margin: the task is not what the training learned
+    assert verdict(_models(0.96, 0.9))["verdict"] != "reproduced"
+    # runs that did not record the untrained network: at most partly, and it says so
+    old = verdict(_models(0.96, None))
+    assert old["verdict"] == "partly" and "not computed" in old["null"]
