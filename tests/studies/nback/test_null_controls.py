@@ -141,3 +141,21 @@ def test_accuracy_must_beat_the_untrained_network():
     # runs that did not record the untrained network: at most partly, and it says so
     old = verdict(_models(0.96, None))
     assert old["verdict"] == "partly" and "not computed" in old["null"]
+
+
+def test_the_untrained_network_is_drawn_beside_the_measurement(tmp_path):
+    from wmgeom.studies.nback.report import declared_figures, draw_figures
+
+    null = Recording(_recording(0.0, 100, relevant_gain=0.0), "run#untrained", "gru", "MTMF")
+    tables = run_analyses([Recording(_recording(3.0, 0), "run", "gru", "MTMF", null=null)],
+                          protocol=FAST, analyses=["within_time", "cross_time"])
+    draw_figures(tables, tmp_path)
+    specs = {f.name: f for f in declared_figures()}
+    for measured, untrained in (("figA5_within_time", "figA5_within_time_untrained"),
+                                ("fig4b_cross_time", "fig4b_cross_time_untrained")):
+        assert (tmp_path / f"{measured}.png").is_file()
+        assert (tmp_path / f"{untrained}.png").is_file()
+        assert specs[untrained].reading(tables).startswith("the untrained network: ")
+    # without the untrained network's tables there is nothing to draw
+    alone = {k: v for k, v in tables.items() if not k.endswith("_null")}
+    assert not specs["figA5_within_time_untrained"].available(alone)

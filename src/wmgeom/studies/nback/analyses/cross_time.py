@@ -190,14 +190,25 @@ def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
     return t[t["task"].isin(tasks[:max_tasks])]
 
 
-def _read_cross_time(tables) -> str:
+def _draw_null(tables, path):
+    """Fig. 4b drawn from the untrained network's table: the null beside the measurement."""
+    fig = F.plot_cross_time_decoding(
+        _relevant_panels(multi_task_focus(tables["cross_time_null"])), None)
+    fig.suptitle("Cross-time decoding in the untrained network on the same trials (the null "
+                 "of Fig. 4b, 4c)")
+    if path is not None:
+        F.save_figure(fig, path)
+    return fig
+
+
+def _read_cross_time(tables, name: str = "cross_time") -> str:
     def one(g):
         enc = g.loc[g["frame"] == g["stimulus"], "accuracy"].mean()
         later = g.loc[g["frame"] > g["stimulus"], "accuracy"].mean()
         return f"decoders fitted at the encoding step score {percent(enc)} there and " \
                f"{percent(later)} at later steps"
 
-    return per_model(tables["cross_time"], one)
+    return per_model(tables[name], one)
 
 
 def _read_executive(tables) -> str:
@@ -228,6 +239,11 @@ ANALYSIS = Analysis(
                _read_cross_time,
                "encoding-step decoders do not generalise well to later memory steps "
                "(against slot-like H1)"),
+        Figure("fig4b_cross_time_untrained",
+               "Cross-time decoding, untrained network (Fig. 4b, the null)", _draw_null,
+               lambda T: "the untrained network: " + _read_cross_time(T, "cross_time_null"),
+               "encoding-step decoders do not generalise well to later memory steps "
+               "(the recall finding must beat this network)", tables=("cross_time_null",)),
         Figure("fig4c_executive", "Executive vs non-executive steps (Fig. 4c)",
                lambda T, p: F.plot_executive_generalization(_relevant(T["cross_time"]), p),
                _read_executive,

@@ -186,8 +186,18 @@ IRRELEVANT_WEAKER_STSF = Finding(
     null_table="within_time_null")
 
 
-def _read(tables) -> str:
-    t = tables["within_time"]
+def _draw_null(tables, path):
+    """Fig. A5 drawn from the untrained network's table: the null beside the measurement."""
+    fig = F.plot_within_time_decoding(multi_task_focus(tables["within_time_null"], 1), None)
+    fig.suptitle("Within-step decoding in the untrained network on the same trials "
+                 "(the null of Fig. A5 and the findings of Fig. 2b)")
+    if path is not None:
+        F.save_figure(fig, path)
+    return fig
+
+
+def _read(tables, name: str = "within_time") -> str:
+    t = tables[name]
     same = t[t["frame"] == t["stimulus"]] if "stimulus" in t else t
 
     def one(g):
@@ -208,6 +218,12 @@ ANALYSIS = Analysis(
                     lambda T, p: F.plot_within_time_decoding(
                         multi_task_focus(T["within_time"], 1), p), _read,
                     "relevant and irrelevant features both well represented at encoding; "
-                    "relevant ones more robust"),),
+                    "relevant ones more robust"),
+             Figure("figA5_within_time_untrained",
+                    "Within-step decoding, untrained network (Fig. A5, the null)", _draw_null,
+                    lambda T: "the untrained network: " + _read(T, "within_time_null"),
+                    "relevant and irrelevant features both well represented at encoding; "
+                    "relevant ones more robust (the findings must beat this network)",
+                    tables=("within_time_null",)),),
     findings=(RELEVANT, IRRELEVANT, IRRELEVANT_WEAKER_STSF, RELEVANT_MORE_ROBUST),
     untrained_null=True, null=UNTRAINED)
