@@ -46,7 +46,7 @@ def analysed(tmp_path_factory):
     untrained.attrs["network"] = "untrained"
     untrained.to_netcdf(run / "activations_untrained.nc", engine="h5netcdf")
     nback.analyze([run], out_dir=run.parents[1], protocol=PROTOCOL,
-                  analyses=["within_time"], figures=False, progress=False)
+                  analyses=["within_time", "perceptual"], figures=False, progress=False)
     return run
 
 
@@ -64,6 +64,9 @@ def test_the_recomputed_nulls_agree_with_the_null_table_and_not_the_trained_one(
         # wrong table fails
         measured = table[key.replace("null", "measured")]
         assert abs(mine[key] - measured) > 3 * TOLERANCE, (key, mine[key], measured)
+    # the permuted-label null of the perceptual space: the same 20 permutations
+    key = "perceptual permuted (mean)"
+    assert abs(mine[key] - table[key]) <= TOLERANCE, (mine[key], table[key])
 
 
 def test_the_cli_prints_the_comparison(analysed, capsys):
