@@ -159,3 +159,20 @@ def test_the_untrained_network_is_drawn_beside_the_measurement(tmp_path):
     # without the untrained network's tables there is nothing to draw
     alone = {k: v for k, v in tables.items() if not k.endswith("_null")}
     assert not specs["figA5_within_time_untrained"].available(alone)
+
+
+def _deorthogonalised(rank: int | None, seed: int):
+    return synthetic_memory_activations(60, 2, 16, features=OBJECTS, tasks=TASKS,
+                                        embedding_rank=rank, noise=0.5, regime="mtmf",
+                                        seed=seed)
+
+
+def test_deorthogonalisation_must_beat_the_untrained_network():
+    planted = _deorthogonalised(2, 3)  # every feature confined to two dimensions
+    out = _judged(planted, _deorthogonalised(None, 103), ["orthogonalization"])
+    row = out.loc["orthogonalization"]
+    assert row["verdict"] == "reproduced", (row["measured"], row["null"])
+    # an untrained network exactly as deorthogonalised as the model: no margin
+    same = _judged(planted, _deorthogonalised(2, 3), ["orthogonalization"])
+    assert same.loc["orthogonalization", "verdict"] != "reproduced"
+    assert same.loc["orthogonalization", "null"].startswith("the untrained network")
