@@ -70,6 +70,16 @@ def test_train_writes_run_directory(lstm_run):
     assert {"nback-1-location", "nback-3-category", "all"} <= set(evals.task)
 
 
+def test_the_untrained_network_is_scored_on_the_same_fresh_trials(lstm_run):
+    run_dir, _, summary = lstm_run
+    trained, untrained = summary["accuracy_per_task"], summary["accuracy_per_task_untrained"]
+    assert set(untrained) == set(trained)
+    for split in trained:
+        assert set(untrained[split]) == set(trained[split])
+    row = nback.driver.model_table([run_dir]).iloc[0]
+    assert row["acc_untrained_val_angle_min_task"] == min(untrained["val_angle"].values())
+
+
 def test_recording_schema_and_labels(lstm_run):
     run_dir, config, _ = lstm_run
     with xr.open_dataset(run_dir / "activations.nc", engine="h5netcdf") as ds:

@@ -138,10 +138,31 @@ def test_planted_deorthogonalisation_is_detected():
         analyses=["orthogonalization", "orthogonalization_pca"])
     stats = tables["orthogonalization_stats"].iloc[0]
     assert stats["mean_encoding"] < stats["mean_perceptual"] == pytest.approx(1.0)
-    assert stats["p"] < 0.05
+    # one run is one sample: no test over its bootstraps
+    assert stats["n"] == 1 and stats["unit"] == "runs" and np.isnan(stats["p"])
+    assert stats["difference"] > 0
     pca = tables["orthogonalization_pca"]
     assert pca["n_components"].nunique() == 1  # both spaces reduced to one dimensionality
     assert set(pca["feature"]) == {"identity"}  # the only feature with 3+ values
+
+
+def test_orthogonalisation_is_tested_over_runs_not_bootstraps():
+    def recordings(seeds):
+        return [Recording(synthetic_memory_activations(
+            40, 2, 16, features={"location": 2, "identity": 6, "category": 2}, tasks=STMF,
+            embedding_rank=2, noise=0.5, seed=s), f"run{s}", "gru", "STMF") for s in seeds]
+
+    def stats(seeds, bootstraps):
+        return run_analyses(recordings(seeds), protocol=AnalysisProtocol(
+            n_splits=3, inner_splits=2, Cs=(1.0,), n_bootstraps=bootstraps),
+            analyses=["orthogonalization"])["orthogonalization_stats"].iloc[0]
+
+    three = stats((3, 4, 5), 3)
+    assert three["n"] == 3  # the runs, not runs x features x bootstraps
+    assert three["ci_low"] <= three["difference"] <= three["ci_high"]
+    assert three["difference"] > 0 and three["p"] < 0.05
+    # more bootstraps describe each run better; they add no samples to the test
+    assert stats((3, 4, 5), 6)["n"] == 3
 
 
 def test_planted_age_dependent_transformations_in_swap_tests():

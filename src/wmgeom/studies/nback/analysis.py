@@ -357,8 +357,8 @@ class Analysis:
         untrained_null: Compute the analysis on the recording's untrained network too
             (:attr:`Recording.null`), into the table ``<name>_null`` (same columns, with
             the trained recording's ``run``, so findings pair each model with its null).
-        stats: ``stats(table) -> DataFrame`` stored as ``<name>_stats`` (e.g. a t-test over
-            bootstraps); recomputed when tables of several calls are merged.
+        stats: ``stats(table) -> DataFrame`` stored as ``<name>_stats`` (e.g. a test over
+            the runs of each model); recomputed when tables of several calls are merged.
     """
 
     name: str

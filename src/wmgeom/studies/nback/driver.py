@@ -263,13 +263,16 @@ def _train_locked(config: NBackConfig, run_dir: Path, prep: Prepared, resume: bo
     # the summary's accuracies come from fresh trials: the evaluation sets above decided when
     # training stopped, so judging the model on them would be circular
     model.eval()
-    held_out = accuracy_rows(model, data, evaluation_sets(
-        data, config.eval.trials_per_task, seed=config.train.seed + 2,
-        splits=prep.stimset.splits))
+    fresh = evaluation_sets(data, config.eval.trials_per_task, seed=config.train.seed + 2,
+                            splits=prep.stimset.splits)
+    held_out = accuracy_rows(model, data, fresh)
+    # the null of the accuracy finding: the network as training started it, same trials
+    untrained = accuracy_rows(untrained_model(config).to(prep.device), data, fresh)
     summary = {
         "finished": result.finished,
         "accuracy": summary_accuracy(held_out),
         "accuracy_per_task": task_accuracy(held_out),
+        "accuracy_per_task_untrained": task_accuracy(untrained),
         "same_category_non_matches": task_accuracy(held_out, "acc_same_category"),
         "accuracy_at_stop": summary_accuracy(trainer.rows),
         "iterations": result.iterations,
@@ -421,8 +424,10 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
     ``parameters``, ``iterations``, ``met_criterion`` and ``iterations_to_criterion`` (the
     first evaluation at which every task met the paper's criterion; empty for runs trained
     before it was recorded), ``acc_<split>`` (all tasks) and ``acc_<split>_min_task``
-    (the worst task), ``acc_same_category_<split>`` (identity tasks' same-category
-    non-matches); runs without ``summary.json`` are left out.
+    (the worst task), ``acc_untrained_<split>_min_task`` (the worst task of the untrained
+    network on the same fresh trials; runs trained before it was recorded lack it),
+    ``acc_same_category_<split>`` (identity tasks' same-category non-matches); runs
+    without ``summary.json`` are left out.
     """
     rows = []
     for r in runs:
@@ -449,6 +454,8 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                 row[f"acc_{split}"] = float(acc)
         for split, per_task in summary.get("accuracy_per_task", {}).items():
             row[f"acc_{split}_min_task"] = min(per_task.values())
+        for split, per_task in summary.get("accuracy_per_task_untrained", {}).items():
+            row[f"acc_untrained_{split}_min_task"] = min(per_task.values())
         for split, per_task in summary.get("same_category_non_matches", {}).items():
             row[f"acc_same_category_{split}"] = float(np.mean(list(per_task.values())))
         rows.append(row)

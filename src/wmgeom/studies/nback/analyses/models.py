@@ -31,6 +31,10 @@ def _accuracy(g: pd.DataFrame) -> dict[str, float]:
         - np.nanmean(g["acc_val_angle"].to_numpy(float)),
         "all tasks, train (lowest seed)": lowest("acc_train"),
         "all tasks, novel angles (lowest seed)": lowest("acc_val_angle"),
+        # the same quantity of the untrained networks (NaN for runs that did not record it)
+        "null worst task, novel angles (lowest seed)":
+        lowest("acc_untrained_val_angle_min_task") if "acc_untrained_val_angle_min_task" in g
+        else np.nan,
     }
 
 
@@ -49,8 +53,11 @@ ACCURACY = Finding(
                 Threshold("novel identities − novel angles", "<", 0.0)),
     partly=(Threshold("all tasks, train (lowest seed)", ">", 0.95),
             Threshold("all tasks, novel angles (lowest seed)", ">", 0.90)),
-    definitions="executive-step accuracies of each run's last evaluation",
-    missing="no training summary with per-task accuracies", check=_has_per_task_accuracy)
+    definitions="executive-step accuracies on fresh trials after training (not the "
+                "evaluation sets that decided when training stopped)",
+    missing="no training summary with per-task accuracies", check=_has_per_task_accuracy,
+    null="the untrained network on the same fresh trials",
+    compare="worst task, novel angles (lowest seed)", margin=0.2)
 
 
 def _size_series(t: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -51,28 +51,49 @@ def _compute(rec: Recording, ctx: Context, equalize: bool) -> pd.DataFrame:
 
 
 def orthogonalization_stats(table: pd.DataFrame) -> pd.DataFrame:
-    """Two-sample t-test of normalized indices pooled over features, per model (Fig. 3b).
+    """Perceptual − encoding normalized index per model, tested over its runs (Fig. 3b).
 
-    The per-feature tests are in the orthogonalization table itself (``t_statistic``,
-    ``p_value``); this pools the bootstraps of every feature of a model for the figure.
+    The runs (random seeds) of a model are the samples: each run's index is first averaged
+    over its bootstraps and features (they describe spread inside one model; refitted
+    bootstraps are not independent, so a test over them gains significance with every
+    bootstrap added). The per-feature bootstrap tests stay in the orthogonalization table
+    (``t_statistic``, ``p_value``) as descriptions.
 
     Args:
-        table: An orthogonalization table with ``space``, ``value`` and optional ``model``.
+        table: An orthogonalization table with ``space``, ``value`` and optional ``model``
+            and ``run``.
 
     Returns:
-        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``t`` (perceptual minus
-        encoding), ``p``, ``n``.
+        Rows ``model``, ``mean_perceptual``, ``mean_encoding``, ``difference`` (mean over
+        runs of perceptual − encoding), ``ci_low``, ``ci_high`` (its 95% t interval over
+        runs), ``t`` and ``p`` (one-sample t-test of the runs' differences; NaN with fewer
+        than two runs), ``n`` (runs) and ``unit`` (``runs``).
     """
-    from scipy.stats import ttest_ind
+    from scipy import stats
 
     rows = []
     groups = table.groupby("model", sort=False) if "model" in table else [("", table)]
     for model, g in groups:
-        a = g.loc[g["space"] == "perceptual", "value"].to_numpy()
-        b = g.loc[g["space"] == "encoding", "value"].to_numpy()
-        test = ttest_ind(a, b)
-        rows.append({"model": model, "mean_perceptual": a.mean(), "mean_encoding": b.mean(),
-                     "t": float(test.statistic), "p": float(test.pvalue), "n": len(a)})
+        runs = g.groupby("run", sort=False) if "run" in g else [("", g)]
+        per_run = np.array([[r.loc[r["space"] == "perceptual", "value"].mean(),
+                             r.loc[r["space"] == "encoding", "value"].mean()]
+                            for _, r in runs], float)
+        diff = per_run[:, 0] - per_run[:, 1]
+        n = int(np.isfinite(diff).sum())
+        diff = diff[np.isfinite(diff)]
+        mean = float(diff.mean()) if n else np.nan
+        t = p = low = high = np.nan
+        if n >= 2:
+            sem = float(diff.std(ddof=1) / np.sqrt(n))
+            half = float(stats.t.ppf(0.975, n - 1)) * sem
+            low, high = mean - half, mean + half
+            if sem > 0:
+                test = stats.ttest_1samp(diff, 0.0)
+                t, p = float(test.statistic), float(test.pvalue)
+        rows.append({"model": model, "mean_perceptual": float(np.nanmean(per_run[:, 0])),
+                     "mean_encoding": float(np.nanmean(per_run[:, 1])), "difference": mean,
+                     "ci_low": low, "ci_high": high, "t": t, "p": p, "n": n,
+                     "unit": "runs"})
     return pd.DataFrame(rows)
 
 
@@ -130,10 +151,12 @@ def _finding(name: str, claim: str, paper: str, figure: str, definitions: str) -
 
 
 def _read(t: pd.DataFrame, stats: pd.DataFrame | None) -> str:
-    p_values = {}
+    p_values, counts = {}, {}
     if stats is not None and not stats.empty:
-        p_values = dict(zip(stats.get("model", pd.Series([""] * len(stats))).astype(str),
-                            stats["p"], strict=True))
+        models = stats.get("model", pd.Series([""] * len(stats))).astype(str)
+        p_values = dict(zip(models, stats["p"], strict=True))
+        if "n" in stats:
+            counts = dict(zip(models, stats["n"], strict=True))
 
     def one(g):
         perc = g.loc[g["space"] == "perceptual", "value"].mean()
@@ -147,6 +170,8 @@ def _read(t: pd.DataFrame, stats: pd.DataFrame | None) -> str:
                        else "encoding significantly more orthogonal") + f", p={p:.2g}"
         else:
             verdict = f"no significant difference, p={p:.2g}"
+        if model in counts:
+            verdict += f"; over {counts[model]} run{'' if counts[model] == 1 else 's'}"
         return f"normalised O(perceptual) {perc:.3f} vs O(encoding) {enc:.3f} ({verdict})"
 
     return per_model(t, one)

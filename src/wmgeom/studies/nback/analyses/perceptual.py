@@ -3,7 +3,8 @@
 
 Every object image of the recording at every location, decoded from the perceptual space at
 the first frame with the paper's 2-fold protocol; the null is the same decoding with the
-labels permuted across trials (the same code path, the same folds).
+labels permuted across trials (the same code path, the same folds), averaged over
+:data:`PERMUTATIONS` permutations.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from wmgeom.studies.nback.analysis import (
 
 FOLDS = 2
 """The paper's cross-validation of the perceptual decoders."""
+PERMUTATIONS = 20
+"""Label permutations of the null: one permutation's highest feature is a noisy null (on
+the grid's 169 stimuli it strays up to 5 points from the mean over permutations)."""
 
 
 def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
@@ -36,8 +40,9 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     distinct stimulus), with labels as recorded and permuted.
 
     Returns:
-        Rows ``feature``, ``labels`` (``recorded`` or ``permuted``), ``accuracy``,
-        ``balanced_accuracy``, ``chance``, ``n``.
+        Rows ``feature``, ``labels`` (``recorded`` or ``permuted``), ``permutation``
+        (0.. for each of :data:`PERMUTATIONS` label permutations, -1 for the recorded
+        labels), ``accuracy``, ``balanced_accuracy``, ``chance``, ``n``.
     """
     ds = analysis_dataset(rec, ctx.protocol)
     if "perceptual" not in ds:
@@ -55,18 +60,35 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     if not labels or min(counts) < FOLDS:
         raise SkipAnalysis("too few distinct stimuli per feature value for 2-fold decoding")
     rng = np.random.default_rng(ctx.protocol.seed)
+    permuted = [{f: rng.permutation(v) for f, v in labels.items()}
+                for _ in range(PERMUTATIONS)]
+    kw = {"cv": FOLDS, "Cs": ctx.protocol.Cs, "inner_cv": ctx.protocol.inner_splits,
+          "seed": ctx.protocol.seed, "device": ctx.protocol.device,
+          "standardize": ctx.protocol.standardize}
     rows = []
-    for kind, y in (("recorded", labels),
-                    ("permuted", {f: rng.permutation(v) for f, v in labels.items()})):
-        res = cross_validated_decoding(X, y, cv=FOLDS, Cs=ctx.protocol.Cs,
-                                       inner_cv=ctx.protocol.inner_splits,
-                                       seed=ctx.protocol.seed, device=ctx.protocol.device,
-                                       standardize=ctx.protocol.standardize)
+    recorded = cross_validated_decoding(X, labels, **kw)
+    # every permutation one condition of a single batched solve
+    shuffled = cross_validated_decoding(
+        np.broadcast_to(X, (PERMUTATIONS, *X.shape)),
+        {f: np.stack([p[f] for p in permuted]) for f in labels}, **kw)
+    for kind, res in (("recorded", recorded), ("permuted", shuffled)):
         for _, r in res.features.iterrows():
-            rows.append({"feature": r["feature"], "labels": kind, "accuracy": r["accuracy"],
+            rows.append({"feature": r["feature"], "labels": kind,
+                         "permutation": int(r["condition"]) if kind == "permuted" else -1,
+                         "accuracy": r["accuracy"],
                          "balanced_accuracy": r["balanced_accuracy"], "chance": r["chance"],
                          "n": int(r["n"])})
     return pd.DataFrame(rows)
+
+
+def _permuted_null(perm: pd.DataFrame) -> float:
+    """The highest normalised accuracy over features of each permutation, averaged over
+    permutations (tables without a ``permutation`` column hold one)."""
+    if perm.empty:
+        return float("nan")
+    z = perm.assign(z=normalized(perm["accuracy"], perm["chance"]))
+    keys = [k for k in ("run", "permutation") if k in z]
+    return float(z.groupby(keys)["z"].max().mean()) if keys else float(z["z"].max())
 
 
 def _measure(g: pd.DataFrame) -> dict[str, float]:
@@ -75,8 +97,7 @@ def _measure(g: pd.DataFrame) -> dict[str, float]:
     return {"lowest accuracy over features": float(rec["accuracy"].min()),
             "lowest normalized accuracy over features":
             float(normalized(rec["accuracy"], rec["chance"]).min()),
-            "null lowest normalized accuracy over features":
-            float(normalized(perm["accuracy"], perm["chance"]).max())}
+            "null lowest normalized accuracy over features": _permuted_null(perm)}
 
 
 def _describe(model: str, g: pd.DataFrame, _m) -> str:
@@ -96,7 +117,8 @@ PERCEPTUAL = Finding(
     definitions="each feature decoded from the perceptual space at the first frame, one "
                 "sample per distinct stimulus, 2-fold cross-validation",
     missing="perceptual table missing (needs perceptual features)",
-    null="the same decoders on permuted labels (normalised accuracy, the highest feature)",
+    null=f"the same decoders on permuted labels (normalised accuracy, the highest feature, "
+         f"mean over {PERMUTATIONS} permutations)",
     compare="lowest normalized accuracy over features", margin=0.5)
 
 
