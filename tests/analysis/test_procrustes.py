@@ -151,3 +151,17 @@ def test_batched_reconstruction_matches_the_fold_by_fold_definition():
         assert (decision.argmax(1) == code).mean() == pytest.approx(row.accuracy), row
         checked += 1
     assert checked >= 6
+
+
+def test_another_features_decoders_are_the_unrelated_source():
+    """A real decoder shape that does not encode the target's feature, rotated onto it by
+    its own rotation: present for features with a partner of as many values only."""
+    ds = synthetic_memory_activations(96, 3, 32, features={"location": 4, "category": 4,
+                                                           "identity": 8}, seed=7)
+    table = reconstructed_decoder_accuracy(ds, **FAST)
+    unrelated = table[table.rotation == "unrelated_source"]
+    assert set(unrelated["feature"]) == {"location", "category"}
+    assert set(unrelated["bias"]) == {"target", "source"}
+    own = table[table.rotation == "original"]
+    assert len(unrelated) == len(own[own.feature != "identity"])
+    assert unrelated["accuracy"].between(0, 1).all()

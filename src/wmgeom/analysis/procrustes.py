@@ -247,7 +247,10 @@ def reconstructed_decoder_accuracy(
         comparison), ``rotation`` (``fitted``: the
         decoders fit at ``j + 1``; ``original``: ``R(i, j)``; ``time_swap``;
         ``stimulus_swap``; ``random_source``: a random Gaussian shape of as many vertices
-        rotated onto the target by its own fitted Procrustes rotation — the null control),
+        rotated onto the target by its own fitted Procrustes rotation — the null control;
+        ``unrelated_source``: the decoders of another feature with as many values at the
+        same step, rotated onto the target the same way — a real decoder shape that does
+        not encode the target's feature; only where such a feature exists),
         ``bias`` (whose biases the reconstructed decoders take: ``target``, the decoders
         fit at ``j + 1``; ``source``, the original decoders at ``j``, the reading of the
         paper's text; ``fitted`` for the fitted decoders), ``rotation_stimulus``,
@@ -289,8 +292,11 @@ def reconstructed_decoder_accuracy(
                               for i in range(T)], -1)  # [n, T] class of each frame's stimulus
             # small matrices: BLAS threads only wait on each other (16 s vs 0.7 s for 150
             # SVDs of 128 x 128 on a busy 2-core machine)
+            same_k = [g for g, other in enumerate(res.classes) if g != f
+                      and other in sub.labels and (fi_all == g).sum() == len(ks)]
+            unrelated = res.coef[:, :, fi_all == same_k[0]] if same_k else None
             with threadpool_limits(1):
-                rows += _step_rows(sub, step, pos, steps, res.coef[:, :, ks],
+                rows += _step_rows(sub, step, pos, steps, res.coef[:, :, ks], unrelated,
                                    res.intercept[:, :, ks], codes, rng, completions,
                                    max_shift, {"task": task, "n": int(sub.n[0]),
                                                "feature": name,
@@ -298,13 +304,13 @@ def reconstructed_decoder_accuracy(
     return pd.DataFrame(rows)
 
 
-def _step_rows(sub, step, pos, steps, W, intercept, codes, rng, completions, max_shift,
-               labels) -> list[dict]:
+def _step_rows(sub, step, pos, steps, W, unrelated, intercept, codes, rng, completions,
+               max_shift, labels) -> list[dict]:
     """The rows of one task and feature: every step ``(i, j) → (i, j+1)`` with every
     rotation and bias, all of a step's reconstructions scored in one product per fold.
 
-    ``W`` holds the normals ``[pairs, folds, K, D]``, ``intercept`` the biases
-    ``[pairs, folds, K]``; each step's random shapes are drawn in step order (one
+    ``W`` holds the normals ``[pairs, folds, K, D]``, ``unrelated`` those of another
+    feature with as many values (or None), ``intercept`` the biases ``[pairs, folds, K]``; each step's random shapes are drawn in step order (one
     ``[K, D]`` shape per fold), so a seed gives the same null.
     """
     folds = step.result.folds
@@ -325,15 +331,21 @@ def _step_rows(sub, step, pos, steps, W, intercept, codes, rng, completions, max
                    *[(*swap, c) for c in completions for swap in swaps],
                    ("random_source", i, j, 0, "")]
         random = np.stack([rng.standard_normal(W.shape[-2:]) for _ in folds])
-        r_std, _, _ = _standardize_shapes(random)
-        # its own rotation onto the target: only the span matters, so "minimal" is exact
-        R_rand, s_rand = _rotations(r_std, W_std[t_pair], "minimal")
+        # a shape's own rotation onto the target: only the span matters, so "minimal" is
+        # exact
+        sources = {"random_source": _standardize_shapes(random)[0]}
+        if unrelated is not None:
+            options.append(("unrelated_source", i, j, 0, ""))
+            sources["unrelated_source"] = _standardize_shapes(unrelated[s_pair])[0]
+        onto = {kind: (shape, *_rotations(shape, W_std[t_pair], "minimal"))
+                for kind, shape in sources.items()}
         weights, biases, meta = [], [], []
         for kind, ri, rj, k, c in options:
             if kind == "fitted":
                 w = W[t_pair]
-            elif kind == "random_source":
-                w = (r_std @ R_rand) * s_rand[:, None, None]
+            elif kind in onto:
+                shape, R_own, s_own = onto[kind]
+                w = (shape @ R_own) * s_own[:, None, None]
             else:  # the own rotation is the same under every completion
                 R, scale = fitted[c]
                 n = fit_of[(ri, rj)]

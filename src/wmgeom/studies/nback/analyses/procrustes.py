@@ -50,19 +50,24 @@ def compute_reconstruction(rec: Recording, ctx: Context) -> pd.DataFrame:
         multi-class), ``accuracy_reconstructed_source_bias`` (the original decoders'
         biases, the paper's reading), ``accuracy_random_source`` and
         ``accuracy_random_source_source_bias`` (a random shape rotated onto the target: the
-        null), the same as ``decoder_accuracy_*`` (mean one-vs-rest), ``chance``; from
+        null), ``accuracy_unrelated_source`` and ``accuracy_unrelated_source_source_bias``
+        (another feature's decoders with as many values rotated onto the target; NaN where
+        no feature has as many values), the same as ``decoder_accuracy_*`` (mean
+        one-vs-rest), ``chance``; from
         :func:`~wmgeom.analysis.reconstructed_decoder_accuracy`.
     """
     t = _procrustes_table(rec, ctx)
     keys = ["task", "n", "feature", "relevant", "stimulus", "target_frame", "in_window",
             "chance"]
-    t = t[t["rotation"].isin(["fitted", "original", "random_source"])]
+    t = t[t["rotation"].isin(["fitted", "original", "random_source", "unrelated_source"])]
     wide = t.pivot_table(index=keys, columns=["rotation", "bias"],
                          values=["accuracy", "decoder_accuracy"])
     names = {("fitted", "fitted"): "fitted", ("original", "target"): "reconstructed",
              ("original", "source"): "reconstructed_source_bias",
              ("random_source", "target"): "random_source",
-             ("random_source", "source"): "random_source_source_bias"}
+             ("random_source", "source"): "random_source_source_bias",
+             ("unrelated_source", "target"): "unrelated_source",
+             ("unrelated_source", "source"): "unrelated_source_source_bias"}
     wide.columns = [f"{metric}_{names[(rot, bias)]}" for metric, rot, bias in wide.columns]
     return wide.reset_index().rename(columns={"target_frame": "frame"})
 
@@ -96,13 +101,23 @@ def _reconstruction(g: pd.DataFrame) -> dict[str, float]:
             return np.nan
         return float(per_run(g, lambda r: r[column].mean()).mean())
 
+    def mean_where(column: str, present: str) -> float:
+        if column not in g or present not in g or g[present].isna().all():
+            return np.nan
+        return float(per_run(g, lambda r: r.loc[r[present].notna(), column].mean()).mean())
+
     fitted, own = mean("accuracy_fitted"), mean("accuracy_reconstructed_source_bias")
     return {"fitted − reconstructed accuracy": fitted - own,
             "reconstructed accuracy": own,
             "null reconstructed accuracy": mean("accuracy_random_source_source_bias"),
             "reconstructed accuracy, target biases": mean("accuracy_reconstructed"),
             "random source, target biases": mean("accuracy_random_source"),
-            "random source, source biases": mean("accuracy_random_source_source_bias")}
+            "random source, source biases": mean("accuracy_random_source_source_bias"),
+            "unrelated source, source biases":
+                mean("accuracy_unrelated_source_source_bias"),
+            "reconstructed accuracy where another feature has as many values":
+                mean_where("accuracy_reconstructed_source_bias",
+                           "accuracy_unrelated_source_source_bias")}
 
 
 def _describe_reconstruction(model: str, g: pd.DataFrame, m) -> str:
@@ -115,7 +130,13 @@ def _describe_reconstruction(model: str, g: pd.DataFrame, m) -> str:
             f"with the source biases "
             f"{format_spread(g.get('accuracy_reconstructed_source_bias', []), 'cells')} "
             f"({by_feature}); a random source shape "
-            f"{100 * m['random source, source biases']:.1f}%; with the "
+            f"{100 * m['random source, source biases']:.1f}%"
+            + ("" if not np.isfinite(m["unrelated source, source biases"]) else
+               f", another feature's decoders "
+               f"{100 * m['unrelated source, source biases']:.1f}% (own rotation "
+               f"{100 * m['reconstructed accuracy where another feature has as many values']:.1f}"
+               f"% on the same steps)")
+            + "; with the "
             f"target biases: own rotation "
             f"{100 * m['reconstructed accuracy, target biases']:.1f}%, random source "
             f"{100 * m['random source, target biases']:.1f}%")
