@@ -229,7 +229,9 @@ def test_write_report_builds_a_self_contained_page(analysed):
     page = nback.report(run).read_text()
     figures = sorted((run / "figures").glob("*.png"))
     assert figures and all(p.with_suffix(".svg").is_file() for p in figures)
-    assert page.count("data:image/png;base64,") == len(figures)  # every figure embedded
+    plots = page.count('<img class="forest"')  # a finding's units against its null
+    assert plots >= 1
+    assert page.count("data:image/png;base64,") == len(figures) + plots  # every figure embedded
     names = {p.stem for p in figures}
     tables = {p.stem: pd.read_csv(p) for p in (run / "analysis").glob("*.csv")
               if p.stat().st_size > 1}
