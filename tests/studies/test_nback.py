@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 import xarray as xr
+from _browser import probe
 from _runs import with_model, write_run
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -281,6 +282,16 @@ def test_report_renders_in_headless_chromium(analysed, tmp_path):
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 10  # not a blank page
     assert (pixels < 128).mean() > 0.01  # text and plots drawn in dark ink
+    # what a reader checks at 1280 × 900
+    seen = probe(report_page, tmp_path / "probe")
+    assert 0 < seen["findings_height"] <= 1.5 * 900
+    assert seen["scroll_width"] <= seen["viewport_width"]  # no horizontal overflow
+    assert seen["images"] > 10 and seen["images_broken"] == 0
+    found = pd.read_csv(analysed[1] / "analysis" / "findings.csv")
+    assert seen["rows"] == seen["rows_with_badge"] == len(found)  # every finding, a badge
+    judged = int((found["verdict"] != "not tested").sum())
+    assert seen["judged_rows"] == seen["judged_rows_with_plot"] == judged > 0
+    assert seen["tallest_text_cell_lines"] <= 5
 
 
 def test_an_iwisdm_folder_with_two_splits_trains_and_records(tmp_path, monkeypatch):

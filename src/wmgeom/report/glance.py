@@ -6,8 +6,8 @@ threshold where a finding has no null) with its 95% interval over the independen
 seeds, and how many models and seeds meet the rule — and a small forest plot of every
 unit's measurement beside its null (a grey diamond). The per-unit numbers stay on the page
 folded (``<details>``) as a small table. Everything is drawn from
-:class:`~wmgeom.studies.findings.Outcome` objects (the findings judged on the tables); this
-module knows no study.
+:class:`~wmgeom.studies.findings.Outcome` objects (the findings judged on the tables), read
+by their attributes: this module imports no study.
 """
 
 from __future__ import annotations
@@ -18,21 +18,31 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from wmgeom.report.figures import NULL_COLOR
 from wmgeom.report.numbers import format_value, kind_of
 from wmgeom.report.page import badge
-from wmgeom.studies.findings import Finding, Outcome, UnitMeasure
+
+Finding = Any
+"""A declared finding (:class:`wmgeom.studies.findings.Finding`: ``id``, ``claim``, ``paper``,
+``figure``, ``headline``, ``target``, ``reproduced``, ``partly``, ``unit_name``, ``null``,
+``margin``, ``rule``); the report reads it and imports no study."""
+Outcome = Any
+"""A judged finding (:class:`wmgeom.studies.findings.Outcome`: ``verdict``, ``reason``,
+``units``)."""
+UnitMeasure = Any
+"""One unit's numbers (:class:`wmgeom.studies.findings.UnitMeasure`)."""
 
 __all__ = ["MEMBER_COLORS", "Effect", "effect", "figure_label", "glance_html", "headline_html",
            "legend_html", "plot_units", "quantity_text", "unit_table"]
 
 MEMBER_COLORS = {"STSF": "#d9822b", "STMF": "#2f6db3", "MTMF": "#1a7f37", "": "#1f2328"}
 """The colour of each regime in every finding's plot (one legend for the page)."""
-NULL_COLOR = "#8c959f"
 _EXTRA_COLORS = ("#8250df", "#bf3989", "#0a7ea4", "#6e7781")
 _DPI = 200
 _WIDTH_IN = 3.1

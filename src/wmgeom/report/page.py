@@ -33,7 +33,7 @@ h1 { font-size: 1.8em; border-bottom: 2px solid #d0d7de; padding-bottom: 8px; }
 h2 { font-size: 1.35em; margin-top: 2.2em; border-bottom: 1px solid #d0d7de;
      padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin-top: 1.4em; }
-nav ol { columns: 2; font-size: 0.95em; }
+nav ol { columns: 3; font-size: 0.85em; margin: 8px 0; }
 figure { margin: 18px 0; padding: 10px; border: 1px solid #d0d7de; border-radius: 6px;
          background: #fafbfc; }
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }

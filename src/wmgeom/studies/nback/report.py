@@ -315,16 +315,15 @@ def _grid_sections(models: pd.DataFrame, figure_dir: Path,
         met = models["met_criterion"].fillna(False).astype(bool)
         trained = (f"{int(met.sum())} of {len(models)} runs met the paper's criterion on every "
                    "task (>95% train, >90% novel angles, on the evaluation trials that stop "
-                   "training) after the iterations shown ('iterations_to_criterion', the mean "
+                   "training) after the iterations shown ('iterations to criterion', the mean "
                    "over seeds).")
     else:
         trained = (f"Every run trained {sorted(set(models['iterations'].dropna().astype(int)))} "
                    "iterations.")
     text = (f"{models['run'].nunique()} runs of {per_model['model'].nunique()} models "
             f"({', '.join(per_model['model'])}) are analysed. {trained} Accuracies are "
-            "executive-step accuracies on fresh held-out trials, averaged over seeds; "
-            "'min_task' is the worst task.")
-    tables = [("models", per_model)]
+            "executive-step accuracies on fresh held-out trials, averaged over seeds.")
+    tables = [("models (means over seeds)", _readable_models(per_model))]
     if excluded is not None and not excluded.empty:
         text += (f" {len(excluded)} run(s) did not meet the criterion within the iteration cap "
                  "and are left out of every analysis and finding (listed below).")
@@ -337,13 +336,35 @@ def _grid_sections(models: pd.DataFrame, figure_dir: Path,
             m = pd.read_csv(path)
             m = m[(m.get("task") == "all") & m["split"].isin(["train", "val_angle"])]
             curves.append(m.assign(model=row["model"], architecture=row["architecture"],
-                                   regime=row["regime"]))
+                                   regime=row["regime"], run=str(row["run"])))
     if curves:
         F.plot_grid_training(pd.concat(curves, ignore_index=True),
                              figure_dir / "grid_training")
         section.figures.append((figure_dir / "grid_training.png",
-                                "Executive-step accuracy of every model over training."))
+                                "Executive-step accuracy of every model over training, one "
+                                "panel per architecture × regime, each seed a line."))
     return [section]
+
+
+_MODEL_HEADERS = {
+    "runs": "seeds", "hidden_size": "hidden units", "iterations": "iterations",
+    "iterations_to_criterion": "iterations to criterion", "acc_train": "train",
+    "acc_val_angle": "novel angles", "acc_val_identity": "novel identities",
+    "acc_train_min_task": "worst task, train", "acc_val_angle_min_task":
+    "worst task, novel angles", "acc_same_category_val_angle":
+    "same-category non-match, novel angles"}
+
+
+def _readable_models(per_model: pd.DataFrame) -> pd.DataFrame:
+    """The models table as people read it: numbers formatted by their column (percentages,
+    parameters in k/M, counts), then headers in words (accuracies carry their % sign)."""
+    from wmgeom.report.numbers import format_table
+
+    shown = format_table(per_model)
+    if "iterations" in shown and shown["iterations"].equals(
+            shown.get("iterations_to_criterion")):
+        shown = shown.drop(columns="iterations")
+    return shown.rename(columns=_MODEL_HEADERS)
 
 
 def _settings_vs_paper(config: dict) -> Section | None:
