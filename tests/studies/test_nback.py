@@ -337,3 +337,28 @@ def test_an_unfinished_run_says_so_when_recorded_and_reported(lstm_run, tmp_path
     page = nback.report(cut).read_text()
     assert page.index("This run did not finish training") < page.index("Accuracy")
     assert "Training stopped at iteration 10 of 20" in page
+
+
+def test_report_helpers_write_numbers_and_readings_for_people():
+    import importlib
+
+    from wmgeom.studies.nback.analysis import Figure
+
+    R = importlib.import_module("wmgeom.studies.nback.report")  # the module, not the command
+
+    assert R._plain(3e-05) == "0.00003" and R._plain(256) == "256" and R._plain(None) == "None"
+    per_model = pd.DataFrame({"model": ["GRU MTMF"], "runs": [3], "parameters": [919939],
+                              "iterations": [1900.0], "iterations_to_criterion": [1900.0],
+                              "acc_val_angle": [0.98437]})
+    shown = R._readable_models(per_model)
+    assert shown.columns.tolist() == ["model", "seeds", "parameters", "iterations to criterion",
+                                      "novel angles"]
+    assert shown.iloc[0].tolist() == ["GRU MTMF", "3", "920 k", "1,900", "98.4%"]
+    empty = R._labels_as_text(pd.DataFrame({"regime": [np.nan, np.nan], "x": [1.0, 2.0]}))
+    assert empty["regime"].dtype == object and empty["x"].dtype == float
+    reading = ("; ".join(f"M{i}: fine" for i in range(5)))
+    spec = Figure("f", "F (Fig. 1)", lambda t, p: None, lambda t: reading, "paper")
+    short, full = R._reading(spec, {})
+    assert short == "M0: fine; M1: fine; … (3 more in the tables below)" and full == reading
+    spec = Figure("f", "F (Fig. 1)", lambda t, p: None, lambda t: "M0: fine", "paper")
+    assert R._reading(spec, {}) == ("M0: fine", "")

@@ -63,8 +63,8 @@ def quantity_text(quantity: str, value: float, signed: bool = False) -> str:
         if signed:
             return f"{100 * value:+.1f} pts".replace("-", "−")
         return format_value("accuracy", float(value)).replace("-", "−")
-    text = format_value("value", float(value))
-    return f"+{text}" if signed and value > 0 else text.replace("-", "−") if signed else text
+    text = format_value("value", float(value)).replace("-", "−")
+    return f"+{text}" if signed and value > 0 else text
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,10 @@ def headline_html(finding: Finding, outcome: Outcome) -> str:
         big = f"{quantity_text(q, e.mean, signed=True)} vs null"
     else:
         big = quantity_text(q, e.mean)
-    if math.isfinite(finding.target) and not e.against_null:
-        big += f" (rule ≥ {quantity_text(q, finding.target)})" if any(
-            t.op in (">=", ">") for t in finding.reproduced if t.quantity == q) else \
-            f" (rule ≤ {quantity_text(q, finding.target)})"
+    rule = next((t for t in finding.reproduced if t.quantity == q), None)
+    if rule is not None and not e.against_null:
+        symbol = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}[rule.op]
+        big += f" (rule {symbol} {quantity_text(q, rule.value)})"
     elif e.against_null and finding.margin is not None:
         big += f" (needs {quantity_text(q, finding.margin, signed=True)})"
     lines = [f"<b>{html.escape(big)}</b>"]
@@ -200,7 +200,7 @@ def _rows(units: Sequence[UnitMeasure]) -> tuple[list[str], list[tuple[float, Un
         members = [u for u in units if u.group == group]
         k = len(members)
         for mi, u in enumerate(members):
-            offset = 0.0 if k == 1 else (mi - (k - 1) / 2) * (0.7 / (k - 1))
+            offset = 0.0 if k == 1 else (mi - (k - 1) / 2) * (0.6 / (k - 1))
             placed.append((-gi + -offset, u))
     return groups, placed
 
@@ -234,14 +234,16 @@ def plot_units(finding: Finding, outcome: Outcome) -> Figure | None:
             if finding.margin:
                 ax.add_patch(_band(u.null, finding.margin, y))
             ax.plot([u.null, u.value], [y, y], color=NULL_COLOR, lw=0.8, zorder=1)
-            ax.plot(u.null, y, "D", ms=3.2, mfc="white", mec=NULL_COLOR, mew=1.0, zorder=2)
+            ax.plot(u.null, y, "D", ms=3.2, mfc="white", mec=NULL_COLOR, mew=1.0, zorder=2,
+                    clip_on=False)
             values.append(u.null)
         seeds = [v for _, v, _, _ in u.seeds if math.isfinite(v)]
         if seeds:
-            ax.plot(seeds, [y] * len(seeds), "o", ms=1.8, color=color, alpha=0.45, zorder=2)
+            ax.plot(seeds, [y] * len(seeds), "o", ms=1.8, color=color, alpha=0.45, zorder=2,
+                    clip_on=False)
             values += seeds
-        ax.plot(u.value, y, "o" if u.meets else "o", ms=4.2, color=color,
-                mfc=color if u.meets else "white", mew=1.1, zorder=3)
+        ax.plot(u.value, y, "o", ms=4.2, color=color, mfc=color if u.meets else "white",
+                mew=1.1, zorder=3, clip_on=False)
         values.append(u.value)
     if math.isfinite(finding.target) and not (finding.null and finding.margin is not None):
         ax.axvline(finding.target, color="#1f2328", ls="--", lw=0.8, zorder=0)

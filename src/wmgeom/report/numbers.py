@@ -4,8 +4,9 @@ A column's name says what its numbers are, and the formatter follows it: accurac
 fractions as percentages with one decimal, parameter counts in thousands or millions,
 p-values as ``p < 0.001`` or with two significant digits, iterations and counts as integers
 with thousands separators, seconds with one decimal, anything else with three significant
-digits and never in scientific notation unless it is smaller than 0.001. The CSV tables keep
-every digit; only what a person reads is rounded.
+digits and never in scientific notation (below 0.001 two significant digits written out,
+below 0.0001 as ``< 0.0001``). The CSV tables keep every digit; only what a person reads is
+rounded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["format_table", "format_value", "kind_of", "percent_text", "count_text"]
@@ -66,8 +68,10 @@ def _p(value: float) -> str:
 def _number(value: float) -> str:
     if value == 0:
         return "0"
+    if abs(value) < 1e-4:
+        return "< 0.0001" if value > 0 else "> -0.0001"
     if abs(value) < 1e-3:
-        return f"{value:.1e}"
+        return np.format_float_positional(value, precision=2, fractional=False, trim="-")
     if abs(value) >= 1e3:
         return f"{value:,.0f}"
     return f"{value:.3g}"

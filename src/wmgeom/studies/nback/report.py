@@ -381,9 +381,9 @@ def _settings_vs_paper(config: dict) -> Section | None:
          f"{model.get('channel_components')} principal components"),
         ("hidden units", "512 vanilla RNN, 256 GRU / LSTM",
          str(config.get("sizes") or model.get("hidden_size"))),
-        ("optimiser", "AdamW, lr 3e-5, batch 256", f"{train.get('optimizer')}, lr "
-         f"{train.get('lr')}, batch {train.get('batch_size')}, weight decay "
-         f"{train.get('weight_decay')}"),
+        ("optimiser", "AdamW, lr 0.00003, batch 256", f"{train.get('optimizer')}, lr "
+         f"{_plain(train.get('lr'))}, batch {train.get('batch_size')}, weight decay "
+         f"{_plain(train.get('weight_decay'))}"),
         ("training length", "4–8k iterations to convergence, cap 14k",
          f"{train.get('iterations')} iterations, "
          f"{'early stop at the criterion' if train.get('early_stop') else 'no early stop'}"),
@@ -397,6 +397,15 @@ def _settings_vs_paper(config: dict) -> Section | None:
         "The differences that remain between this run and the paper's setup (taken from the "
         "resolved configuration). `wmgeom run --profile paper` runs the paper's setup on a "
         "GPU."), tables=[("settings", table)], wrap=True)
+
+
+def _plain(value) -> str:
+    """A config number written out (``3e-05`` → ``0.00003``); anything else as it is."""
+    import numpy as np
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return np.format_float_positional(float(value), trim="-")
+    return str(value)
 
 
 def _display(table: pd.DataFrame) -> pd.DataFrame:
