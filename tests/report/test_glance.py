@@ -209,3 +209,11 @@ def test_the_probe_sees_overflow_and_broken_images(tmp_path):
     seen = probe(page, tmp_path / "probe")
     assert seen["scroll_width"] > seen["viewport_width"]
     assert seen["images_broken"] == 1 and seen["findings_height"] >= 3000
+
+
+def test_tick_labels_keep_ticks_apart():
+    narrow = glance._formatter("reconstructed accuracy", (0.805, 0.825))
+    assert [narrow(v, None) for v in (0.81, 0.815, 0.82)] == ["81.0%", "81.5%", "82.0%"]
+    wide = glance._formatter("reconstructed accuracy", (0.0, 1.0))
+    assert wide(0.3, None) == "30%"
+    assert glance._formatter("decoder drop", (-0.02, 0.02))(-0.01, None) == "−0.01"

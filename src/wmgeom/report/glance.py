@@ -168,12 +168,15 @@ def headline_html(finding: Finding, outcome: Outcome) -> str:
         lines.append(f"95% CI {quantity_text(q, e.low, signed=e.against_null)} to "
                      f"{quantity_text(q, e.high, signed=e.against_null)} (n = {e.n})")
     counts = []
-    if e.units > 1 or not e.seeds:
+    if e.units > 1:
         counts.append(f"{e.units_meeting} of {e.units} "
                       f"{_plural(finding.unit_name or 'set of models', e.units)}")
     if e.seeds:
         counts.append(f"{e.seeds_meeting} of {e.seeds} seeds")
-    lines.append(", ".join(counts) + " pass")
+    if counts:
+        lines.append(", ".join(counts) + " pass")
+    else:
+        lines.append("meets the rule" if e.units_meeting else "misses the rule")
     if outcome.verdict == "not tested" and outcome.reason:
         lines.append(f'<span class="why" title="{html.escape(outcome.reason)}">'
                      f"{html.escape(short_reason(outcome.reason))}</span>")
@@ -260,7 +263,7 @@ def plot_units(finding: Finding, outcome: Outcome) -> Figure | None:
                   color="#57606a")
     ax.tick_params(axis="y", length=0, pad=2)
     ax.xaxis.set_major_locator(_locator())
-    ax.xaxis.set_major_formatter(_formatter(q))
+    ax.xaxis.set_major_formatter(_formatter(q, ax.get_xlim()))
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.grid(axis="x", color="#eaeef2", lw=0.6)
@@ -281,12 +284,14 @@ def _locator():
     return MaxNLocator(nbins=4)
 
 
-def _formatter(quantity: str):
+def _formatter(quantity: str, limits: tuple[float, float]):
+    """Tick labels with as many decimals as the axis's range needs to tell ticks apart."""
     from matplotlib.ticker import FuncFormatter
 
-    if _is_percent(quantity):
-        return FuncFormatter(lambda v, _p: f"{100 * v:.0f}%")
-    return FuncFormatter(lambda v, _p: f"{v:.2g}".replace("-", "−"))
+    scale, suffix = (100.0, "%") if _is_percent(quantity) else (1.0, "")
+    span = abs(limits[1] - limits[0]) * scale
+    decimals = max(0, math.ceil(-math.log10(span / 4))) if span > 0 else 0
+    return FuncFormatter(lambda v, _p: f"{scale * v:.{decimals}f}{suffix}".replace("-", "−"))
 
 
 def figure_label(figure: str) -> str:

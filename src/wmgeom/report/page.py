@@ -33,7 +33,8 @@ h1 { font-size: 1.8em; border-bottom: 2px solid #d0d7de; padding-bottom: 8px; }
 h2 { font-size: 1.35em; margin-top: 2.2em; border-bottom: 1px solid #d0d7de;
      padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin-top: 1.4em; }
-nav ol { columns: 3; font-size: 0.85em; margin: 8px 0; }
+nav ol { columns: 3; column-gap: 2.8em; font-size: 0.85em; margin: 8px 0; }
+nav li { break-inside: avoid; }
 figure { margin: 18px 0; padding: 10px; border: 1px solid #d0d7de; border-radius: 6px;
          background: #fafbfc; }
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
@@ -66,8 +67,8 @@ td:first-child, th:first-child { text-align: left; }
 table.glance { width: 100%; table-layout: fixed; font-size: 0.84em; margin-top: 4px; }
 table.glance th, table.glance td { white-space: normal; text-align: left;
                                    vertical-align: top; padding: 3px 6px; }
-table.glance th:nth-child(1) { width: 31%; } table.glance th:nth-child(2) { width: 9.5%; }
-table.glance th:nth-child(3) { width: 28.5%; } table.glance th:nth-child(4) { width: 31%; }
+table.glance th:nth-child(1) { width: 30%; } table.glance th:nth-child(2) { width: 11%; }
+table.glance th:nth-child(3) { width: 28%; } table.glance th:nth-child(4) { width: 31%; }
 table.glance .badge { font-size: 0.85em; padding: 1px 6px; }
 table.glance td.plot { padding: 1px 2px; }
 table.glance img.forest { display: block; max-width: 100%; height: auto; }

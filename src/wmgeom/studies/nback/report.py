@@ -22,6 +22,7 @@ from wmgeom.errors import WmgeomError
 from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
 from wmgeom.report import figures as F
 from wmgeom.report.glance import glance_html, headline_html
+from wmgeom.report.numbers import format_value
 from wmgeom.report.page import Section, badge, render_html
 from wmgeom.studies.findings import Finding, Outcome
 from wmgeom.studies.nback.analyses import ANALYSES
@@ -204,6 +205,11 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
     anchors = {}
     for a, spec in shown:
         anchors.setdefault(a.name, f"fig-{spec.name}")
+    grid = config.get("study") == "nback-grid"
+    trained = summary or (run_dir / "metrics.csv").is_file()
+    if (grid and tables.get("models") is not None) or (not grid and trained):
+        # the training summaries' findings point to the models' or the accuracy section
+        anchors.setdefault("models", "grid-models" if grid else "accuracy")
     links = {f.id: anchors[a.name] for a in chosen for f in a.findings if a.name in anchors}
     found = tables.get("findings")
     verdicts = {}
@@ -232,7 +238,8 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         metrics_path = run_dir / "metrics.csv"
         metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
         acc = F.accuracy_table(summary, metrics)
-        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc))
+        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc),
+                           anchor="accuracy", fold_tables=True)
         if not acc.empty:
             F.plot_accuracy(acc, figure_dir / "accuracy")
             overview.figures.append((figure_dir / "accuracy.png", "Executive-step accuracy per "
@@ -328,7 +335,7 @@ def _grid_sections(models: pd.DataFrame, figure_dir: Path,
         text += (f" {len(excluded)} run(s) did not meet the criterion within the iteration cap "
                  "and are left out of every analysis and finding (listed below).")
         tables.append(("runs left out", excluded))
-    section = Section("Models of the grid", text=text, tables=tables)
+    section = Section("Models of the grid", text=text, tables=tables, anchor="grid-models")
     curves = []
     for _, row in models.iterrows():
         path = Path(row["run"]) / "metrics.csv"
@@ -423,7 +430,9 @@ def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
     if summary.get("regime"):
         parts.append(f"regime {str(summary['regime']).upper()}")
     if summary.get("iterations") is not None:
-        parts.append(f"{summary['iterations']} iterations in {summary.get('seconds', '?')} s")
+        seconds = summary.get("seconds")
+        parts.append(f"{format_value('iterations', summary['iterations'])} iterations in "
+                     f"{format_value('seconds', seconds) if seconds is not None else '?'} s")
     text = ", ".join(parts) + "."
     overall = acc[acc["task"] == "all"] if not acc.empty else acc
     if not overall.empty:
