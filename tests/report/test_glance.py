@@ -147,6 +147,9 @@ def test_glance_html_has_a_badge_plot_and_folded_table_per_finding(judged):
     flagged = glance.glance_html(findings, outcomes, changed)
     assert "judged partly by this code" in flagged
     assert glance.legend_html(list(outcomes.values())).count('class="dot"') == 4
+    assert "each seed" in glance.legend_html(list(outcomes.values()))
+    single = demo_finding().judge({"demo": grid_table().drop(columns="seed")})
+    assert "each seed" not in glance.legend_html([single])
 
 
 # --------------------------------------------------------------------------- in a browser

@@ -346,10 +346,12 @@ def legend_html(outcomes: Sequence[Outcome]) -> str:
     members = list(dict.fromkeys(u.member for o in outcomes for u in o.units))
     keys = [f'<span class="dot" style="background:{_color(m, members)}"></span>'
             f"{html.escape(m)}" for m in members if m]
-    keys += ['<span class="dot" style="background:#1f2328"></span>unit '
-             '(hollow: misses the rule)',
-             '<span class="dot small" style="background:#1f2328;opacity:.5"></span>each seed',
-             f'<span class="diamond" style="border-color:{NULL_COLOR}"></span>null',
+    keys.append('<span class="dot" style="background:#1f2328"></span>unit '
+                '(hollow: misses the rule)')
+    if any(u.seeds for o in outcomes for u in o.units):
+        keys.append('<span class="dot small" style="background:#1f2328;opacity:.5"></span>'
+                    "each seed")
+    keys += [f'<span class="diamond" style="border-color:{NULL_COLOR}"></span>null',
              '<span class="band"></span>margin to beat',
              '<span class="dash"></span>rule threshold']
     return '<p class="legend">' + " ".join(f"<span>{k}</span>" for k in keys) + "</p>"
@@ -408,6 +410,6 @@ def glance_html(findings: Sequence[Finding], outcomes: Mapping[str, Outcome],
             f'<td class="headline">{headline_html(f, out)}</td><td class="plot">{plot}</td></tr>')
     return (legend_html(list(outcomes.values())) +
             '<table class="glance"><thead><tr><th>finding</th><th>verdict</th>'
-            "<th>headline (95% CI over independent models × seeds)</th>"
+            "<th>headline: effect against the null (95% CI)</th>"
             "<th>each unit against its null</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
