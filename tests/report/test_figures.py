@@ -78,6 +78,7 @@ def test_orthogonalization_annotates_t_test():
     fig = F.plot_orthogonalization(pd.DataFrame(rows), stats=stats)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("p=0.01" in t for t in texts) and any("***" in t for t in texts)
+    assert any("p < 0.001" in t for t in texts) and not any("e-0" in t for t in texts)
     assert len(fig.axes[0].patches) == 4
 
 

@@ -345,7 +345,8 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
             t, p = float(row["t"].iloc[0]), float(row["p"].iloc[0])
             t_values.append(t)
             stars = "***" if p < 1e-3 else "**" if p < 1e-2 else "*" if p < 0.05 else "n.s."
-            ax.text(x[i], ceiling * 0.98, f"{stars}\np={p:.2g}", ha="center", va="top",
+            shown = "p < 0.001" if p < 0.001 else f"p={p:.2g}"  # never 1.4e-05
+            ax.text(x[i], ceiling * 0.98, f"{stars}\n{shown}", ha="center", va="top",
                     fontsize=8)
         ax_t.bar(x, t_values, color="#555555")
         ax_t.axhline(0, color="k", lw=0.8)

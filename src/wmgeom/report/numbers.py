@@ -12,12 +12,14 @@ rounded.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_table", "format_value", "kind_of", "percent_text", "count_text"]
+__all__ = ["format_table", "format_value", "kind_of", "percent_text", "count_text",
+           "readable_text"]
 
 _PERCENT_PREFIXES = ("acc_", "accuracy")
 _PERCENT_WORDS = ("accuracy", "acc_", "_acc", "fraction", "rate")
@@ -102,3 +104,19 @@ def format_table(df: pd.DataFrame) -> pd.DataFrame:
     """Every cell of ``df`` as text, formatted by its column (:func:`format_value`)."""
     return pd.DataFrame({c: [format_value(str(c), v) for v in df[c].tolist()]
                          for c in df.columns}, index=df.index)
+
+
+_SCIENTIFIC = re.compile(r"(?P<p>\bp\s*=\s*)?(?P<x>-?\d+(?:\.\d+)?[eE][-+]?\d+)")
+
+
+def readable_text(text: str) -> str:
+    """``text`` with every number in scientific notation written for people: a p-value
+    (``p=1.4e-05``) as ``p < 0.001``, any other as :func:`format_value` writes a number."""
+    def one(match: re.Match) -> str:
+        value = float(match.group("x"))
+        if match.group("p"):
+            shown = _p(value)
+            return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+        return _number(value)
+
+    return _SCIENTIFIC.sub(one, text)

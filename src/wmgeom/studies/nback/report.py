@@ -22,7 +22,7 @@ from wmgeom.errors import WmgeomError
 from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
 from wmgeom.report import figures as F
 from wmgeom.report.glance import glance_html, headline_html
-from wmgeom.report.numbers import format_value
+from wmgeom.report.numbers import format_value, readable_text
 from wmgeom.report.page import Section, badge, render_html
 from wmgeom.studies.findings import Finding, Outcome
 from wmgeom.studies.nback.analyses import ANALYSES
@@ -161,7 +161,7 @@ def findings_section(tables: dict[str, pd.DataFrame], found: pd.DataFrame,
 def _reading(spec: Figure, tables: dict[str, pd.DataFrame]) -> tuple[str, str]:
     """The figure's reading, shortened to its first models where it lists many, and the
     full reading ("" when not shortened)."""
-    full = spec.reading(tables)
+    full = readable_text(spec.reading(tables))
     parts = full.split("; ")
     if len(parts) <= SHORT_READING:
         return full, ""
