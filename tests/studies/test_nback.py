@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 import shutil
 import subprocess
 
@@ -247,6 +248,11 @@ def test_write_report_builds_a_self_contained_page(analysed):
     assert "LSTM STMF" in page and "GRU STMF" in page  # the second run is compared
     assert "Lei et al. 2024: relevant features fully decodable" in page
     assert "timing (seconds per analysis)" in page
+    # what a person reads holds no scientific notation and no raw float
+    shown = re.sub(r'src="data:[^"]+"|<pre>.*?</pre>|<style>.*?</style>', "", page, flags=re.S)
+    shown = re.sub(r"<[^>]+>", " ", shown)
+    assert not re.findall(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b", shown)
+    assert not re.findall(r"\b\d+\.0*[1-9]\d{4,}\b", shown)  # five significant decimals
 
 
 def test_readings_are_phrased_from_the_computed_numbers(analysed):
