@@ -24,7 +24,7 @@ window.addEventListener('load', () => {
   const doc = document.documentElement;
   const section = document.getElementById('findings');
   const images = Array.from(document.images);
-  const rows = Array.from(document.querySelectorAll('#findings table.glance > tbody > tr'));
+  const rows = Array.from(document.querySelectorAll('#findings table.glance > tbody > tr[id^="finding-"]'));
   const cells = Array.from(document.querySelectorAll(
       '#findings table.glance td.claim, #findings table.glance td.headline'));
   const lineHeight = cells.length ? parseFloat(getComputedStyle(cells[0]).lineHeight) : 0;
@@ -40,6 +40,8 @@ window.addEventListener('load', () => {
     judged_rows: rows.filter(r => !r.querySelector('.badge.untested')).length,
     judged_rows_with_plot: rows.filter(r => !r.querySelector('.badge.untested')
                                            && r.querySelector('img.forest')).length,
+    folded_rows_shown: Array.from(document.querySelectorAll('#findings tr.more')).filter(
+        r => r.getBoundingClientRect().height > 0).length,
     tallest_text_cell_lines: lineHeight ? Math.max(0, ...cells.map(
         c => c.getBoundingClientRect().height)) / lineHeight : 0,
   };
@@ -54,8 +56,8 @@ window.addEventListener('load', () => {
 def probe(page: Path, work: Path, width: int = 1280, height: int = 900) -> dict:
     """Measurements of ``page`` laid out in a ``width`` × ``height`` window: the findings
     section's height (px), the document's scroll width against the viewport, images that did
-    not load, rows of the findings table with a badge and with a plot, and the tallest text
-    cell of that table in lines."""
+    not load, rows of the findings table with a badge and with a plot, the folded rows shown,
+    and the tallest text cell of that table in lines."""
     work.mkdir(parents=True, exist_ok=True)
     copy = work / "probed.html"
     copy.write_text(page.read_text().replace("</body>", _SCRIPT + "</body>"))

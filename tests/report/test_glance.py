@@ -53,6 +53,8 @@ def test_quantity_text_reads_as_a_person_expects():
     assert glance.quantity_text("decoder drop", 0.2, signed=True) == "+0.2"
     assert glance.quantity_text("decoder drop", math.nan) == "n/a"
     assert glance.quantity_text("worst task, train (lowest seed)", 0.95) == "95.0%"
+    assert glance.quantity_text("all tasks, novel angles (lowest seed)", 0.934) == "93.4%"
+    assert glance.quantity_text("novel identities − novel angles", -0.353) == "−35.3%"
 
 
 def test_effect_is_the_mean_against_the_null_over_models_and_seeds(judged):
@@ -140,7 +142,8 @@ def test_glance_html_has_a_badge_plot_and_folded_table_per_finding(judged):
     assert len(rows) == 2
     assert 'class="badge partly"' in rows[0] and 'class="badge untested"' in rows[1]
     assert '<img class="forest"' in rows[0] and "<img" not in rows[1]
-    assert "<details><summary>per model</summary>" in rows[0]
+    assert '<details class="more"><summary>per model</summary></details>' in rows[0]
+    assert '<tr class="more"><td colspan="4">' in rows[0] and "RNN STSF" in rows[0]
     assert '<a href="#fig-demo">Fig. 2b</a>' in rows[0]
     assert "RNN STSF: {" not in page  # the run-on description is never shown
     changed = saved.assign(verdict=["reproduced", "not tested"])
@@ -199,6 +202,13 @@ def test_a_grid_sized_page_reads_in_one_and_a_half_screens(tmp_path):
     assert seen["rows"] == seen["rows_with_badge"] == 16  # a badge on every finding
     assert seen["judged_rows"] == seen["judged_rows_with_plot"] == 15
     assert seen["tallest_text_cell_lines"] <= 5  # no cell holds more than a few lines
+    assert seen["folded_rows_shown"] == 0
+    # a reader opens one finding's numbers: they take the table's width, nothing overflows
+    opened = tmp_path / "opened.html"
+    opened.write_text(page.read_text().replace('<details class="more">',
+                                               '<details class="more" open>', 1))
+    seen = probe(opened, tmp_path / "probe-opened")
+    assert seen["folded_rows_shown"] == 1 and seen["scroll_width"] <= 1280
 
 
 @needs_chromium

@@ -5,7 +5,8 @@ badge, one headline number — the effect against the null (or the value against
 threshold where a finding has no null) with its 95% interval over the independent models ×
 seeds, and how many models and seeds meet the rule — and a small forest plot of every
 unit's measurement beside its null (a grey diamond). The per-unit numbers stay on the page
-folded (``<details>``) as a small table. Everything is drawn from
+folded (a ``<details>`` toggle under the claim opens a row of the table's full width) as a
+small table. Everything is drawn from
 :class:`~wmgeom.studies.findings.Outcome` objects (the findings judged on the tables), read
 by their attributes: this module imports no study.
 """
@@ -50,7 +51,7 @@ _WIDTH_IN = 3.1
 
 def _is_percent(quantity: str) -> bool:
     q = quantity.lower()
-    return kind_of(q) == "percent" or "worst task" in q
+    return kind_of(q) == "percent" or any(w in q for w in ("worst task", "all tasks", "novel "))
 
 
 def quantity_text(quantity: str, value: float, signed: bool = False) -> str:
@@ -393,21 +394,24 @@ def glance_html(findings: Sequence[Finding], outcomes: Mapping[str, Outcome],
             plot = (f'<img class="forest" alt="{html.escape(f.headline)} per '
                     f'{html.escape(f.unit_name or "unit")} against its null" src="{uri}" '
                     f'width="{w}" height="{h}">')
-        details = ""
+        toggle = more = ""
         reason = (f'<p class="small"><b>Not tested:</b> {html.escape(out.reason)}</p>'
                   if out.reason else "")
         if out.units:
-            table = unit_table(f, out)
-            details = (f"<details><summary>{html.escape(_per(f.unit_name))}</summary>"
-                       f'<p class="small"><b>{html.escape(source)}:</b> {html.escape(f.paper)}'
-                       f"</p>{reason}{_table_html(table)}"
-                       f'<p class="small"><b>Rule:</b> {html.escape(f.rule)}'
-                       + (f"; null: {html.escape(f.null)}" if f.null else "") + "</p></details>")
+            # the summary sits in the claim; what it opens takes the table's whole width
+            toggle = (f' · <details class="more"><summary>{html.escape(_per(f.unit_name))}'
+                      "</summary></details>")
+            more = (f'<tr class="more"><td colspan="4">'
+                    f'<p class="small"><b>{html.escape(source)}:</b> {html.escape(f.paper)}'
+                    f"</p>{reason}{_table_html(unit_table(f, out))}"
+                    f'<p class="small"><b>Rule:</b> {html.escape(f.rule)}'
+                    + (f"; null: {html.escape(f.null)}" if f.null else "") + "</p></td></tr>")
         rows.append(
             f'<tr id="finding-{html.escape(f.id)}"><td class="claim">{html.escape(f.claim)}'
-            f'<br><span class="fig">{figure}</span>{" · " if details else ""}{details}</td>'
+            f'<br><span class="fig">{figure}</span>{toggle}</td>'
             f'<td class="verdict">{badge(verdict)}{flag}</td>'
-            f'<td class="headline">{headline_html(f, out)}</td><td class="plot">{plot}</td></tr>')
+            f'<td class="headline">{headline_html(f, out)}</td><td class="plot">{plot}</td></tr>'
+            + more)
     return (legend_html(list(outcomes.values())) +
             '<table class="glance"><thead><tr><th>finding</th><th>verdict</th>'
             "<th>headline: effect against the null (95% CI)</th>"

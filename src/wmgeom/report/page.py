@@ -67,19 +67,25 @@ td:first-child, th:first-child { text-align: left; }
 table.glance { width: 100%; table-layout: fixed; font-size: 0.84em; margin-top: 4px; }
 table.glance th, table.glance td { white-space: normal; text-align: left;
                                    vertical-align: top; padding: 3px 6px; }
-table.glance th:nth-child(1) { width: 30%; } table.glance th:nth-child(2) { width: 11%; }
-table.glance th:nth-child(3) { width: 28%; } table.glance th:nth-child(4) { width: 31%; }
+table.glance > thead > tr > th:nth-child(1) { width: 30%; }
+table.glance > thead > tr > th:nth-child(2) { width: 11%; }
+table.glance > thead > tr > th:nth-child(3) { width: 28%; }
+table.glance > thead > tr > th:nth-child(4) { width: 31%; }
 table.glance .badge { font-size: 0.85em; padding: 1px 6px; }
 table.glance td.plot { padding: 1px 2px; }
 table.glance img.forest { display: block; max-width: 100%; height: auto; }
 table.glance .fig, .small, .q, .why { font-size: 0.86em; color: #57606a; }
 table.glance details summary { display: inline; cursor: pointer; font-size: 0.86em;
                                color: #0969da; }
-table.glance details:not([open]) { display: inline; }
-table.glance details[open] summary { display: list-item; }
+table.glance details.more { display: inline; }
+table.glance tr.more { display: none; }
+table.glance tr:has(details.more[open]) + tr.more { display: table-row; }
+table.glance tr.more td { background: #f6f8fa; }
 .scroll { max-width: 100%; overflow-x: auto; }
 table.units { font-size: 0.95em; margin: 4px 0; }
-table.units th { white-space: normal; max-width: 110px; }
+table.units th { white-space: normal; max-width: 150px; }
+table.units td { white-space: nowrap; text-align: right; }
+table.units td:first-child { text-align: left; }
 .supports { font-size: 0.9em; margin: 4px 0 10px; padding-left: 18px; }
 .supports li { margin: 2px 0; }
 blockquote { margin: 4px 0; padding-left: 10px; border-left: 3px solid #d0d7de;
