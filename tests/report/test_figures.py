@@ -48,6 +48,27 @@ def test_relevant_irrelevant_bars_per_model():
     axes = _visible_axes(fig)
     assert len(axes) == 3
     assert len(axes[0].patches) == 2 * 3  # relevant and irrelevant bar per feature
+    assert not [line for line in axes[0].lines if line.get_marker() == "D"]
+    null = pd.DataFrame(rows).assign(accuracy=0.4)
+    with_null = _visible_axes(F.plot_relevant_irrelevant(pd.DataFrame(rows), null=null))
+    diamonds = [line for line in with_null[0].lines if line.get_marker() == "D"]
+    assert len(diamonds) == 2  # the untrained network beside each bar, grey
+    assert all(np.allclose(d.get_ydata(), 0.4) for d in diamonds)
+    assert diamonds[0].get_markeredgecolor() == F.NULL_COLOR
+
+
+def test_grid_training_panels_by_architecture_and_regime_with_a_line_per_seed():
+    rows = [dict(model=f"{a.upper()} {r}", architecture=a, regime=r, run=f"{a}{r}{s}",
+                 iteration=i, split=sp, acc_executive=0.5 + 0.1 * i)
+            for a in ("gru", "lstm") for r in ("STSF", "MTMF") for s in range(3)
+            for i in range(4) for sp in ("train", "val_angle")]
+    fig = F.plot_grid_training(pd.DataFrame(rows))
+    axes = _visible_axes(fig)
+    assert len(axes) == 4
+    assert sorted(ax.get_title() for ax in axes) == [
+        "GRU MTMF (3 seeds)", "GRU STSF (3 seeds)", "LSTM MTMF (3 seeds)", "LSTM STSF (3 seeds)"]
+    solid = [line for line in axes[0].lines if line.get_linestyle() in ("-", "--")]
+    assert len(solid) == 3 * 2  # every seed's two splits
 
 
 def test_orthogonalization_annotates_t_test():
@@ -57,6 +78,7 @@ def test_orthogonalization_annotates_t_test():
     fig = F.plot_orthogonalization(pd.DataFrame(rows), stats=stats)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("p=0.01" in t for t in texts) and any("***" in t for t in texts)
+    assert any("p < 0.001" in t for t in texts) and not any("e-0" in t for t in texts)
     assert len(fig.axes[0].patches) == 4
 
 

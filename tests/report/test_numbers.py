@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from wmgeom.report.numbers import format_table, format_value, kind_of
+from wmgeom.report.numbers import format_table, format_value, kind_of, readable_text
 from wmgeom.report.page import Section, render_html
 
 
@@ -21,7 +21,10 @@ from wmgeom.report.page import Section, render_html
     ("index", 0.123456, "0.123"),
     ("t", -65.4321, "-65.4"),
     ("procrustes", 1234.5, "1,234"),
-    ("index", 2.5e-05, "2.5e-05"),
+    ("index", 2.5e-05, "< 0.0001"),
+    ("index", -2.5e-05, "> -0.0001"),
+    ("index", 3.14e-04, "0.00031"),
+    ("index", -6.3e-04, "-0.00063"),
     ("model", "GRU MTMF", "GRU MTMF"),
     ("met_criterion", True, "True"),
     ("acc_train", float("nan"), ""),
@@ -53,3 +56,10 @@ def test_the_page_formats_tables_and_shows_verdicts_as_badges(tmp_path):
     assert '<span class="badge untested">not tested</span>' in page
     assert "98.8%" in page and "920 k" in page and "0.987654" not in page
     assert "a &lt;b&gt;" in page  # text is escaped
+
+
+def test_readings_lose_their_scientific_notation():
+    text = "O(encoding) 0.976 (less orthogonal, p=1.4e-05); RNN: p=0.34; drift 3.1e-04, 1e-07"
+    assert readable_text(text) == ("O(encoding) 0.976 (less orthogonal, p < 0.001); RNN: "
+                                   "p=0.34; drift 0.00031, < 0.0001")
+    assert readable_text("p = 2.5E-02") == "p = 0.025"

@@ -4,6 +4,7 @@ Every figure function is exercised on real recordings by tests/studies (PNG and 
 """
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -118,3 +119,41 @@ def test_connectivity_figure_draws_the_untrained_profile():
     assert len(dashed) == 2
     # a null whose weights are the trained ones / 10, rescaled to the trained spread
     np.testing.assert_allclose(dashed[0].get_ydata(), [-0.1, 0.2, -0.1], rtol=1e-6)
+
+
+def test_the_findings_show_at_a_glance_against_their_nulls(tmp_path):
+    import pandas as pd
+
+    from wmgeom.studies.orientation_findings import FINDINGS, findings
+
+    test_sections_read_numbers_from_the_run(tmp_path)
+    analysis = tmp_path / "analysis"
+    analysis.mkdir()
+    names = ["betti0", "betti1", "betti2", "circularity1", "circularity2", "clifford_index",
+             "conditional_angle_deg", "ctd_delay1_to_delay2_deg", "ctd_within_delay2_deg",
+             "fraction_tuning_changed", "linear_r2", "median_error_deg", "orthogonal_coding",
+             "principal_angle1_deg", "radius_ratio", "ring_contrast_norm_theta1",
+             "ring_contrast_norm_theta2", "ring_like_theta1", "ring_like_theta2",
+             "stimulus2_locked_code_change_deg", "torus_margin", "var3", "var4",
+             "ordinal_accuracy_reports", "error_correlation"]
+    trained = {"clifford_index": 0.7, "median_error_deg": 3.0, "betti1": 2.0}
+    measures = pd.DataFrame(
+        [{"condition": c, "rate_noise": n, "ordinal": 0, "measure": m,
+          "trained": trained.get(m, 0.5) + (n if m == "median_error_deg" else 0.0),
+          "untrained": 0.05 if m != "median_error_deg" else 44.0,
+          "shuffled": 0.01 if m != "median_error_deg" else 45.0}
+         for c, n in (("quiet", 0.0), ("noisy", 2.0)) for m in names])
+    tables = {"measures": measures}
+    found = findings(tables)
+    found.to_csv(analysis / "findings.csv", index=False)
+    measures.to_csv(analysis / "measures.csv", index=False)
+    first = rep.sections(tmp_path, FINDINGS)[0]
+    assert first.title == "Findings of Cueva et al. 2021" and first.anchor == "findings"
+    assert not first.tables  # no run-on table: the rows are drawn
+    assert first.html.count('<tr id="finding-') == len(FINDINGS)
+    assert first.html.count('class="badge ') == len(FINDINGS)
+    clifford = first.html.split('<tr id="finding-clifford_torus"')[1].split('<tr id="finding-')[0]
+    assert '<img class="forest"' in clifford and "vs null" in clifford
+    assert re.search(r"\d of 2 conditions pass", clifford), clifford.split("headline")[1][:300]
+    # without the declarations, the saved table (older callers)
+    assert rep.sections(tmp_path)[0].tables

@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 import shutil
 import subprocess
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 import xarray as xr
+from _browser import probe
 from _runs import with_model, write_run
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -239,7 +241,9 @@ def test_write_report_builds_a_self_contained_page(analysed):
     page = nback.report(run).read_text()
     figures = sorted((run / "figures").glob("*.png"))
     assert figures and all(p.with_suffix(".svg").is_file() for p in figures)
-    assert page.count("data:image/png;base64,") == len(figures)  # every figure embedded
+    plots = page.count('<img class="forest"')  # a finding's units against its null
+    assert plots >= 1
+    assert page.count("data:image/png;base64,") == len(figures) + plots  # every figure embedded
     names = {p.stem for p in figures}
     tables = {p.stem: pd.read_csv(p) for p in (run / "analysis").glob("*.csv")
               if p.stat().st_size > 1}
@@ -254,6 +258,11 @@ def test_write_report_builds_a_self_contained_page(analysed):
     assert "LSTM STMF" in page and "GRU STMF" in page  # the second run is compared
     assert "Lei et al. 2024: relevant features fully decodable" in page
     assert "timing (seconds per analysis)" in page
+    # what a person reads holds no scientific notation and no raw float
+    shown = re.sub(r'src="data:[^"]+"|<pre>.*?</pre>|<style>.*?</style>', "", page, flags=re.S)
+    shown = re.sub(r"<[^>]+>", " ", shown)
+    assert not re.findall(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b", shown)
+    assert not re.findall(r"\b\d+\.0*[1-9]\d{4,}\b", shown)  # five significant decimals
 
 
 def test_readings_are_phrased_from_the_computed_numbers(analysed):
@@ -289,6 +298,16 @@ def test_report_renders_in_headless_chromium(analysed, tmp_path):
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 10  # not a blank page
     assert (pixels < 128).mean() > 0.01  # text and plots drawn in dark ink
+    # what a reader checks at 1280 × 900
+    seen = probe(report_page, tmp_path / "probe")
+    assert 0 < seen["findings_height"] <= 1.5 * 900
+    assert seen["scroll_width"] <= seen["viewport_width"]  # no horizontal overflow
+    assert seen["images"] > 10 and seen["images_broken"] == 0
+    found = pd.read_csv(analysed[1] / "analysis" / "findings.csv")
+    assert seen["rows"] == seen["rows_with_badge"] == len(found)  # every finding, a badge
+    judged = int((found["verdict"] != "not tested").sum())
+    assert seen["judged_rows"] == seen["judged_rows_with_plot"] == judged > 0
+    assert seen["tallest_text_cell_lines"] <= 5
 
 
 def test_an_iwisdm_folder_with_two_splits_trains_and_records(tmp_path, monkeypatch):
@@ -334,3 +353,28 @@ def test_an_unfinished_run_says_so_when_recorded_and_reported(lstm_run, tmp_path
     page = nback.report(cut).read_text()
     assert page.index("This run did not finish training") < page.index("Accuracy")
     assert "Training stopped at iteration 10 of 20" in page
+
+
+def test_report_helpers_write_numbers_and_readings_for_people():
+    import importlib
+
+    from wmgeom.studies.nback.analysis import Figure
+
+    R = importlib.import_module("wmgeom.studies.nback.report")  # the module, not the command
+
+    assert R._plain(3e-05) == "0.00003" and R._plain(256) == "256" and R._plain(None) == "None"
+    per_model = pd.DataFrame({"model": ["GRU MTMF"], "runs": [3], "parameters": [919939],
+                              "iterations": [1900.0], "iterations_to_criterion": [1900.0],
+                              "acc_val_angle": [0.98437]})
+    shown = R._readable_models(per_model)
+    assert shown.columns.tolist() == ["model", "seeds", "parameters", "iterations to criterion",
+                                      "novel angles"]
+    assert shown.iloc[0].tolist() == ["GRU MTMF", "3", "920 k", "1,900", "98.4%"]
+    empty = R._labels_as_text(pd.DataFrame({"regime": [np.nan, np.nan], "x": [1.0, 2.0]}))
+    assert empty["regime"].dtype == object and empty["x"].dtype == float
+    reading = ("; ".join(f"M{i}: fine" for i in range(5)))
+    spec = Figure("f", "F (Fig. 1)", lambda t, p: None, lambda t: reading, "paper")
+    short, full = R._reading(spec, {})
+    assert short == "M0: fine; M1: fine; … (3 more in the tables below)" and full == reading
+    spec = Figure("f", "F (Fig. 1)", lambda t, p: None, lambda t: "M0: fine", "paper")
+    assert R._reading(spec, {}) == ("M0: fine", "")

@@ -34,6 +34,7 @@ VALIDATION_COLOR = "#7b3fa0"  # purple, as Lei et al. 2024, Fig. 2c
 GENERALIZATION_COLOR = "#e6b400"  # yellow
 RELEVANT_COLOR = "#2f6db3"
 IRRELEVANT_COLOR = "#d9822b"
+NULL_COLOR = "#8c959f"  # every null control: grey
 ACTION_COLORS = {"no_action": "#7f7f7f", "non_match": "#d62728", "match": "#2ca02c"}
 
 
@@ -198,17 +199,21 @@ def plot_cross_task_generalization(table: pd.DataFrame, path=None) -> Figure:
     return _finish(fig, path)
 
 
-def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
+def plot_relevant_irrelevant(table: pd.DataFrame, path=None,
+                             null: pd.DataFrame | None = None) -> Figure:
     """Lei et al. 2024, Fig. 2b (and A2a): decoding of task-relevant vs irrelevant features at frame 0.
 
     Args:
         table: Rows ``feature`` (decoded property), ``relevant`` (bool: the feature is the
             task's feature), ``accuracy``; optional ``model``, ``task``, ``chance``.
         path: Stem for ``.png``/``.svg`` output, or None.
+        null: The same table of the null network (the untrained one on the same trials):
+            each bar's null is drawn as a grey diamond.
 
     Returns:
         The figure: one panel per model, bars of mean accuracy per decoded feature for
-        tasks where it is relevant and where it is irrelevant, dots per task.
+        tasks where it is relevant and where it is irrelevant, dots per task, the null's
+        mean as a grey diamond.
     """
     _require(table, ["feature", "relevant", "accuracy"], "2b")
     models, features = _models(table), _order(table["feature"])
@@ -232,6 +237,12 @@ def plot_relevant_irrelevant(table: pd.DataFrame, path=None) -> Figure:
             for i, f in enumerate(features):
                 values = part.loc[part["feature"] == f, "accuracy"].to_numpy()
                 ax.plot(np.full(len(values), x[i] + offset), values, ".", color="k", ms=3)
+            if null is not None and not null.empty:
+                base = _by_model(null, model)
+                base = base[base["relevant"].astype(bool) == relevant]
+                level = [base.loc[base["feature"] == f, "accuracy"].mean() for f in features]
+                ax.plot(x + offset, level, "D", ms=5, mfc="white", mec=NULL_COLOR, mew=1.5,
+                        ls="none", label="untrained network" if relevant else None)
         for i, f in enumerate(features):
             chance = _chance(sub[sub["feature"] == f])
             if chance is not None:
@@ -334,7 +345,8 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
             t, p = float(row["t"].iloc[0]), float(row["p"].iloc[0])
             t_values.append(t)
             stars = "***" if p < 1e-3 else "**" if p < 1e-2 else "*" if p < 0.05 else "n.s."
-            ax.text(x[i], ceiling * 0.98, f"{stars}\np={p:.2g}", ha="center", va="top",
+            shown = "p < 0.001" if p < 0.001 else f"p={p:.2g}"  # never 1.4e-05
+            ax.text(x[i], ceiling * 0.98, f"{stars}\n{shown}", ha="center", va="top",
                     fontsize=8)
         ax_t.bar(x, t_values, color="#555555")
         ax_t.axhline(0, color="k", lw=0.8)
@@ -758,36 +770,51 @@ def plot_training_curves(metrics: pd.DataFrame, path=None,
 
 
 def plot_grid_training(curves: pd.DataFrame, path=None) -> Figure:
-    """Training curves of every model of a grid: executive-step accuracy over iterations.
+    """Training curves of a grid: one panel per model (architectures × regimes), every seed
+    a line (training images solid, novel angles dashed), the paper's criterion dotted.
 
     Args:
-        curves: Rows ``model``, ``architecture``, ``regime``, ``iteration``, ``split``,
-            ``acc_executive`` (the task ``all`` of each run's metrics.csv).
+        curves: Rows ``model``, ``iteration``, ``split``, ``acc_executive`` (the task
+            ``all`` of each run's metrics.csv); ``architecture`` and ``regime`` place the
+            panels, ``run`` (or ``seed``) separates the seeds.
         path: Stem for ``.png``/``.svg`` output, or None.
     """
     _require(curves, ["model", "iteration", "split", "acc_executive"], "grid training")
-    splits = [s for s in ("train", "val_angle") if s in set(curves["split"])]
-    fig, axes = _grid(1, len(splits), size=(4.2, 3.2), sharey=True)
-    archs = _order(curves["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
-    styles = {"STSF": ":", "STMF": "--", "MTMF": "-"}
-    for c, split in enumerate(splits):
-        ax = axes[0, c]
-        for model in _models(curves):
-            g = curves[(curves["model"] == model) & (curves["split"] == split)]
-            line = g.groupby("iteration")["acc_executive"].mean()
-            arch = str(g["architecture"].iloc[0]).lower()
-            ax.plot(line.index, line.to_numpy(), styles.get(str(g["regime"].iloc[0]).upper(),
-                                                            "-"),
-                    color=f"C{archs.index(arch)}", label=model, lw=1.3)
-        ax.axhline({"train": 0.95, "val_angle": 0.90}[split], color="k", ls="--", lw=0.7)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("iteration")
-        ax.set_title(split.replace("_", " "))
-        if c == 0:
-            ax.set_ylabel("executive-step accuracy (all tasks)")
-    axes[0, -1].legend(fontsize=7, loc="lower right", ncol=2)
-    fig.suptitle("Training of every model (colour: architecture; line: STSF dotted, STMF "
-                 "dashed, MTMF solid; dashed black: the paper's criterion)")
+    models = _models(curves)
+    cells = _model_cells(curves, models)
+    n_rows = max(r for r, _ in cells.values()) + 1
+    n_cols = max(c for _, c in cells.values()) + 1
+    fig, axes = _grid(n_rows, n_cols, size=(3.0, 1.9), sharex=True, sharey=True)
+    used = set()
+    split_styles = {"train": ("-", "#1f2328"), "val_angle": ("--", "#2f6db3")}
+    seed_key = "run" if "run" in curves else "seed" if "seed" in curves else None
+    for model in models:
+        ax = axes[cells[model]]
+        used.add(cells[model])
+        g = curves[curves["model"] == model]
+        runs = list(g.groupby(seed_key, sort=False)) if seed_key else [("", g)]
+        for split, (style, color) in split_styles.items():
+            for k, (_, run) in enumerate(runs):
+                line = run[run["split"] == split].groupby("iteration")["acc_executive"].mean()
+                ax.plot(line.index, line.to_numpy(), style, color=color, lw=1.0, alpha=0.8,
+                        label=split.replace("_", " ") if k == 0 else None)
+        for split, level in (("train", 0.95), ("val_angle", 0.90)):
+            ax.axhline(level, color=split_styles[split][1], ls=":", lw=0.8)
+        ax.set_ylim(0.3, 1.02)
+        ax.set_title(f"{model} ({len(runs)} seed{'s' if len(runs) != 1 else ''})",
+                     fontsize=9)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if (r, c) not in used:
+                axes[r, c].set_visible(False)
+        axes[r, 0].set_ylabel("executive accuracy")
+    for c in range(n_cols):
+        axes[-1, c].set_xlabel("iteration")
+    first = axes[next(iter(sorted(used)))]
+    first.legend(fontsize=7, loc="lower right")
+    fig.suptitle("Training of every model, seeds as lines (dotted: the paper's criterion, "
+                 "95% train, 90% novel angles)", fontsize=10)
     return _finish(fig, path)
 
 

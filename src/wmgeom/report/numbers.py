@@ -4,18 +4,22 @@ A column's name says what its numbers are, and the formatter follows it: accurac
 fractions as percentages with one decimal, parameter counts in thousands or millions,
 p-values as ``p < 0.001`` or with two significant digits, iterations and counts as integers
 with thousands separators, seconds with one decimal, anything else with three significant
-digits and never in scientific notation unless it is smaller than 0.001. The CSV tables keep
-every digit; only what a person reads is rounded.
+digits and never in scientific notation (below 0.001 two significant digits written out,
+below 0.0001 as ``< 0.0001``). The CSV tables keep every digit; only what a person reads is
+rounded.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["format_table", "format_value", "kind_of", "percent_text", "count_text"]
+__all__ = ["format_table", "format_value", "kind_of", "percent_text", "count_text",
+           "readable_text"]
 
 _PERCENT_PREFIXES = ("acc_", "accuracy")
 _PERCENT_WORDS = ("accuracy", "acc_", "_acc", "fraction", "rate")
@@ -66,8 +70,10 @@ def _p(value: float) -> str:
 def _number(value: float) -> str:
     if value == 0:
         return "0"
+    if abs(value) < 1e-4:
+        return "< 0.0001" if value > 0 else "> -0.0001"
     if abs(value) < 1e-3:
-        return f"{value:.1e}"
+        return np.format_float_positional(value, precision=2, fractional=False, trim="-")
     if abs(value) >= 1e3:
         return f"{value:,.0f}"
     return f"{value:.3g}"
@@ -98,3 +104,19 @@ def format_table(df: pd.DataFrame) -> pd.DataFrame:
     """Every cell of ``df`` as text, formatted by its column (:func:`format_value`)."""
     return pd.DataFrame({c: [format_value(str(c), v) for v in df[c].tolist()]
                          for c in df.columns}, index=df.index)
+
+
+_SCIENTIFIC = re.compile(r"(?P<p>\bp\s*=\s*)?(?P<x>-?\d+(?:\.\d+)?[eE][-+]?\d+)")
+
+
+def readable_text(text: str) -> str:
+    """``text`` with every number in scientific notation written for people: a p-value
+    (``p=1.4e-05``) as ``p < 0.001``, any other as :func:`format_value` writes a number."""
+    def one(match: re.Match) -> str:
+        value = float(match.group("x"))
+        if match.group("p"):
+            shown = _p(value)
+            return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+        return _number(value)
+
+    return _SCIENTIFIC.sub(one, text)

@@ -13,6 +13,7 @@ numbers of the nulls (``analysis/measures.csv``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from wmgeom.analysis.connectivity import ring_summary, sort_units  # noqa: E402
 from wmgeom.references import REFERENCES, cite  # noqa: E402
 from wmgeom.report.figures import save_figure  # noqa: E402
+from wmgeom.report.glance import glance_html  # noqa: E402
 from wmgeom.report.page import Section  # noqa: E402
 
 FIGURES = {
@@ -291,22 +293,39 @@ _FINDINGS_TEXT = (
     "(docs/orientation.md), never typed by hand.")
 
 
-def findings_sections(found: pd.DataFrame) -> list[Section]:
-    """The findings table as the report's first section (none without ``findings.csv``)."""
+_GLANCE_TEXT = (
+    "Verdicts computed from this folder's tables by each finding's rule (folded under it; "
+    "docs/orientation.md); only the abstract of Cueva et al. 2021 is available. Headline: "
+    "the measurement minus the larger of its nulls (the untrained network on the same "
+    "trials, the recordings with shuffled orientations) with its 95% interval over the "
+    "training conditions, or the value against the rule.")
+
+
+def findings_sections(found: pd.DataFrame, declared: Sequence[Any] | None = None,
+                      tables: Mapping[str, pd.DataFrame] | None = None) -> list[Section]:
+    """The findings as the report's first section (none without ``findings.csv``): at a
+    glance (:func:`~wmgeom.report.glance.glance_html`) when the declared findings are given
+    to judge ``tables`` again, else the saved table."""
     if found.empty:
         return []
     counts = found["verdict"].value_counts()
     tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly", "not reproduced",
                                                     "not tested") if v in counts)
+    title = f"Findings of {cite('cueva2021')}"
+    if declared is not None and tables is not None:
+        outcomes = {f.id: f.judge(tables) for f in declared}
+        return [Section(title, anchor="findings", text=f"{_GLANCE_TEXT} Here: {tally}.",
+                        html=glance_html(declared, outcomes, found,
+                                         source=cite("cueva2021")))]
     cols = [c for c in ("finding", "verdict", "measured", "null", "margin", "paper", "reason",
                         "rule") if c in found]
-    return [Section(f"Findings of {cite('cueva2021')}",
-                    text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
+    return [Section(title, text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
                     tables=[("findings", found[cols].fillna(""))], wrap=True)]
 
 
-def sections(run_dir: str | Path) -> list[Section]:
-    """Report sections of a two-orientation run directory."""
+def sections(run_dir: str | Path, findings: Sequence[Any] | None = None) -> list[Section]:
+    """Report sections of a two-orientation run directory (``findings``: the declared
+    findings, drawn at a glance against their nulls)."""
     from wmgeom.errors import WmgeomError
 
     run_dir = Path(run_dir)
@@ -435,7 +454,12 @@ def sections(run_dir: str | Path) -> list[Section]:
                 if c in rows]
         return [("Beside the nulls (untrained network, shuffled orientations)", rows[cols])]
 
-    return findings_sections(table("findings")) + [
+    tables = None
+    if findings is not None:
+        from wmgeom.io import read_tables
+
+        tables = read_tables(analysis)
+    return findings_sections(table("findings"), findings, tables) + [
         Section(
             "Two-orientation study: overview",
             overview,
@@ -474,9 +498,10 @@ def sections(run_dir: str | Path) -> list[Section]:
     ]
 
 
-def write_report(run_dir: str | Path) -> Path:
+def write_report(run_dir: str | Path, findings: Sequence[Any] | None = None) -> Path:
     """Write ``RUN_DIR/report.html`` of a two-orientation run from its summary, tables and
-    figures (figures missing from ``figures/`` are drawn from ``analysis/`` first)."""
+    figures (figures missing from ``figures/`` are drawn from ``analysis/`` first);
+    ``findings``: the declared findings, shown at a glance against their nulls."""
     from wmgeom.io import read_json, read_tables
     from wmgeom.report.page import render_html
 
@@ -487,4 +512,4 @@ def write_report(run_dir: str | Path) -> Path:
         draw_figures(figure_dir, read_tables(run_dir / "analysis"),
                      summary["default_condition"])
     title = f"wmgeom report: two-orientation working memory ({run_dir.name})"
-    return render_html(title, sections(run_dir), run_dir / "report.html")
+    return render_html(title, sections(run_dir, findings), run_dir / "report.html")

@@ -33,7 +33,8 @@ h1 { font-size: 1.8em; border-bottom: 2px solid #d0d7de; padding-bottom: 8px; }
 h2 { font-size: 1.35em; margin-top: 2.2em; border-bottom: 1px solid #d0d7de;
      padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin-top: 1.4em; }
-nav ol { columns: 2; font-size: 0.95em; }
+nav ol { columns: 3; column-gap: 2.8em; font-size: 0.85em; margin: 8px 0; }
+nav li { break-inside: avoid; }
 figure { margin: 18px 0; padding: 10px; border: 1px solid #d0d7de; border-radius: 6px;
          background: #fafbfc; }
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
@@ -52,6 +53,44 @@ td:first-child, th:first-child { text-align: left; }
 .badge.partly { background: #9a6700; }
 .badge.no { background: #cf222e; }
 .badge.untested { background: #6e7781; }
+.legend { font-size: 0.82em; color: #424a53; margin: 4px 0 6px; }
+.legend > span { margin-right: 12px; white-space: nowrap; }
+.dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
+       margin-right: 4px; vertical-align: -1px; }
+.dot.small { width: 5px; height: 5px; vertical-align: 1px; }
+.diamond { display: inline-block; width: 6px; height: 6px; border: 1.5px solid;
+           transform: rotate(45deg); margin-right: 5px; vertical-align: 0; }
+.band { display: inline-block; width: 16px; height: 8px; background: #8c959f;
+        opacity: 0.3; margin-right: 4px; }
+.dash { display: inline-block; width: 14px; border-top: 1.5px dashed #1f2328;
+        margin-right: 4px; vertical-align: 3px; }
+table.glance { width: 100%; table-layout: fixed; font-size: 0.84em; margin-top: 4px; }
+table.glance th, table.glance td { white-space: normal; text-align: left;
+                                   vertical-align: top; padding: 3px 6px; }
+table.glance > thead > tr > th:nth-child(1) { width: 30%; }
+table.glance > thead > tr > th:nth-child(2) { width: 11%; }
+table.glance > thead > tr > th:nth-child(3) { width: 28%; }
+table.glance > thead > tr > th:nth-child(4) { width: 31%; }
+table.glance .badge { font-size: 0.85em; padding: 1px 6px; }
+table.glance td.plot { padding: 1px 2px; }
+table.glance img.forest { display: block; max-width: 100%; height: auto; }
+table.glance .fig, .small, .q, .why { font-size: 0.86em; color: #57606a; }
+table.glance details summary { display: inline; cursor: pointer; font-size: 0.86em;
+                               color: #0969da; }
+table.glance details.more { display: inline; }
+table.glance tr.more { display: none; }
+table.glance tr:has(details.more[open]) + tr.more { display: table-row; }
+table.glance tr.more td { background: #f6f8fa; }
+.scroll { max-width: 100%; overflow-x: auto; }
+table.units { font-size: 0.95em; margin: 4px 0; }
+table.units th { white-space: normal; max-width: 150px; }
+table.units td { white-space: nowrap; text-align: right; }
+table.units td:first-child { text-align: left; }
+.supports { font-size: 0.9em; margin: 4px 0 10px; padding-left: 18px; }
+.supports li { margin: 2px 0; }
+blockquote { margin: 4px 0; padding-left: 10px; border-left: 3px solid #d0d7de;
+             color: #424a53; }
+details.tables > summary { cursor: pointer; color: #0969da; font-size: 0.92em; }
 pre { background: #f6f8fa; padding: 12px; border-radius: 6px; overflow: auto;
       font-size: 0.85em; }
 """
@@ -64,18 +103,27 @@ class Section:
     Attributes:
         title: Heading of the section.
         text: Paragraphs (plain text; blank lines separate paragraphs). Escaped on render.
-        figures: ``(figure, caption)`` pairs; a figure is a PNG path or a matplotlib Figure.
+        figures: ``(figure, caption)`` pairs, or ``(figure, caption, (source, statement))``
+            to quote a paper's caption above ours; a figure is a PNG path or a matplotlib
+            Figure.
         tables: ``(name, DataFrame)`` pairs rendered as HTML tables.
         code: Optional preformatted text (for example the resolved config).
         wrap: Tables of sentences: cells wrap, rows are not cut to a scroll box.
+        html: Markup placed after the text, as it is (built by the report modules, which
+            escape what they put in it).
+        anchor: The section's id in the page (default ``s<position>``).
+        fold_tables: Show the tables folded (``<details>``) under one summary line.
     """
 
     title: str
     text: str = ""
-    figures: list[tuple[FigureLike, str]] = field(default_factory=list)
+    figures: list[tuple] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     code: str | None = None
     wrap: bool = False
+    html: str = ""
+    anchor: str = ""
+    fold_tables: bool = False
 
 
 def figure_data_uri(figure: FigureLike) -> str:
@@ -142,22 +190,32 @@ def render_html(title: str, sections: list[Section], path: str | os.PathLike,
         The path written.
     """
     path = Path(path)
+    anchors = [s.anchor or f"s{i}" for i, s in enumerate(sections)]
     toc = "".join(
-        f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>' for i, s in enumerate(sections)
+        f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
+        for a, s in zip(anchors, sections, strict=True)
     )
     blocks = []
-    for i, section in enumerate(sections):
-        parts = [f'<section id="s{i}"><h2>{html.escape(section.title)}</h2>']
+    for anchor, section in zip(anchors, sections, strict=True):
+        parts = [f'<section id="{html.escape(anchor)}"><h2>{html.escape(section.title)}</h2>']
         if section.text:
             parts.append(_paragraphs(section.text))
-        for figure, caption in section.figures:
+        parts.append(section.html)
+        for figure, caption, *quote in section.figures:
+            said = "".join(f"<blockquote>{html.escape(source)}: {html.escape(text)}"
+                           "</blockquote>" for source, text in quote)
             parts.append(
                 f'<figure><img alt="{html.escape(caption)}" src="{figure_data_uri(figure)}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                f"<figcaption>{said}{html.escape(caption)}</figcaption></figure>"
             )
-        for name, table in section.tables:
-            parts.append(f"<h3>{html.escape(name)}</h3>"
-                         f"{_table_html(table, max_table_rows, section.wrap)}")
+        tables = "".join(f"<h3>{html.escape(name)}</h3>"
+                         f"{_table_html(table, max_table_rows, section.wrap)}"
+                         for name, table in section.tables)
+        if section.fold_tables and section.tables:
+            names = ", ".join(name for name, _ in section.tables)
+            tables = (f'<details class="tables"><summary>Tables behind this '
+                      f"({html.escape(names)})</summary>{tables}</details>")
+        parts.append(tables)
         if section.code:
             parts.append(f"<pre>{html.escape(section.code)}</pre>")
         parts.append("</section>")

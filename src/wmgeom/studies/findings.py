@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["VERDICTS", "Finding", "Threshold", "format_spread",
+__all__ = ["VERDICTS", "Finding", "Threshold", "UnitMeasure", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
@@ -133,14 +133,42 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class UnitMeasure:
+    """What one unit of a finding measured, as numbers (the report draws them).
+
+    Attributes:
+        label: The unit (``"GRU MTMF"``, ``"GRU"``, ``"all models"``).
+        group: The unit's architecture where its rows hold one, else ``label``.
+        member: The unit's regime where its rows hold one, else ``""``.
+        value: The finding's headline quantity (:attr:`Finding.headline`) in the unit.
+        null: The null's value of it (NaN where the finding has no null or it was not
+            computed).
+        meets: Whether the unit meets the rule for ``reproduced`` (the margin included).
+        measures: Every quantity the unit measured (its null's too).
+        seeds: ``(seed, value, null, meets)`` for each seed of a unit measured over several
+            seeds, each seed judged on its own rows; empty otherwise.
+    """
+
+    label: str
+    group: str
+    member: str
+    value: float
+    null: float
+    meets: bool
+    measures: Mapping[str, float]
+    seeds: tuple[tuple[object, float, float, bool], ...] = ()
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """The verdict of one finding on a set of tables."""
+    """The verdict of one finding on a set of tables (``units``: each unit's numbers)."""
 
     measured: str
     verdict: str
     reason: str = ""
     null: str = ""
     seeds: str = ""
+    units: tuple[UnitMeasure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,6 +251,18 @@ class Finding:
         return self.join(t, tables) if self.join is not None else t
 
     @property
+    def headline(self) -> str:
+        """The quantity a reader looks at first: the one compared with the null, else the
+        first of the rule's thresholds."""
+        return self.compare or self.reproduced[0].quantity
+
+    @property
+    def target(self) -> float:
+        """The threshold the rule sets on :attr:`headline` for ``reproduced`` (NaN if none)."""
+        return next((t.value for t in self.reproduced if t.quantity == self.headline),
+                    math.nan)
+
+    @property
     def margin_text(self) -> str:
         """The margin in words, e.g. ``"≥ 0.1 above the untrained network"``."""
         if not self.null or self.margin is None:
@@ -279,10 +319,12 @@ class Finding:
             return Outcome("", "not tested", self.no_units or self.missing or
                            f"no rows in {self.table}")
         texts, passes, partials, nulls, beaten, seeds = [], [], [], [], [], []
+        measured_units = []
         table_nulls = self._null_values(tables)
         for label, g in units:
-            if (count := self._seeds_passing(g, label, table_nulls)) is not None:
-                seeds.append(f"{label}: {count[0]} of {count[1]}")
+            per_seed = self._per_seed(g, label, table_nulls)
+            if per_seed:
+                seeds.append(f"{label}: {sum(s[3] for s in per_seed)} of {len(per_seed)}")
             measures = self.measure(g)
             text = self.describe(label, g, measures)
             if text:
@@ -291,6 +333,7 @@ class Finding:
                 continue
             passes.append(all(t.holds(measures) for t in self.reproduced))
             partials.append(bool(self.partly) and all(t.holds(measures) for t in self.partly))
+            null = math.nan
             if self.null:
                 null = table_nulls.get(label, measures.get(f"null {self.compare}", math.nan))
                 null = float(null)
@@ -302,7 +345,11 @@ class Finding:
                 nulls.append(f"{label}: {null:.3g} (measured {float(measures[self.compare]):.3g}"
                              f"{self._parts_text(measures)})"
                              if not math.isnan(null) else f"{label}: not computed")
+            measured_units.append(UnitMeasure(
+                label, *_group_member(label, g), float(measures[self.headline]), null,
+                passes[-1], dict(measures), tuple(per_seed)))
         measured = "; ".join(texts)
+        units_out = tuple(measured_units)
         if not passes:
             return Outcome(measured, "not tested",
                            self.unmeasured or self.no_units or self.missing or
@@ -315,30 +362,46 @@ class Finding:
             return Outcome(measured, "not tested",
                            f"not diagnostic: {self.null} scores within {self.margin:.3g} of "
                            "the measurement, so this measure cannot tell", null=null_text,
-                           seeds=seeds_text)
-        return Outcome(measured, verdict, null=null_text, seeds=seeds_text)
+                           seeds=seeds_text, units=units_out)
+        return Outcome(measured, verdict, null=null_text, seeds=seeds_text, units=units_out)
 
-    def _seeds_passing(self, g: pd.DataFrame, label: str, table_nulls: Mapping[str, float]
-                       ) -> tuple[int, int] | None:
-        """How many of the unit's seeds meet the rule on their own (each seed's rows: one
-        independent training of every model of the unit), with the null margin; None where
-        the unit holds one seed or the rows carry none."""
+    def _per_seed(self, g: pd.DataFrame, label: str, table_nulls: Mapping[str, float]
+                  ) -> list[tuple[object, float, float, bool]]:
+        """``(seed, headline value, null, meets the rule)`` of each of the unit's seeds
+        judged on its own rows (each seed's rows: one independent training of every model of
+        the unit), with the null margin; empty where the unit holds one seed or the rows
+        carry none."""
         if "seed" not in g or g["seed"].nunique() < 2:
-            return None
-        passed = total = 0
-        for _, rows in g.groupby("seed", sort=True):
+            return []
+        out = []
+        for seed, rows in g.groupby("seed", sort=True):
             measures = self.measure(rows)
             if measures is None:
                 continue
-            total += 1
             ok = all(t.holds(measures) for t in self.reproduced)
+            null = math.nan
             if self.null:
                 null = float(table_nulls.get(label, measures.get(f"null {self.compare}",
                                                                  math.nan)))
                 above = float(measures[self.compare]) - null
                 ok = ok and not math.isnan(above) and above >= (self.margin or 0.0)
-            passed += ok
-        return (passed, total) if total else None
+            out.append((seed.item() if hasattr(seed, "item") else seed,
+                        float(measures[self.headline]), null, bool(ok)))
+        return out
+
+
+def _group_member(label: str, g: pd.DataFrame) -> tuple[str, str]:
+    """A unit's architecture and regime where its rows hold one each, else its label."""
+    def one(column: str) -> str | None:
+        if column not in g:
+            return None
+        values = g[column].dropna().astype(str).unique()
+        return values[0] if len(values) == 1 else None
+
+    arch, regime = one("architecture"), one("regime")
+    if arch is None:
+        return label, ""
+    return arch.upper(), (regime or "").upper()
 
 
 def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]

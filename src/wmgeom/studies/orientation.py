@@ -59,7 +59,7 @@ from wmgeom.record.orientation import record_orientation
 from wmgeom.report.orientation import draw_figures, write_report
 from wmgeom.studies import base
 from wmgeom.studies.base import claimed_run_dir
-from wmgeom.studies.orientation_findings import findings
+from wmgeom.studies.orientation_findings import FINDINGS, findings
 from wmgeom.tasks.orientation import OrientationTaskConfig, TwoOrientationTask, report_outputs
 from wmgeom.train.trainer import TrainConfig, Trainer, TrainResult
 from wmgeom.validation import Seed
@@ -264,7 +264,7 @@ def report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     base.check_tables(run_dir / "analysis", "run the study again (`wmgeom run --config "
                       f"{run_dir}/config.yaml --out {run_dir} --resume`)")
-    return write_report(run_dir)
+    return write_report(run_dir, FINDINGS)
 
 
 def run(config: OrientationConfig, run_dir: str | Path, resume: bool = False,

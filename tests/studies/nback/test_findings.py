@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -201,3 +203,34 @@ def test_the_rules_are_written_in_the_docs():
     for f in FINDINGS:
         assert f"`{f.id}`" in doc and f.rule in doc, f.id
     assert rules_markdown(FINDINGS) in doc  # the table is the generated one, as it is
+
+
+def test_each_unit_carries_its_numbers_and_its_seeds():
+    from wmgeom.studies.findings import Finding, Threshold
+
+    rows = [{"model": f"{a.upper()} {r}", "architecture": a, "regime": r, "seed": s,
+             "value": v + 0.01 * s, "null": 0.2}
+            for a, r, v in (("gru", "MTMF", 0.9), ("rnn", "STSF", 0.4)) for s in (0, 1)]
+    finding = Finding(
+        "demo", "claim", "paper", "2b", "demo",
+        measure=lambda g: {"score": g["value"].mean(), "other": 1.0,
+                           "null score": g["null"].mean()},
+        describe=lambda *_: "", reproduced=(Threshold("other", ">=", 0.5),
+                                            Threshold("score", ">=", 0.8)),
+        null="a control", compare="score", margin=0.3)
+    assert finding.headline == "score" and finding.target == 0.8
+    out = finding.judge({"demo": pd.DataFrame(rows)})
+    gru, rnn = out.units
+    assert (gru.label, gru.group, gru.member) == ("GRU MTMF", "GRU", "MTMF")
+    assert gru.value == pytest.approx(0.905) and gru.null == pytest.approx(0.2) and gru.meets
+    assert not rnn.meets and rnn.measures["other"] == 1.0
+    assert gru.seeds == ((0, pytest.approx(0.9), pytest.approx(0.2), True),
+                         (1, pytest.approx(0.91), pytest.approx(0.2), True))
+    assert [s[3] for s in rnn.seeds] == [False, False]
+    assert out.seeds == "GRU MTMF: 2 of 2; RNN STSF: 0 of 2"  # the same counts as the units
+    no_null = Finding("plain", "claim", "paper", "2b", "demo", measure=lambda g: {"x": 1.0},
+                      describe=lambda *_: "", reproduced=(Threshold("x", "<", 2.0),),
+                      units=lambda t: [("all models", t)], unit_name="")
+    unit, = no_null.judge({"demo": pd.DataFrame(rows)}).units
+    assert (unit.group, unit.member) == ("all models", "") and math.isnan(unit.null)
+    assert no_null.headline == "x" and no_null.target == 2.0

@@ -11,6 +11,7 @@ Nothing here runs an analysis.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,9 +21,14 @@ import pandas as pd
 from wmgeom.errors import WmgeomError
 from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
 from wmgeom.report import figures as F
-from wmgeom.report.page import Section, render_html
+from wmgeom.report.glance import glance_html, headline_html
+from wmgeom.report.numbers import format_value, readable_text
+from wmgeom.report.page import Section, badge, render_html
+from wmgeom.studies.findings import Finding, Outcome
 from wmgeom.studies.nback.analyses import ANALYSES
 from wmgeom.studies.nback.analysis import Analysis, Figure, percent
+
+log = logging.getLogger(__name__)
 
 
 def declared_figures(analyses: Iterable[Analysis] | None = None) -> Iterator[Figure]:
@@ -87,14 +93,91 @@ _DATA_ACTIVATIONS = ("Activity: the data's activity averaged over each frame's w
 
 
 _FINDINGS_TEXT = (
-    "One row per finding of Lei et al. 2024. 'measured' is what this folder's tables give (mean ± "
-    "standard deviation over the unit named in brackets); 'verdict' is computed from the "
-    "tables by the rule in the last column (docs/findings.md), never typed by hand. A "
-    "finding that needs models this folder does not hold (e.g. STSF models or a vanilla "
-    "RNN; `wmgeom run --grid` trains them) is 'not tested', with the reason. Where a model "
-    "was trained with several seeds, 'seeds' counts the seeds whose own tables meet the rule "
-    "(each seed an independent training of the unit's models)."
+    "Verdicts computed from this folder's tables by each finding's rule (folded under it; "
+    "docs/findings.md). Headline: the measurement minus its null (the same computation on a "
+    "control lacking the property) with its 95% interval, or the value against the rule."
 )
+
+SHORT_READING = 3
+"""Readings of more models than this are shortened on the page (the full one is folded)."""
+
+
+def judged(tables: dict[str, pd.DataFrame], analyses: Iterable[Analysis] | None = None
+           ) -> list[tuple[Analysis, Finding, Outcome]]:
+    """Every declared finding judged again on the saved tables (the numbers the page draws;
+    nothing is analysed), with its analysis, in page order.
+
+    Label columns that the CSV round trip left all empty are read as text again (as the
+    analysis held them). A finding the tables of an older version cannot measure any more
+    keeps the verdict of ``findings.csv`` and shows no plot (logged).
+    """
+    readable = {name: _labels_as_text(t) for name, t in tables.items()}
+    out = []
+    for analysis in ANALYSES if analyses is None else analyses:
+        for finding in analysis.findings:
+            try:
+                outcome = finding.judge(readable)
+            except (KeyError, AttributeError, TypeError, ValueError) as exc:
+                log.warning("finding %s cannot be measured again from these tables (%s: %s); "
+                            "its saved verdict is shown without a plot", finding.id,
+                            type(exc).__name__, exc)
+                outcome = Outcome("", "not tested", "")
+            out.append((analysis, finding, outcome))
+    return out
+
+
+_LABELS = ("model", "architecture", "regime", "run", "task", "feature", "kind", "space")
+
+
+def _labels_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    empty = [c for c in _LABELS if c in table and len(table) and table[c].isna().all()]
+    if not empty:
+        return table
+    return table.assign(**{c: table[c].astype(object) for c in empty})
+
+
+def findings_section(tables: dict[str, pd.DataFrame], found: pd.DataFrame,
+                     analyses: Iterable[Analysis] | None = None,
+                     figure_links: dict[str, str] | None = None) -> Section:
+    """The findings at a glance (:func:`~wmgeom.report.glance.glance_html`): one compact row
+    per finding with its badge, headline number and plot of every model against its null."""
+    counts = found["verdict"].value_counts()
+    tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly", "not reproduced",
+                                                    "not tested") if v in counts)
+    triples = judged(tables, analyses)
+    declared = {f.id for _, f, _ in triples}
+    findings = [f for _, f, _ in triples]
+    outcomes = {f.id: o for _, f, o in triples}
+    extra = found[~found["id"].isin(declared)] if "id" in found else found.iloc[:0]
+    return Section(
+        "Findings of Lei et al. 2024", anchor="findings",
+        text=f"{_FINDINGS_TEXT} Here: {tally}.",
+        html=glance_html(findings, outcomes, found, figure_links),
+        tables=[("findings not declared by this code", extra[[
+            c for c in ("finding", "figure", "verdict", "reason") if c in extra]].fillna(""))]
+        if not extra.empty else [], wrap=True)
+
+
+def _reading(spec: Figure, tables: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """The figure's reading, shortened to its first models where it lists many, and the
+    full reading ("" when not shortened)."""
+    full = readable_text(spec.reading(tables))
+    parts = full.split("; ")
+    if len(parts) <= SHORT_READING:
+        return full, ""
+    return (f"{'; '.join(parts[:2])}; … ({len(parts) - 2} more in the tables below)", full)
+
+
+def _supports(items: list[tuple[Finding, Outcome, str]]) -> str:
+    """The findings a figure supports: badge, claim, headline, link back to the glance."""
+    import html as h
+
+    lines = []
+    for finding, outcome, verdict in items:
+        head = headline_html(finding, outcome).split("<br>")[0]
+        lines.append(f"<li>{badge(verdict)} {h.escape(finding.claim)} — {head} "
+                     f'<a href="#finding-{h.escape(finding.id)}">↑</a></li>')
+    return f'<ul class="supports">{"".join(lines)}</ul>' if lines else ""
 
 
 def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
@@ -116,18 +199,27 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
     """
     figure_dir = run_dir / "figures"
     sections = []
+    chosen = list(ANALYSES if analyses is None else analyses)
+    shown = [(a, spec) for a in chosen for spec in a.figures
+             if (figure_dir / f"{spec.name}.png").is_file() and spec.available(tables)]
+    anchors = {}
+    for a, spec in shown:
+        anchors.setdefault(a.name, f"fig-{spec.name}")
+    grid = config.get("study") == "nback-grid"
+    trained = summary or (run_dir / "metrics.csv").is_file()
+    if (grid and tables.get("models") is not None) or (not grid and trained):
+        # the training summaries' findings point to the models' or the accuracy section
+        anchors.setdefault("models", "grid-models" if grid else "accuracy")
+    links = {f.id: anchors[a.name] for a in chosen for f in a.findings if a.name in anchors}
     found = tables.get("findings")
+    verdicts = {}
+    outcomes = {}
     if found is not None and not found.empty:
-        counts = found["verdict"].value_counts()
-        tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly",
-                                                        "not reproduced", "not tested")
-                          if v in counts)
-        sections.append(Section(
-            "Findings of Lei et al. 2024", text=f"{_FINDINGS_TEXT}\n\nHere: {tally}.",
-            tables=[("findings", found[[c for c in ("finding", "figure", "paper", "measured",
-                                                    "verdict", "seeds", "reason", "rule")
-                                        if c in found]].fillna(""))],
-            wrap=True))
+        section = findings_section(tables, found, chosen, links)
+        sections.append(section)
+        verdicts = dict(zip(found["id"], found["verdict"], strict=True)) if "id" in found \
+            else {}
+        outcomes = {f.id: (f, o) for _, f, o in judged(tables, chosen)}
 
     models = tables.get("models")
     recording = tables.get("recording")
@@ -146,7 +238,8 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         metrics_path = run_dir / "metrics.csv"
         metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
         acc = F.accuracy_table(summary, metrics)
-        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc))
+        overview = Section("Accuracy", text=_overview_text(run_dir, summary, acc),
+                           anchor="accuracy", fold_tables=True)
         if not acc.empty:
             F.plot_accuracy(acc, figure_dir / "accuracy")
             overview.figures.append((figure_dir / "accuracy.png", "Executive-step accuracy per "
@@ -164,15 +257,24 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
                  "dashed lines mark the paper's criterion (>95% train, >90% novel angles).",
             figures=[(figure_dir / "training_curves.png", "Training curves from metrics.csv.")]))
 
-    for spec in declared_figures(analyses):
-        png = figure_dir / f"{spec.name}.png"
-        if not png.is_file() or not spec.available(tables):
-            continue
-        caption = f"Here: {spec.reading(tables)}. {spec.source}: {spec.paper}."
-        shown = [n for n in spec.tables + tuple(f"{n}_stats" for n in spec.tables)
+    first = set(anchors.values())
+    for a, spec in shown:
+        anchor = f"fig-{spec.name}"
+        reading, full = _reading(spec, tables)
+        supported = [(*outcomes[f.id], verdicts.get(f.id, outcomes[f.id][1].verdict))
+                     for f in a.findings if f.id in outcomes] if anchor in first else []
+        names = [n for n in spec.tables + tuple(f"{n}_stats" for n in spec.tables)
                  if n in tables]
-        sections.append(Section(spec.title, figures=[(png, caption)],
-                                tables=[(name, _display(tables[name])) for name in shown]))
+        section_tables = [(name, _display(tables[name])) for name in names]
+        if full:
+            section_tables.insert(0, ("reading per model", pd.DataFrame(
+                {"model": [p.split(": ", 1)[0] for p in full.split("; ")],
+                 "reading": [p.split(": ", 1)[-1] for p in full.split("; ")]})))
+        sections.append(Section(
+            spec.title, anchor=anchor, html=_supports(supported),
+            figures=[(figure_dir / f"{spec.name}.png", f"Here: {reading}.",
+                      (spec.source, spec.paper))],
+            tables=section_tables, fold_tables=True))
 
     skipped = tables.get("skipped")
     if skipped is not None and not skipped.empty:
@@ -220,21 +322,20 @@ def _grid_sections(models: pd.DataFrame, figure_dir: Path,
         met = models["met_criterion"].fillna(False).astype(bool)
         trained = (f"{int(met.sum())} of {len(models)} runs met the paper's criterion on every "
                    "task (>95% train, >90% novel angles, on the evaluation trials that stop "
-                   "training) after the iterations shown ('iterations_to_criterion', the mean "
+                   "training) after the iterations shown ('iterations to criterion', the mean "
                    "over seeds).")
     else:
         trained = (f"Every run trained {sorted(set(models['iterations'].dropna().astype(int)))} "
                    "iterations.")
     text = (f"{models['run'].nunique()} runs of {per_model['model'].nunique()} models "
             f"({', '.join(per_model['model'])}) are analysed. {trained} Accuracies are "
-            "executive-step accuracies on fresh held-out trials, averaged over seeds; "
-            "'min_task' is the worst task.")
-    tables = [("models", per_model)]
+            "executive-step accuracies on fresh held-out trials, averaged over seeds.")
+    tables = [("models (means over seeds)", _readable_models(per_model))]
     if excluded is not None and not excluded.empty:
         text += (f" {len(excluded)} run(s) did not meet the criterion within the iteration cap "
                  "and are left out of every analysis and finding (listed below).")
         tables.append(("runs left out", excluded))
-    section = Section("Models of the grid", text=text, tables=tables)
+    section = Section("Models of the grid", text=text, tables=tables, anchor="grid-models")
     curves = []
     for _, row in models.iterrows():
         path = Path(row["run"]) / "metrics.csv"
@@ -242,13 +343,35 @@ def _grid_sections(models: pd.DataFrame, figure_dir: Path,
             m = pd.read_csv(path)
             m = m[(m.get("task") == "all") & m["split"].isin(["train", "val_angle"])]
             curves.append(m.assign(model=row["model"], architecture=row["architecture"],
-                                   regime=row["regime"]))
+                                   regime=row["regime"], run=str(row["run"])))
     if curves:
         F.plot_grid_training(pd.concat(curves, ignore_index=True),
                              figure_dir / "grid_training")
         section.figures.append((figure_dir / "grid_training.png",
-                                "Executive-step accuracy of every model over training."))
+                                "Executive-step accuracy of every model over training, one "
+                                "panel per architecture × regime, each seed a line."))
     return [section]
+
+
+_MODEL_HEADERS = {
+    "runs": "seeds", "hidden_size": "hidden units", "iterations": "iterations",
+    "iterations_to_criterion": "iterations to criterion", "acc_train": "train",
+    "acc_val_angle": "novel angles", "acc_val_identity": "novel identities",
+    "acc_train_min_task": "worst task, train", "acc_val_angle_min_task":
+    "worst task, novel angles", "acc_same_category_val_angle":
+    "same-category non-match, novel angles"}
+
+
+def _readable_models(per_model: pd.DataFrame) -> pd.DataFrame:
+    """The models table as people read it: numbers formatted by their column (percentages,
+    parameters in k/M, counts), then headers in words (accuracies carry their % sign)."""
+    from wmgeom.report.numbers import format_table
+
+    shown = format_table(per_model)
+    if "iterations" in shown and shown["iterations"].equals(
+            shown.get("iterations_to_criterion")):
+        shown = shown.drop(columns="iterations")
+    return shown.rename(columns=_MODEL_HEADERS)
 
 
 def _settings_vs_paper(config: dict) -> Section | None:
@@ -265,9 +388,9 @@ def _settings_vs_paper(config: dict) -> Section | None:
          f"{model.get('channel_components')} principal components"),
         ("hidden units", "512 vanilla RNN, 256 GRU / LSTM",
          str(config.get("sizes") or model.get("hidden_size"))),
-        ("optimiser", "AdamW, lr 3e-5, batch 256", f"{train.get('optimizer')}, lr "
-         f"{train.get('lr')}, batch {train.get('batch_size')}, weight decay "
-         f"{train.get('weight_decay')}"),
+        ("optimiser", "AdamW, lr 0.00003, batch 256", f"{train.get('optimizer')}, lr "
+         f"{_plain(train.get('lr'))}, batch {train.get('batch_size')}, weight decay "
+         f"{_plain(train.get('weight_decay'))}"),
         ("training length", "4–8k iterations to convergence, cap 14k",
          f"{train.get('iterations')} iterations, "
          f"{'early stop at the criterion' if train.get('early_stop') else 'no early stop'}"),
@@ -281,6 +404,15 @@ def _settings_vs_paper(config: dict) -> Section | None:
         "The differences that remain between this run and the paper's setup (taken from the "
         "resolved configuration). `wmgeom run --profile paper` runs the paper's setup on a "
         "GPU."), tables=[("settings", table)], wrap=True)
+
+
+def _plain(value) -> str:
+    """A config number written out (``3e-05`` → ``0.00003``); anything else as it is."""
+    import numpy as np
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return np.format_float_positional(float(value), trim="-")
+    return str(value)
 
 
 def _display(table: pd.DataFrame) -> pd.DataFrame:
@@ -298,7 +430,9 @@ def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
     if summary.get("regime"):
         parts.append(f"regime {str(summary['regime']).upper()}")
     if summary.get("iterations") is not None:
-        parts.append(f"{summary['iterations']} iterations in {summary.get('seconds', '?')} s")
+        seconds = summary.get("seconds")
+        parts.append(f"{format_value('iterations', summary['iterations'])} iterations in "
+                     f"{format_value('seconds', seconds) if seconds is not None else '?'} s")
     text = ", ".join(parts) + "."
     overall = acc[acc["task"] == "all"] if not acc.empty else acc
     if not overall.empty:

@@ -43,7 +43,9 @@ ANALYSIS = Analysis(
     compute=compute,
     figures=(Figure("fig2b_relevant_irrelevant",
                     "Task-relevant vs -irrelevant features (Fig. 2b, A2a)",
-                    lambda T, p: F.plot_relevant_irrelevant(T["relevant_irrelevant"], p), _read,
+                    lambda T, p: F.plot_relevant_irrelevant(
+                        T["relevant_irrelevant"], p, null=T.get("relevant_irrelevant_null")),
+                    _read,
                     "relevant features fully decodable in all models; irrelevant ones poorly "
                     "in STSF but >85% in STMF and MTMF models"),),
     untrained_null=True,
