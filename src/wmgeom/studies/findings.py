@@ -5,9 +5,10 @@ A :class:`Finding` is declared beside the analysis whose tables test it (for Lei
 *units* (each model, each architecture, or the whole set of models), what it measures in
 each unit (named quantities) and the thresholds those quantities must meet:
 
-* ``reproduced`` — every unit meets every threshold of :attr:`Finding.reproduced` and, where
-  the finding names a null control, beats it by :attr:`Finding.margin` in the quantity
-  :attr:`Finding.compare`;
+* ``reproduced`` — every unit meets every threshold of :attr:`Finding.reproduced` and
+  beats the finding's null control by :attr:`Finding.margin` in the quantity
+  :attr:`Finding.compare` (a finding that names no null is at most ``partly``: nothing
+  shows that a network without the property would not meet the rule);
 * ``partly`` — otherwise, some unit meets every threshold of :attr:`Finding.partly` (and is
   above its null, where there is one);
 * ``not reproduced`` — otherwise;
@@ -283,19 +284,28 @@ class Finding:
         rule = "; ".join(parts)
         if self.margin_text:
             rule += f"; reproduced also needs {self.margin_text} (partly: above it)"
+        elif not self.null:
+            rule += "; no null control: at most partly"
         return f"{self.definitions}; {rule}" if self.definitions else rule
 
-    def _null_values(self, tables: Mapping[str, pd.DataFrame]) -> dict[str, float]:
-        """The null value of ``compare`` per unit label, from :attr:`null_table`."""
+    def _null_values(self, tables: Mapping[str, pd.DataFrame]) -> dict[object, float]:
+        """The null value of ``compare`` per unit label, from :attr:`null_table`, and per
+        ``(label, seed)`` where the null rows carry seeds (each seed's own untrained
+        network)."""
         t = self._table(tables, self.null_table) if self.null_table else None
         if t is None:
             return {}
         rows = self.rows(t) if self.rows is not None else t
-        out = {}
+        out: dict[object, float] = {}
         for label, g in (self.units(rows) if not rows.empty else []):
             m = self.measure(g)
             if m is not None:
                 out[label] = float(m[self.compare])
+            if "seed" in g and g["seed"].nunique() > 1:
+                for seed, gs in g.groupby("seed", sort=True):
+                    ms = self.measure(gs)
+                    if ms is not None:
+                        out[(label, seed)] = float(ms[self.compare])
         return out
 
     def _parts_text(self, measures: Mapping[str, float]) -> str:
@@ -356,6 +366,11 @@ class Finding:
                            "nothing could be measured")
         verdict = ("reproduced" if all(passes) else "partly" if any(partials)
                    else "not reproduced")
+        reason = ""
+        if verdict == "reproduced" and not self.null:
+            verdict, reason = "partly", ("no null control declared: the rule holds, but "
+                                         "nothing shows that a network without the property "
+                                         "would not meet it")
         null_text = f"{self.null}: " + "; ".join(nulls) if nulls else ""
         seeds_text = "; ".join(seeds)
         if self.undiagnostic and beaten and not any(beaten):
@@ -363,7 +378,8 @@ class Finding:
                            f"not diagnostic: {self.null} scores within {self.margin:.3g} of "
                            "the measurement, so this measure cannot tell", null=null_text,
                            seeds=seeds_text, units=units_out)
-        return Outcome(measured, verdict, null=null_text, seeds=seeds_text, units=units_out)
+        return Outcome(measured, verdict, reason, null=null_text, seeds=seeds_text,
+                       units=units_out)
 
     def _per_seed(self, g: pd.DataFrame, label: str, table_nulls: Mapping[str, float]
                   ) -> list[tuple[object, float, float, bool]]:
@@ -381,8 +397,8 @@ class Finding:
             ok = all(t.holds(measures) for t in self.reproduced)
             null = math.nan
             if self.null:
-                null = float(table_nulls.get(label, measures.get(f"null {self.compare}",
-                                                                 math.nan)))
+                null = float(table_nulls.get((label, seed), table_nulls.get(
+                    label, measures.get(f"null {self.compare}", math.nan))))
                 above = float(measures[self.compare]) - null
                 ok = ok and not math.isnan(above) and above >= (self.margin or 0.0)
             out.append((seed.item() if hasattr(seed, "item") else seed,
