@@ -139,6 +139,11 @@ def test_seeds_that_meet_the_rule_on_their_own_are_counted():
     assert out.loc["irrelevant_weaker_stsf", "seeds"] == "GRU: 2 of 3"
     one = findings({"within_time": seeds[0], "within_time_null": null}).set_index("id")
     assert one.loc["irrelevant_weaker_stsf", "seeds"] == ""  # one seed: nothing to count
+    # each seed against its own untrained network: seed 0's shows the same difference
+    nulls = [_within(0.35, 0.9).assign(seed=0), null.assign(seed=1), null.assign(seed=2)]
+    out = findings({"within_time": pd.concat(seeds, ignore_index=True),
+                    "within_time_null": pd.concat(nulls, ignore_index=True)}).set_index("id")
+    assert out.loc["irrelevant_weaker_stsf", "seeds"] == "GRU: 1 of 3"
 
 
 def _cross_task_rows(model, arch, val, gen):
