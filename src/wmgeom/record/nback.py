@@ -170,7 +170,7 @@ def record_activations(
     )
     ds.attrs["perceptual_variance_kept"] = kept
     for name, text in {
-        "hidden": "RNN hidden state after each frame",
+        "hidden": type(model.core).state_kind,
         "cell": "LSTM cell state after each frame",
         "encoding": "input to the RNN: FC(1x1-conv map ⊕ task vector) + LayerNorm",
         "probs": "softmax over actions (no_action, non_match, match)",
