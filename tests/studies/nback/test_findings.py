@@ -201,3 +201,14 @@ def test_the_rules_are_written_in_the_docs():
     for f in FINDINGS:
         assert f"`{f.id}`" in doc and f.rule in doc, f.id
     assert rules_markdown(FINDINGS) in doc  # the table is the generated one, as it is
+
+
+def test_only_the_rnn_families_enter_the_vanilla_vs_gated_comparisons():
+    """Findings compare the registered families, never gates or names: a gated SSM or a
+    Transformer is neither the paper's vanilla nor its gated RNN."""
+    from wmgeom.studies.nback.analyses import cross_task, models
+
+    archs = ("rnn", "gru", "lstm", "transformer", "ssm", "unregistered")
+    assert [cross_task._gated(a) for a in archs] == [False, True, True, None, None, None]
+    assert [models._family(a) for a in archs] == ["vanilla RNN", "gated RNN", "gated RNN",
+                                                  "transformer", "state space", None]
