@@ -49,14 +49,13 @@ class PlainModel(torch.nn.Module):
     def __init__(self, reference):
         super().__init__()
         self.reduce, self.encoder = reference.reduce, reference.encoder
-        self.rnn, self.readout = reference.rnn, reference.readout
+        self.core, self.readout = reference.core, reference.readout
 
     def forward(self, maps, task):
         b, t = maps.shape[:2]
         z = self.reduce(maps.flatten(0, 1)).flatten(1).view(b, t, -1)
         z = torch.cat([z, task[:, None].expand(b, t, task.shape[-1])], -1)
-        out, _ = self.rnn(self.encoder(z))
-        return self.readout(out)
+        return self.readout(self.core(self.encoder(z)))
 
 
 def previous_forward(model, maps, task):
@@ -72,8 +71,7 @@ def previous_forward(model, maps, task):
     z = maps.reshape(b * t, c * pixels) @ w_eff.reshape(out, -1).T + b_eff
     task = task[:, None, :].expand(b, t, task.shape[-1]).reshape(b * t, -1)
     z = z + task @ fc.weight[:, k * pixels:].T
-    hidden, _ = model.rnn(norm(z.view(b, t, out)))
-    return model.readout(hidden)
+    return model.readout(model.core(norm(z.view(b, t, out))))
 
 
 def variants(config, data, batches):

@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from wmgeom.errors import WmgeomError
-from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
+from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
 
 
-@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm", "transformer", "ssm"])
 def test_shapes_and_recorded_states(arch):
     torch.manual_seed(0)
     m = SensoryCognitiveModel(16, (7, 7), task_dim=6, hidden_size=8, architecture=arch)
@@ -43,8 +43,13 @@ def test_location_survives_the_encoder():
 
 
 def test_errors():
-    with pytest.raises(WmgeomError, match="unknown architecture 'transformer'"):
-        SensoryCognitiveModel(4, (7, 7), 6, 8, architecture="transformer")
+    with pytest.raises(WmgeomError) as exc:
+        SensoryCognitiveModel(4, (7, 7), 6, 8, architecture="mamba")
+    assert str(exc.value) == ("unknown architecture 'mamba'; choose one of rnn, gru, lstm, "
+                              "transformer, ssm.")
+    with pytest.raises(ValueError, match="unknown architecture 'mamba'; choose one of rnn, "
+                                         "gru, lstm, transformer, ssm"):
+        SensoryCognitiveConfig(architecture="mamba")
     with pytest.raises(WmgeomError, match="hidden_size must be a positive integer"):
         SensoryCognitiveModel(4, (7, 7), 6, 0)
     m = SensoryCognitiveModel(4, (7, 7), 6, 8)
@@ -100,3 +105,24 @@ def test_distinct_frames_give_the_same_encoding_and_gradients(fused, channels_la
     expected = torch.autograd.grad(reference.square().sum(), params)
     for g, e in zip(grads, expected, strict=True):
         torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("arch", ["transformer", "ssm"])
+def test_cores_without_a_recurrent_state_refuse_rollout_and_step(arch):
+    m = SensoryCognitiveModel(4, (7, 7), 6, 8, architecture=arch)
+    reason = type(m.core).no_recurrent_state
+    with pytest.raises(WmgeomError, match="has no state to run on from") as exc:
+        m.rollout(torch.zeros(2, 8), torch.zeros(2, 3, 8))
+    assert reason in str(exc.value)
+    with pytest.raises(WmgeomError, match="has no recurrent map to step"):
+        m.step(torch.zeros(2, 8), torch.zeros(2, 8))
+
+
+def test_checkpoints_naming_the_recurrent_layer_rnn_still_load():
+    torch.manual_seed(0)
+    m = SensoryCognitiveModel(4, (7, 7), 6, 8, architecture="gru")
+    old = {k.replace("core.rnn.", "rnn."): v.clone() for k, v in m.state_dict().items()}
+    fresh = SensoryCognitiveModel(4, (7, 7), 6, 8, architecture="gru")
+    fresh.load_state_dict(old)
+    for k, v in m.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[k], v)

@@ -37,6 +37,20 @@ def test_grid_points_and_paper_sizes():
                                           sizes=[16, 32, 64]))) == 3
 
 
+def test_the_grid_takes_the_new_cores():
+    g = grid.merge_options(tiny_grid(), architectures=["gru", "transformer", "ssm"])
+    configs = [grid.point_config(g, p) for p in grid.grid_points(g)]
+    assert [c.model.architecture for c in configs if c.tasks.regime == "MTMF"] == [
+        "gru", "transformer", "ssm"]
+    assert grid.make_config("quick").architectures == ["rnn", "gru", "lstm"]  # the paper's
+    # the paper's sizes: a core the paper does not train takes the base size (the GRU's)
+    paper = grid.grid_points(grid.make_config("paper", {"architectures": ["gru", "ssm"]}))
+    assert {p["hidden_size"] for p in paper} == {256}
+    with pytest.raises(WmgeomError, match=r"unknown architectures \['mamba'\]; choose from "
+                                          "rnn, gru, lstm, transformer, ssm"):
+        grid.merge_options(tiny_grid(), architectures=["gru", "mamba"])
+
+
 def test_every_point_trains_to_the_criterion_with_three_seeds():
     g = grid.make_config("quick")
     assert g.seeds == [0, 1, 2] and not g.analyze_unmet

@@ -1,94 +1,45 @@
-"""Recurrent architectures and frozen backbones by name, with their properties.
+"""Cores (architectures) and frozen backbones by name, with their properties.
 
 One registry per kind, torchvision/timm style: configs validate names against these tables,
 models are built from them, and every question about an architecture ("does it have a cell
-state?", "what size do Lei et al. 2024 analyse?") is answered here rather than by comparing
-names elsewhere.
+state?", "a state to perturb?", "what size do Lei et al. 2024 analyse?") is answered by its
+registered class's properties (:mod:`wmgeom.models.cores`) rather than by comparing names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from torch import nn
 
 from wmgeom.errors import WmgeomError
 from wmgeom.models.backbones import efficientnet_lite0, resnet50
-from wmgeom.models.cells import gru_cell, lstm_cell, tanh_cell
+from wmgeom.models.cores import CORES, Core, core
 
 __all__ = ["ARCHITECTURES", "BACKBONES", "ArchitectureInfo", "BackboneInfo", "architecture",
            "backbone", "build_backbone"]
 
 
-@dataclass(frozen=True)
-class ArchitectureInfo:
-    """A recurrent architecture of the sensory-cognitive model.
+ArchitectureInfo = Core
+"""An architecture is a registered core class (:class:`~wmgeom.models.cores.Core`): its class
+attributes are the properties asked about."""
 
-    Attributes:
-        name: Registry name (``rnn``, ``gru``, ``lstm``).
-        label: Name in figures and reports (``RNN``, ``GRU``, ``LSTM``).
-        module: The torch recurrent layer.
-        has_cell_state: Whether the state is ``(h, c)`` (LSTM), recorded as ``cell``.
-        paper_hidden_size: Units of the models Lei et al. 2024 analyse (512 vanilla, 256
-            gated); None for an architecture the paper does not train.
-        gated: Whether the architecture has gates (the paper compares gated and gateless).
-        gates: Weight blocks per unit (1 vanilla, 3 GRU, 4 LSTM): the size of the layer.
-        kwargs: Extra constructor arguments of ``module``.
-        cell: One step as a pure function of the state (:mod:`wmgeom.models.cells`), for
-            :mod:`torch.func` transforms (the fixed-point analysis).
-    """
-
-    name: str
-    label: str
-    module: type[nn.Module]
-    has_cell_state: bool
-    paper_hidden_size: int | None
-    gated: bool
-    gates: int
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    cell: Callable[..., Any] | None = None
-
-    @property
-    def in_paper(self) -> bool:
-        """Whether Lei et al. 2024 train this architecture (the paper grid's default)."""
-        return self.paper_hidden_size is not None
-
-    def state_size(self, hidden_size: int) -> int:
-        """Length of the state a step maps: ``2H`` for ``(h, c)`` concatenated, else ``H``."""
-        return 2 * hidden_size if self.has_cell_state else hidden_size
-
-    def recurrent_parameters(self, input_size: int, hidden_size: int) -> int:
-        """Parameters of the recurrent layer: input and recurrent weights and two biases per
-        weight block, as torch's ``nn.RNN``/``GRU``/``LSTM`` hold them."""
-        return self.gates * (input_size * hidden_size + hidden_size * hidden_size
-                             + 2 * hidden_size)
-
-
-ARCHITECTURES: dict[str, ArchitectureInfo] = {
-    a.name: a for a in (
-        ArchitectureInfo("rnn", "RNN", nn.RNN, False, 512, False, 1, {"nonlinearity": "tanh"},
-                         cell=tanh_cell),
-        ArchitectureInfo("gru", "GRU", nn.GRU, False, 256, True, 3, cell=gru_cell),
-        ArchitectureInfo("lstm", "LSTM", nn.LSTM, True, 256, True, 4, cell=lstm_cell),
-    )
-}
+ARCHITECTURES: dict[str, type[Core]] = CORES
+"""The registered cores by name (the same dict as :data:`wmgeom.models.cores.CORES`: a core
+registered later is here too)."""
 
 
 def _unknown(kind: str, name: Any, known: dict) -> WmgeomError:
     return WmgeomError(f"unknown {kind} '{name}'; choose one of {', '.join(known)}.")
 
 
-def architecture(name: str) -> ArchitectureInfo:
-    """The registered architecture ``name``.
+def architecture(name: str) -> type[Core]:
+    """The registered core ``name``.
 
     Raises:
         WmgeomError: For an unknown name, listing the registered ones.
     """
-    if name not in ARCHITECTURES:
-        raise _unknown("architecture", name, ARCHITECTURES)
-    return ARCHITECTURES[name]
+    return core(name)
 
 
 @dataclass(frozen=True)

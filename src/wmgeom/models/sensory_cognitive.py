@@ -17,10 +17,9 @@ from torch import nn
 
 from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
+from wmgeom.models.cores.base import State
 from wmgeom.models.registry import ARCHITECTURES, BACKBONES
 from wmgeom.models.registry import architecture as architecture_of
-
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 class SensoryCognitiveConfig(StrictModel):
@@ -29,7 +28,7 @@ class SensoryCognitiveConfig(StrictModel):
     Attributes:
         backbone: A registered backbone (:data:`~wmgeom.models.registry.BACKBONES`).
         weights: None = ImageNet weights; a path to a state_dict file; or ``"random"``.
-        architecture: A registered recurrent architecture (``rnn``, ``gru``, ``lstm``).
+        architecture: A registered core (:data:`~wmgeom.models.registry.ARCHITECTURES`).
         hidden_size: Recurrent units (Lei et al. 2024: 512 vanilla RNN, 256 GRU/LSTM).
         channel_components: PCA of the backbone's channels before the 1×1 convolution
             (None keeps all channels).
@@ -58,20 +57,22 @@ class SensoryCognitiveConfig(StrictModel):
     @classmethod
     def _known_architecture(cls, v: str) -> str:
         if v not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture; choose one of {', '.join(ARCHITECTURES)}")
+            raise ValueError(f"unknown architecture '{v}'; choose one of "
+                             f"{', '.join(ARCHITECTURES)}")
         return v
 
 
 class SensoryCognitiveModel(nn.Module):
-    """CNN map → 1×1 conv → FC + LayerNorm → RNN/GRU/LSTM → 3 actions.
+    """CNN map → 1×1 conv → FC + LayerNorm → core → 3 actions.
 
     Args:
         in_channels: channels of the backbone map (2048 for ResNet50, 1280 for
             EfficientNet-Lite0).
         spatial: the map's spatial size, ``(7, 7)`` for 224×224 canvases.
         task_dim: length of the task vector (6 for the paper's task set).
-        hidden_size: RNN units (paper: 512 vanilla RNN, 256 GRU/LSTM).
-        architecture: a registered architecture: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``.
+        hidden_size: width of the encodings and the core's state (paper: 512 vanilla RNN,
+            256 GRU/LSTM).
+        architecture: a registered core (:data:`~wmgeom.models.registry.ARCHITECTURES`).
         n_actions: readout size (no action, non-match, match).
         backbone: optional frozen backbone for online mode.
     """
@@ -91,7 +92,6 @@ class SensoryCognitiveModel(nn.Module):
         if hidden_size < 1:
             raise WmgeomError(f"hidden_size must be a positive integer, got {hidden_size}.")
         self.architecture = architecture
-        self.architecture_info = info
         self.fused: bool | None = None  # encode through the product weight (None: if cheaper)
         self.hidden_size = hidden_size
         self.task_dim = task_dim
@@ -99,23 +99,14 @@ class SensoryCognitiveModel(nn.Module):
         self.reduce = nn.Conv2d(in_channels, hidden_size, kernel_size=1)
         flat = hidden_size * spatial[0] * spatial[1]
         self.encoder = nn.Sequential(nn.Linear(flat + task_dim, hidden_size), nn.LayerNorm(hidden_size))
-        self.rnn = info.module(hidden_size, hidden_size, batch_first=True, **info.kwargs)
+        self.core = info(hidden_size)
         self.readout = nn.Linear(hidden_size, n_actions)
-        self._kaiming_init()
+        self._register_load_state_dict_pre_hook(_renamed_recurrent_layer)
 
-    def _kaiming_init(self) -> None:
-        """Kaiming-normal input and recurrent weights (Lei et al. 2024, §3), zero biases.
-
-        He et al.'s fan-in normal with unit gain: std ``1/sqrt(H)``, so each recurrent
-        matrix starts with spectral radius ≈ 1 and the network keeps its inputs for
-        several frames from the start (PyTorch's default uniform init starts near 0.58
-        and trains markedly slower on the multi-task N-back regime).
-        """
-        for name, p in self.rnn.named_parameters():
-            if name.startswith("weight"):
-                nn.init.kaiming_normal_(p, nonlinearity="linear")
-            else:
-                nn.init.zeros_(p)
+    @property
+    def architecture_info(self) -> type:
+        """The core's registered class (its properties)."""
+        return type(self.core)
 
     # --- encoding -----------------------------------------------------------------
     def encode(self, maps: torch.Tensor, task_vector: torch.Tensor,
@@ -179,15 +170,14 @@ class SensoryCognitiveModel(nn.Module):
         z = self.reduce(maps.to(self.reduce.weight.dtype)).flatten(1)
         return z @ w_map.T + fc.bias
 
-    # --- recurrence ---------------------------------------------------------------
+    # --- the core -----------------------------------------------------------------
     def forward(
-        self, maps: torch.Tensor, task_vector: torch.Tensor, state0: State | None = None,
+        self, maps: torch.Tensor, task_vector: torch.Tensor,
         frame_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Action logits ``[B, T, 3]`` for every frame (``maps`` and ``frame_index`` as in
         :meth:`encode`)."""
-        out, _ = self.rnn(self.encode(maps, task_vector, frame_index), state0)
-        return self.readout(out)
+        return self.readout(self.core(self.encode(maps, task_vector, frame_index)))
 
     def forward_images(self, images: torch.Tensor, task_vector: torch.Tensor) -> torch.Tensor:
         """Online mode: canvases ``[B, T, 3, 224, 224]`` in [0, 1] → logits ``[B, T, 3]``."""
@@ -197,49 +187,44 @@ class SensoryCognitiveModel(nn.Module):
         maps = self.backbone(images.flatten(0, 1))
         return self(maps.view(b, t, *maps.shape[1:]), task_vector)
 
-    def run(
-        self, encodings: torch.Tensor, state0: State | None = None
-    ) -> dict[str, torch.Tensor | None]:
-        """Step the RNN frame by frame and keep every state.
+    def run(self, encodings: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """Every recorded state of the core (:meth:`~wmgeom.models.cores.Core.states`).
 
-        Returns ``hidden`` ``[B, T, H]``, ``cell`` (LSTM) or None, ``logits`` ``[B, T, 3]``.
+        Returns ``hidden`` ``[B, T, H]`` (the core's ``state_kind``), ``cell`` (LSTM) or
+        None, ``logits`` ``[B, T, 3]``.
         """
-        state = state0
-        hidden, cell = [], []
-        for t in range(encodings.shape[1]):
-            out, state = self.rnn(encodings[:, t : t + 1], state)
-            hidden.append(out[:, 0])
-            if isinstance(state, tuple):
-                cell.append(state[1][0])
-        h = torch.stack(hidden, dim=1)
-        return {
-            "hidden": h,
-            "cell": torch.stack(cell, dim=1) if cell else None,
-            "logits": self.readout(h),
-        }
+        res = self.core.states(encodings)
+        output = res.pop("output", None)
+        return {**res, "logits": self.readout(res["hidden"] if output is None else output)}
 
     def step(self, state: torch.Tensor, encoding: torch.Tensor) -> torch.Tensor:
-        """One step of the recurrent layer as a function of its state, ``F(state, encoding)``.
+        """One step of the core as a function of its carried state, ``F(state, encoding)``.
 
         ``state`` is ``[..., S]``: the hidden state (``S = H``) or, for an LSTM, ``(h, c)``
-        concatenated (``S = 2H``); ``encoding`` is ``[..., H]``. Computed from the layer's
-        weights with plain tensor operations (:mod:`wmgeom.models.cells`), so
-        :mod:`torch.func` can differentiate and batch it: the fixed points of the
-        dynamics (Sussillo & Barak 2013) are found from it.
+        concatenated (``S = 2H``); ``encoding`` is ``[..., H]``. Computed with plain tensor
+        operations, so :mod:`torch.func` can differentiate and batch it: the fixed points of
+        the dynamics (Sussillo & Barak 2013) are found from it.
+
+        Raises:
+            WmgeomError: For a core without a recurrent state (its ``no_recurrent_state``).
         """
-        r = self.rnn
-        return self.architecture_info.cell(state, encoding, r.weight_ih_l0, r.weight_hh_l0,
-                                           r.bias_ih_l0, r.bias_hh_l0)
+        return self.core.step(state, encoding)
 
     def rollout(self, state0: State, encodings: torch.Tensor) -> torch.Tensor:
         """Run on from a given state over ``encodings`` ``[B, T', H]``; action probabilities.
 
         ``state0`` is the hidden state ``[B, H]`` after some frame (a tuple ``(h, c)`` for
         an LSTM). Used by the causal perturbation analysis (A8, Fig. A7).
+
+        Raises:
+            WmgeomError: For a core without a recurrent state (its ``no_recurrent_state``).
         """
-        if isinstance(state0, tuple):
-            state = (state0[0][None].contiguous(), state0[1][None].contiguous())
-        else:
-            state = state0[None].contiguous()
-        out, _ = self.rnn(encodings, state)
-        return self.readout(out).softmax(-1)
+        return self.readout(self.core.rollout(state0, encodings)).softmax(-1)
+
+
+def _renamed_recurrent_layer(state_dict, prefix, *args) -> None:
+    """Checkpoints written before the core interface name the recurrent layer ``rnn.*``; it
+    is ``core.rnn.*`` now."""
+    old = prefix + "rnn."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        state_dict[prefix + "core.rnn." + key[len(old):]] = state_dict.pop(key)

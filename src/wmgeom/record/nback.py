@@ -1,8 +1,9 @@
 """Recording activations of a trained sensory-cognitive model on N-back trials.
 
 Runs the model on fresh evaluation trials of every N-back task and split and stores,
-per trial × frame × unit, the RNN hidden states (LSTM: hidden and cell), the encoding
-vectors fed to the RNN, the perceptual features, the model outputs and per-frame labels
+per trial × frame × unit, the core's recorded state (``hidden``, described by the core's
+``state_kind``: an RNN's hidden state, a Transformer's residual stream, ...; an LSTM's
+cell state too), the encoding vectors fed to the core, the perceptual features, the model outputs and per-frame labels
 of every stimulus, as a self-describing :class:`xarray.Dataset` (netCDF, readable with
 xarray alone; schema in ``docs/design.md``).
 
@@ -170,9 +171,9 @@ def record_activations(
     )
     ds.attrs["perceptual_variance_kept"] = kept
     for name, text in {
-        "hidden": "RNN hidden state after each frame",
+        "hidden": type(model.core).state_kind,
         "cell": "LSTM cell state after each frame",
-        "encoding": "input to the RNN: FC(1x1-conv map ⊕ task vector) + LayerNorm",
+        "encoding": "input to the core: FC(1x1-conv map ⊕ task vector) + LayerNorm",
         "probs": "softmax over actions (no_action, non_match, match)",
         "target": "index into action: correct action at each frame",
         "executive": "frame t >= N, where a match decision is due",

@@ -181,7 +181,8 @@ def grid_points(grid: GridConfig) -> list[dict[str, Any]]:
     points = []
     for arch, regime, seed in itertools.product(grid.architectures, grid.regimes, grid.seeds):
         if grid.sizes == "paper":
-            sizes = [ARCHITECTURES[arch].paper_hidden_size]
+            # a core the paper does not train: the base size (matched to the GRU there)
+            sizes = [ARCHITECTURES[arch].paper_hidden_size or grid.base.model.hidden_size]
         else:
             sizes = grid.sizes or [grid.base.model.hidden_size]
         for h in sizes:

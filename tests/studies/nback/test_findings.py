@@ -241,3 +241,14 @@ def test_each_unit_carries_its_numbers_and_its_seeds():
     unit, = no_null.judge({"demo": pd.DataFrame(rows)}).units
     assert (unit.group, unit.member) == ("all models", "") and math.isnan(unit.null)
     assert no_null.headline == "x" and no_null.target == 2.0
+
+
+def test_only_the_rnn_families_enter_the_vanilla_vs_gated_comparisons():
+    """Findings compare the registered families, never gates or names: a gated SSM or a
+    Transformer is neither the paper's vanilla nor its gated RNN."""
+    from wmgeom.studies.nback.analyses import cross_task, models
+
+    archs = ("rnn", "gru", "lstm", "transformer", "ssm", "unregistered")
+    assert [cross_task._gated(a) for a in archs] == [False, True, True, None, None, None]
+    assert [models._family(a) for a in archs] == ["vanilla RNN", "gated RNN", "gated RNN",
+                                                  "transformer", "state space", None]

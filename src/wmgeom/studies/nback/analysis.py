@@ -68,7 +68,7 @@ class Recording:
     Attributes:
         activations: The Activations Dataset (docs/design.md).
         name: A unique name of the recording (e.g. its run directory).
-        architecture: Recurrent architecture (``rnn``, ``gru``, ``lstm``, ...).
+        architecture: The registered core (``rnn``, ``gru``, ``lstm``, ``transformer``, ...).
         regime: Training regime (``STSF``, ``STMF``, ``MTMF``), empty if unknown.
         rollout: Runs the network on from perturbed states (the causal test); None
             when no trained model is available.
@@ -97,6 +97,19 @@ class Recording:
         """Whether the network's state is ``(h, c)`` (from the architecture registry)."""
         info = ARCHITECTURES.get(self.architecture)
         return info.has_cell_state if info is not None else "cell" in self.activations
+
+    def require_recurrent_state(self) -> None:
+        """Refuse an analysis that perturbs or steps the recorded state when the network's
+        core carries no such state (its registered ``no_recurrent_state``); recordings of an
+        unregistered architecture are let through.
+
+        Raises:
+            SkipAnalysis: Saying which core and why.
+        """
+        info = ARCHITECTURES.get(self.architecture)
+        if info is not None and not info.recurrent:
+            raise SkipAnalysis(f"not defined for the {info.label} core: "
+                               f"{info.no_recurrent_state}")
 
 
 # --------------------------------------------------------------------------- protocol

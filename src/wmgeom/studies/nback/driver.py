@@ -156,7 +156,7 @@ def check_config(config: NBackConfig, run_dir: Path | None = None) -> None:
     h, c = m.hidden_size, m.channel_components or info.channels
     flat = h * info.spatial[0] * info.spatial[1]
     params = c * h + h + (flat + len(FEATURES) + len(config.tasks.n_values)) * h + 3 * h + \
-        ARCHITECTURES[m.architecture].recurrent_parameters(h, h) + 3 * h + 3
+        ARCHITECTURES[m.architecture].parameters_at(h) + 3 * h + 3
     need = 4 * 4 * params
     have = _memory_bytes()
     if have is not None and need > 0.8 * have:

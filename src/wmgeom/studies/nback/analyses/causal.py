@@ -42,6 +42,7 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     """
     import torch
 
+    rec.require_recurrent_state()
     ds = analysis_dataset(rec, ctx.protocol)
     if rec.rollout is None:
         raise SkipAnalysis("no trained model was handed in to run on from perturbed states "

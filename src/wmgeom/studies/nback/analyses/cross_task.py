@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.analysis import cross_task_generalization
+from wmgeom.models.cores import GATED_RNN, VANILLA_RNN
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.report import figures as F
 from wmgeom.studies.findings import (
@@ -99,8 +100,10 @@ def _describe(t: pd.DataFrame) -> str:
 
 
 def _gated(arch: str) -> bool | None:
+    """True for a gated RNN, False for a vanilla one, None for any other core (the finding
+    compares the paper's recurrent families only)."""
     info = ARCHITECTURES.get(arch)
-    return None if info is None else info.gated
+    return {GATED_RNN: True, VANILLA_RNN: False}.get(info.family) if info is not None else None
 
 
 def _vanilla_vs_gated(t: pd.DataFrame) -> dict[str, float] | None:

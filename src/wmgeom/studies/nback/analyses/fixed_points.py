@@ -85,6 +85,7 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
     """
     import torch
 
+    rec.require_recurrent_state()
     if rec.step is None:
         raise SkipAnalysis("no trained model was handed in to step its recurrent layer (the "
                            "run has no checkpoint, or its model could not be loaded)")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wmgeom.models.cores import GATED_RNN, VANILLA_RNN
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.report import figures as F
 from wmgeom.studies.findings import Finding, Threshold, format_spread, one_unit
@@ -72,15 +73,16 @@ def _size_series(t: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _gated(arch: str) -> bool:
-    return arch in ARCHITECTURES and ARCHITECTURES[arch].gated
+def _family(arch: str) -> str | None:
+    return ARCHITECTURES[arch].family if arch in ARCHITECTURES else None
 
 
 def _matched_means(series: dict[str, pd.DataFrame]) -> tuple[float, float]:
-    """Vanilla and gated novel-angle accuracy over the parameter range both cover (NaN when
-    the grid has no vanilla or no gated series, or they do not overlap)."""
-    vanilla = [g for a, g in series.items() if a in ARCHITECTURES and not _gated(a)]
-    gated = [g for a, g in series.items() if _gated(a)]
+    """Vanilla and gated RNNs' novel-angle accuracy over the parameter range both cover (NaN
+    when the grid has no vanilla or no gated RNN series, or they do not overlap; other
+    cores are not in the comparison)."""
+    vanilla = [g for a, g in series.items() if _family(a) == VANILLA_RNN]
+    gated = [g for a, g in series.items() if _family(a) == GATED_RNN]
     if not vanilla or not gated:
         return np.nan, np.nan
     v, q = pd.concat(vanilla), pd.concat(gated)
