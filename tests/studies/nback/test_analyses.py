@@ -93,9 +93,11 @@ def test_a_new_analysis_is_one_declaration(tmp_path):
     assert tables["mean_activity"]["model"].iloc[0] == "GRU STMF"
     # ... the findings table judges its claim by its rule ...
     row = findings(tables, analyses=[MEAN_ACTIVITY]).set_index("id").loc["activity_spread"]
-    assert row["verdict"] == "reproduced" and row["verdict"] in VERDICTS
+    # (it declares no null control, so its rule holding makes it partly, not reproduced)
+    assert row["verdict"] == "partly" and row["verdict"] in VERDICTS
+    assert row["reason"].startswith("no null control declared")
     assert row["rule"] == "reproduced: in every model, spread ≥ 0; partly: in some model, " \
-                          "spread > -1"
+                          "spread > -1; no null control: at most partly"
     assert row["measured"].startswith("GRU STMF: spread ")
     # ... and the report draws its figure
     drawn = draw_figures(tables, tmp_path, analyses=[MEAN_ACTIVITY])
