@@ -14,7 +14,7 @@ def wmgeom(*args, cwd):
 @pytest.mark.parametrize(
     "yaml_text, message",
     [
-        ("model:\n  architecture: transformer\n", "model.architecture"),
+        ("model:\n  architecture: mamba\n", "model.architecture"),
         ("modle: {}\n", "unknown key 'modle'"),
         ("model:\n  backbone: vgg\n", "model.backbone"),
         ("train:\n  lr: -1\n", "train.lr"),
