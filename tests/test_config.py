@@ -31,7 +31,7 @@ def test_yaml_overrides_profile_and_round_trips(tmp_path):
     [
         ("model:\n  hiden_size: 3\n", "unknown key 'model.hiden_size'"),
         ("model:\n  hidden_size: -3\n", "model.hidden_size = -3"),
-        ("model:\n  architecture: transformer\n", "model.architecture = 'transformer'"),
+        ("model:\n  architecture: mamba\n", "model.architecture = 'mamba'"),
         ("tasks:\n  n_values: [1, 6]\n", "smaller than the sequence length"),
         ("tasks:\n  regime: STSF\n", "needs tasks.task"),
         ("train:\n  milestones: [10, 5]\n", "milestones must increase"),
