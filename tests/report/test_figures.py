@@ -80,6 +80,13 @@ def test_orthogonalization_annotates_t_test():
     assert any("p=0.01" in t for t in texts) and any("***" in t for t in texts)
     assert any("p < 0.001" in t for t in texts) and not any("e-0" in t for t in texts)
     assert len(fig.axes[0].patches) == 4
+    # a test over runs: its n is shown; one run: no test, said as such (never "p=nan")
+    stats = pd.DataFrame(dict(model=["GRU", "RNN"], t=[3.0, np.nan], p=[0.04, np.nan],
+                              n=[3, 1], unit=["runs", "runs"]))
+    texts = [t.get_text() for t in F.plot_orthogonalization(pd.DataFrame(rows),
+                                                            stats=stats).axes[0].texts]
+    assert "*\np=0.04\nn = 3 runs" in texts and "no test\n(n = 1 run)" in texts
+    assert not any("nan" in t for t in texts)
 
 
 def _cross_time():

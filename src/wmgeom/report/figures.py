@@ -308,7 +308,8 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
             normalised index of one bootstrap sample; ``index`` accepted instead);
             optional ``model`` and ``feature``.
         path: Stem for ``.png``/``.svg`` output, or None.
-        stats: Optional rows ``model``, ``t``, ``p`` (two-sample t-test per model),
+        stats: Optional rows ``model``, ``t``, ``p`` (the test per model; NaN where it
+            cannot be run) and optional ``n`` and ``unit`` (its samples, e.g. runs),
             annotated above each pair of bars.
         title: Figure title (defaults to the Fig. 3b title).
 
@@ -344,10 +345,16 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
                 continue
             t, p = float(row["t"].iloc[0]), float(row["p"].iloc[0])
             t_values.append(t)
-            stars = "***" if p < 1e-3 else "**" if p < 1e-2 else "*" if p < 0.05 else "n.s."
-            shown = "p < 0.001" if p < 0.001 else f"p={p:.2g}"  # never 1.4e-05
-            ax.text(x[i], ceiling * 0.98, f"{stars}\n{shown}", ha="center", va="top",
-                    fontsize=8)
+            n = int(row["n"].iloc[0]) if "n" in row and pd.notna(row["n"].iloc[0]) else None
+            unit = str(row["unit"].iloc[0]) if "unit" in row else "samples"
+            if np.isnan(p):  # one run: no test over runs
+                label = f"no test\n(n = {n} {unit.rstrip('s') if n == 1 else unit})" \
+                    if n is not None else "no test"
+            else:
+                stars = "***" if p < 1e-3 else "**" if p < 1e-2 else "*" if p < 0.05 else "n.s."
+                shown = "p < 0.001" if p < 0.001 else f"p={p:.2g}"  # never 1.4e-05
+                label = f"{stars}\n{shown}" + (f"\nn = {n} {unit}" if n is not None else "")
+            ax.text(x[i], ceiling * 0.98, label, ha="center", va="top", fontsize=8)
         ax_t.bar(x, t_values, color="#555555")
         ax_t.axhline(0, color="k", lw=0.8)
     ax_t.set_ylabel("t (perc. − enc.)")
