@@ -61,6 +61,13 @@ def _finish(fig: Figure, path: str | os.PathLike | None) -> Figure:
     return fig
 
 
+def retitled(fig: Figure, title: str, path: str | os.PathLike | None = None) -> Figure:
+    """``fig`` under another title (e.g. a figure drawn from a null's table), saved to
+    ``path`` (a stem) when given."""
+    fig.suptitle(title)
+    return _finish(fig, path)
+
+
 def _require(table: pd.DataFrame, columns: Sequence[str], figure: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in table.columns]
     if missing:

@@ -192,13 +192,11 @@ def _relevant_panels(t: pd.DataFrame, max_tasks: int = 3) -> pd.DataFrame:
 
 def _draw_null(tables, path):
     """Fig. 4b drawn from the untrained network's table: the null beside the measurement."""
-    fig = F.plot_cross_time_decoding(
-        _relevant_panels(multi_task_focus(tables["cross_time_null"])), None)
-    fig.suptitle("Cross-time decoding in the untrained network on the same trials (the null "
-                 "of Fig. 4b, 4c)")
-    if path is not None:
-        F.save_figure(fig, path)
-    return fig
+    return F.retitled(
+        F.plot_cross_time_decoding(
+            _relevant_panels(multi_task_focus(tables["cross_time_null"])), None),
+        "Cross-time decoding in the untrained network on the same trials (the null of "
+        "Fig. 4b, 4c)", path)
 
 
 def _read_cross_time(tables, name: str = "cross_time") -> str:

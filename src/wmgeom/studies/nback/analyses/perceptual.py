@@ -15,7 +15,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from wmgeom.analysis import cross_validated_decoding
 from wmgeom.analysis.data import label_features
-from wmgeom.report.figures import save_figure
+from wmgeom.report.figures import retitled
 from wmgeom.studies.findings import Finding, Threshold, normalized, units_by_model
 from wmgeom.studies.nback.analysis import (
     Analysis,
@@ -144,10 +144,8 @@ def _draw(tables, path) -> MplFigure:
     ax.set_ylabel("decoding accuracy (2-fold)")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, title="labels",
                title_fontsize=8)
-    fig.suptitle("Features in the backbone's map (Lei et al. 2024, §4.1; dashed: chance)")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return retitled(fig, "Features in the backbone's map (Lei et al. 2024, §4.1; dashed: "
+                         "chance)", path)
 
 
 def _read(tables) -> str:

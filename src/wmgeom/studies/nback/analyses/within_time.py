@@ -188,12 +188,10 @@ IRRELEVANT_WEAKER_STSF = Finding(
 
 def _draw_null(tables, path):
     """Fig. A5 drawn from the untrained network's table: the null beside the measurement."""
-    fig = F.plot_within_time_decoding(multi_task_focus(tables["within_time_null"], 1), None)
-    fig.suptitle("Within-step decoding in the untrained network on the same trials "
-                 "(the null of Fig. A5 and the findings of Fig. 2b)")
-    if path is not None:
-        F.save_figure(fig, path)
-    return fig
+    return F.retitled(
+        F.plot_within_time_decoding(multi_task_focus(tables["within_time_null"], 1), None),
+        "Within-step decoding in the untrained network on the same trials (the null of "
+        "Fig. A5 and the findings of Fig. 2b)", path)
 
 
 def _read(tables, name: str = "within_time") -> str:
