@@ -290,11 +290,11 @@ def reconstructed_decoder_accuracy(
                                   "Procrustes shapes need at least 3 (drop it via features=)")
             codes = np.stack([np.searchsorted(res.classes[name], sub.labels[name][:, i])
                               for i in range(T)], -1)  # [n, T] class of each frame's stimulus
-            # small matrices: BLAS threads only wait on each other (16 s vs 0.7 s for 150
-            # SVDs of 128 x 128 on a busy 2-core machine)
             same_k = [g for g, other in enumerate(res.classes) if g != f
                       and other in sub.labels and (fi_all == g).sum() == len(ks)]
             unrelated = res.coef[:, :, fi_all == same_k[0]] if same_k else None
+            # small matrices: BLAS threads only wait on each other (16 s vs 0.7 s for 150
+            # SVDs of 128 x 128 on a busy 2-core machine)
             with threadpool_limits(1):
                 rows += _step_rows(sub, step, pos, steps, res.coef[:, :, ks], unrelated,
                                    res.intercept[:, :, ks], codes, rng, completions,
