@@ -9,6 +9,7 @@ from wmgeom.analysis.generalization import (
     cross_time_decoding,
     encoding_space_sharing,
     generalization_summary,
+    own_subspace_control,
 )
 from wmgeom.analysis.synthetic import synthetic_memory_activations
 from wmgeom.errors import WmgeomError
@@ -62,6 +63,22 @@ def test_encoding_space_shared_across_stimuli(mode, shared):
         assert gen.mean() > 0.85 and gen.min() > 0.7
     else:
         assert gen.mean() < 0.4
+    # the H3 control (a subspace per stimulus) keeps validation, loses generalisation
+    rows = table[table["kind"] == "generalization"]
+    assert (table.loc[table["kind"] == "validation", "null_accuracy"] == val).all()
+    assert rows["null_accuracy"].mean() < 0.4
+    if not shared:  # planted H3 is its own control: both near chance
+        assert abs(rows["null_accuracy"].mean() - gen.mean()) < 0.15
+
+
+def test_own_subspace_control_keeps_each_conditions_geometry():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 20, 8)) + 5.0
+    Y = own_subspace_control(X, np.random.default_rng(1))
+    d = lambda A: np.linalg.norm(A[:, :, None] - A[:, None], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(d(Y), d(X), atol=1e-9)
+    np.testing.assert_allclose(Y.mean(1), X.mean(1), atol=1e-9)
+    assert not np.allclose(Y, X)
 
 
 def test_user_errors():

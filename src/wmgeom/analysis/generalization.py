@@ -43,6 +43,7 @@ __all__ = [
     "cross_time_decoding",
     "encoding_space_sharing",
     "generalization_summary",
+    "own_subspace_control",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
 ]
@@ -294,6 +295,7 @@ def encoding_space_sharing(
     tasks: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
     bank: DecoderBank | None = None,
+    control_seed: int = 0,
     **decode_kw: Any,
 ) -> pd.DataFrame:
     """Encoding-space decoders of stimulus ``i`` tested on the encoding of stimulus ``j``.
@@ -303,22 +305,31 @@ def encoding_space_sharing(
     validation (``i == j``) and generalisation (``i != j``) accuracies mean one encoding
     subspace shared by all incoming stimuli.
 
+    The null (``null_accuracy``) is the same test on an H3 network built from these
+    activations: each frame's states rotated about their mean by a random orthogonal matrix
+    of its own (:func:`own_subspace_control`), so every stimulus is encoded with the same
+    geometry, as decodable as here (the fitted decoders rotate with the data), but in a
+    subspace of its own. Validation rows hold the accuracy itself there.
+
     Args:
         data: Activations Dataset, :class:`ActivationArrays` or array input.
         space: Activation variable of a Dataset.
         tasks: Tasks to analyse separately (default all recorded).
         features: Features to decode (default all labelled).
         bank: Decoders already fitted on these activations (:func:`decoder_bank`).
+        control_seed: Seed of the null's random rotations.
         **decode_kw: Passed to :func:`cross_validated_decoding`.
 
     Returns:
         One row per task × feature × train frame ``i`` × test frame ``j``. Columns:
         ``task``, ``n``, ``relevant_feature``, ``feature``, ``relevant``, ``train_frame``,
         ``test_frame``, ``kind`` (``validation`` or ``generalization``), ``accuracy``,
-        ``balanced_accuracy``, ``decoder_accuracy``, ``decoder_balanced_accuracy``, ``chance``.
+        ``balanced_accuracy``, ``decoder_accuracy``, ``decoder_balanced_accuracy``, ``chance``,
+        ``null_accuracy``.
     """
     arrays = _arrays(data, space, features, decode_kw)
     rows = []
+    rng = np.random.default_rng(control_seed)
     for task in _tasks(arrays, tasks):
         sub = arrays.subset(arrays.task == task)
         _, res, X = _encoding_decoders(arrays, task, bank, decode_kw)
@@ -327,6 +338,8 @@ def encoding_space_sharing(
         labels = {f: np.broadcast_to(v.T[None], (T, T, v.shape[0]))
                   for f, v in sub.labels.items()}  # labels of the target stimulus j
         s = _scores(res, d, labels)
+        null = _scores(res, transfer_out_of_fold(res, own_subspace_control(X, rng)),
+                       labels)["accuracy"]
         rel = sub.relevant[0]
         for i in range(T):
             for j in range(T):
@@ -336,5 +349,24 @@ def encoding_space_sharing(
                                  "test_frame": j,
                                  "kind": "validation" if i == j else "generalization",
                                  **{c: float(s[c][i, j, fi]) for c in _SCORE_COLUMNS},
-                                 "chance": 1.0 / len(res.classes[f])})
+                                 "chance": 1.0 / len(res.classes[f]),
+                                 "null_accuracy": float((s["accuracy"] if i == j
+                                                         else null)[i, j, fi])})
     return pd.DataFrame(rows)
+
+
+def own_subspace_control(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each condition's states rotated about their mean by a Haar-random rotation of its own.
+
+    The H3 control of :func:`encoding_space_sharing`: ``X[t]`` keeps its geometry (every
+    distance between its trials) but no longer shares a subspace with ``X[s]``.
+
+    Args:
+        X: ``[T, n, D]`` activations of ``T`` conditions.
+        rng: Random generator.
+    """
+    T, _, D = X.shape
+    Q, R = np.linalg.qr(rng.standard_normal((T, D, D)))
+    Q = Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]  # Haar, not QR-biased
+    mu = X.mean(axis=1, keepdims=True)
+    return np.einsum("tnd,tde->tne", X - mu, Q) + mu

@@ -176,3 +176,19 @@ def test_deorthogonalisation_must_beat_the_untrained_network():
     same = _judged(planted, _deorthogonalised(2, 3), ["orthogonalization"])
     assert same.loc["orthogonalization", "verdict"] != "reproduced"
     assert same.loc["orthogonalization", "null"].startswith("the untrained network")
+
+
+def test_one_encoding_space_must_beat_a_subspace_per_stimulus():
+    # planted H2 (one encoding space, "age") beats its H3 control; planted H3 ("stimulus":
+    # each stimulus encoded in a subspace of its own) is no better than the control
+    def judged(mode):
+        ds = synthetic_memory_activations(90, 3, 64, mode=mode, features=OBJECTS, tasks=TASKS,
+                                          noise=0.6, regime="mtmf", seed=5)
+        return _judged(ds, ds, ["encoding_sharing"]).loc["encoding_shared"]
+
+    shared, own = judged("age"), judged("stimulus")
+    assert shared["verdict"] == "reproduced", shared["null"]
+    assert own["verdict"] == "not reproduced", own["null"]
+    null, measured = map(float, re.search(r"GRU MTMF: (\S+) \(measured (\S+)\)",
+                                          own["null"]).groups())
+    assert abs(measured - null) < 0.3 and measured < 0.5
