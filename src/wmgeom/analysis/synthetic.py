@@ -6,7 +6,8 @@ subspaces (Fig. 4e) become modes:
 
 * ``"slot"`` (H1): stimulus ``s`` is written into a fixed subspace ``B_s`` and stays there;
 * ``"age"`` (H2, relative chronological subspaces): the subspace depends on the age
-  ``t - s`` of the memory only, ``B_{t-s}``, shared by all stimuli;
+  ``t - s`` of the memory only, ``B_{t-s}``, shared by all stimuli (``recall_realignment``
+  moves it back toward the encoding subspace at the recall step ``t - s = N``);
 * ``"stimulus"`` (H3): every stimulus has its own sequence of subspaces ``B_{s, t-s}``.
 
 Each stimulus carries several features (identity nested in category when both are asked
@@ -99,6 +100,7 @@ def synthetic_memory_activations(
     relevant_gain: float = 5.0,
     irrelevant_gain: float = 5.0,
     decay: float = 1.0,
+    recall_realignment: float = 0.0,
     noise: float = 1.0,
     embedding_rank: int | None = None,
     nonlinearity: str | None = None,
@@ -128,6 +130,9 @@ def synthetic_memory_activations(
         relevant_gain: Amplitude of the task-relevant feature's code.
         irrelevant_gain: Amplitude of the other features' codes.
         decay: Amplitude factor per frame of age of a memory.
+        recall_realignment: At its recall step (age ``N`` of the trial's task) a memory's
+            subspace moves this fraction of the way back to its encoding subspace (Lei et
+            al. 2024, Fig. 4b–c: memories realign with their encoding when they are recalled).
         noise: Standard deviation of isotropic Gaussian noise.
         embedding_rank: Confine each feature's code to this many dimensions.
         nonlinearity: ``"tanh"`` to saturate the states, None for linear codes.
@@ -204,6 +209,10 @@ def synthetic_memory_activations(
             which = s_idx * T + np.clip(age, 0, None)
         # contribution of stimulus s to frame t: B[which[s, t]] @ code_s, only for s <= t
         B = bases[which]  # [T(s), T(t), D, q]
+        if recall_realignment:
+            recall = (age == n_back)[..., None, None]
+            B = np.where(recall, (1 - recall_realignment) * B
+                         + recall_realignment * bases[which[:, :1]], B)
         amp = np.where(age >= 0, decay ** np.clip(age, 0, None), 0.0)  # [T(s), T(t)]
         X = np.einsum("stdq,nsq,st->ntd", B, stim, amp)
         X = X + noise * rng.normal(size=X.shape)

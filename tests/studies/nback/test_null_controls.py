@@ -192,3 +192,27 @@ def test_one_encoding_space_must_beat_a_subspace_per_stimulus():
     null, measured = map(float, re.search(r"GRU MTMF: (\S+) \(measured (\S+)\)",
                                           own["null"]).groups())
     assert abs(measured - null) < 0.3 and measured < 0.5
+
+
+def test_recall_realignment_must_beat_decay_and_the_untrained_network():
+    # tasks of N = 1 and 2, so that recall at lag 1 has lag-1 non-recall cells to face; a
+    # subspace sequence per stimulus, so a memory realigned with its encoding does not land
+    # on the encoding of the stimulus shown at its recall step
+    tasks = ("nback-1-location", "nback-2-location", "nback-1-category", "nback-2-category")
+
+    def rec(realign, seed, gain=4.0):
+        return synthetic_memory_activations(150, 4, 64, mode="stimulus", features=OBJECTS,
+                                            tasks=tasks,
+                                            relevant_gain=gain, irrelevant_gain=gain,
+                                            decay=0.8, recall_realignment=realign,
+                                            noise=0.6, regime="mtmf", seed=seed)
+
+    silent = rec(0.0, 100, gain=0.0)
+    realigned = _judged(rec(0.7, 0), silent, ["cross_time"]).loc["recall_realignment"]
+    assert realigned["verdict"] == "reproduced", realigned["measured"]
+    # decay alone (no realignment): recall is no better than other steps at equal lags
+    decay = _judged(rec(0.0, 0), silent, ["cross_time"]).loc["recall_realignment"]
+    assert decay["verdict"] != "reproduced", decay["measured"]
+    # an untrained network that realigns as much leaves no margin
+    same = _judged(rec(0.7, 0), rec(0.7, 100), ["cross_time"]).loc["recall_realignment"]
+    assert same["verdict"] != "reproduced", same["null"]
