@@ -56,6 +56,8 @@ def run_main(monkeypatch, capsys, *args):
         (("sweep", "--architectures", "cnn", "--sizes", "paper"),
          "unknown architectures ['cnn']; choose from rnn, gru, lstm"),
         (("run", "--grid", "--sizes", "big"), "--sizes 'big': give comma-separated hidden"),
+        (("run", "--grid", "--tasks", "nback,dsm"),
+         "unknown task families ['dsm']; choose from nback, dms"),
     ],
 )
 def test_option_values_are_one_line_errors(monkeypatch, capsys, tmp_path, args, message):
@@ -120,3 +122,11 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert proc.returncode == 130
     assert "interrupted" in err and "--resume" in err
     assert "Traceback" not in err
+
+
+def test_grid_tasks_option_chooses_the_task_families():
+    from wmgeom import cli
+
+    cfg = cli._grid_config(None, None, "gru", "STSF,MTMF", "0", None, "nback,dms")
+    assert cfg.tasks == ["nback", "dms"] and cfg.regimes == ["STSF", "MTMF"]
+    assert cli._grid_config(None, None, None, None, None, None).tasks == ["nback"]

@@ -183,3 +183,12 @@ def test_a_family_is_one_registration(monkeypatch):
             task_names=lambda n_values: ["dms-location"], make_task=make,
             regimes=("MTMF",), regime_tasks=lambda *a: ["dms-location"],
             task_dim=lambda n_values: 4, stsf_task="dms-location"))
+
+
+def test_nback_configs_dump_as_before_task_families():
+    """An N-back config's dump (config.yaml, the checkpoint fingerprint) has no family key;
+    a DMS config names its family, and both round-trip."""
+    nback = RegimeConfig().model_dump(mode="json")
+    assert "family" not in nback and RegimeConfig.model_validate(nback) == RegimeConfig()
+    dms = RegimeConfig(family="dms").model_dump(mode="json")
+    assert dms["family"] == "dms" and RegimeConfig.model_validate(dms).family == "dms"

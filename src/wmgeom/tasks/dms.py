@@ -142,7 +142,7 @@ def dms_regime_tasks(regime: str, task: str | None = None, n: int | None = None,
 DMS = TaskFamily(
     name=PREFIX, label="DMS", pattern=re.compile(r"^dms-"), task_names=dms_names, make_task=make_dms,
     regimes=("STSF", "MTMF"), regime_tasks=dms_regime_tasks,
-    task_dim=lambda n_values: len(FEATURES) + 1, stsf_task=dms_name("identity"),
+    task_dim=lambda n_values: len(FEATURES) + 1, stsf_task=dms_name("identity"), run_tag="dms-",
     rolling=False,
     executive="the last frame (the test), where the match decision is due",
     description="delayed match-to-sample: sample at frame 0, distractors, test at the last "

@@ -34,6 +34,9 @@ class TaskFamily:
             (the regime is already upper-case and one of ``regimes``).
         task_dim: ``n_values -> width`` of the task vector the model receives.
         stsf_task: The task a grid's STSF models train by default.
+        run_tag: What a grid's run folders of the family carry before the regime
+            (``gru-128_dms-MTMF_seed0``); empty for N-back, whose folder names predate task
+            families. A grid analyses and reports a family with a tag under its own folder.
         rolling: Whether every frame ``t >= N`` compares with frame ``t - N`` (N-back), so
             the analyses that need that structure (several comparisons per trial, N-back
             memory slots) apply; families without it get those analyses skipped.
@@ -50,6 +53,7 @@ class TaskFamily:
     regime_tasks: Callable[[str, str | None, int | None, tuple[int, ...]], list[str]]
     task_dim: Callable[[Sequence[int]], int]
     stsf_task: str
+    run_tag: str = ""
     rolling: bool = False
     executive: str = "frame where a response is due"
     description: str = ""

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
@@ -81,6 +81,15 @@ class RegimeConfig(StrictModel):
         except WmgeomError as exc:  # an unknown task, or an N outside n_values
             raise ValueError(str(exc)) from None
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        # the default family is left out, so an N-back run's config.yaml and its fingerprint
+        # (which checkpoints are resumed against) stay those written before task families
+        data = handler(self)
+        if data.get("family") == NBACK.name:
+            data.pop("family")
+        return data
 
     def task_names(self) -> list[str]:
         """The names of the tasks trained together (:func:`regime_tasks`)."""
