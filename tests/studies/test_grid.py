@@ -196,6 +196,22 @@ def test_an_interrupted_grid_continues_without_retraining(grid_run):
         assert (out / "runs" / name / "checkpoints" / "last.pt").stat().st_mtime_ns == stamp
 
 
+def test_a_grid_over_two_families_reports_each_on_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    g = grid.merge_options(tiny_grid(architectures=["gru"], regimes=["MTMF"]),
+                           tasks=["nback", "dms"])
+    out = tmp_path / "g"
+    summary = grid.run(g, out, jobs=1, progress=False)
+    assert summary["runs"] == 2
+    table = pd.read_csv(out / "grid.csv")
+    assert table["run"].tolist() == ["gru-8_MTMF_seed0", "gru-8_dms-MTMF_seed0"]
+    assert table["family"].tolist() == ["nback", "dms"]
+    dms = pd.read_csv(out / "dms" / "analysis" / "models.csv")
+    nback = pd.read_csv(out / "analysis" / "models.csv")
+    assert len(dms) == 1 and len(nback) == 1 and dms["run"].iloc[0] != nback["run"].iloc[0]
+    assert (out / "report.html").is_file() and (out / "dms" / "report.html").is_file()
+
+
 def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
     import builtins
 
