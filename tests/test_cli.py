@@ -56,6 +56,8 @@ def run_main(monkeypatch, capsys, *args):
         (("sweep", "--architectures", "cnn", "--sizes", "paper"),
          "unknown architectures ['cnn']; choose from rnn, gru, lstm"),
         (("run", "--grid", "--sizes", "big"), "--sizes 'big': give comma-separated hidden"),
+        (("run", "--grid", "--tasks", "nback,dsm"),
+         "unknown task families ['dsm']; choose from nback, dms"),
     ],
 )
 def test_option_values_are_one_line_errors(monkeypatch, capsys, tmp_path, args, message):
@@ -73,6 +75,11 @@ def test_option_values_are_one_line_errors(monkeypatch, capsys, tmp_path, args, 
          "'two-orientation' is not an N-back task; the N-back regimes train nback-1-location"),
         ("tasks: {regime: STMF, n: 0}\n", "N=0 is not a valid N; the STMF regime needs"),
         ("tasks: {regime: STSF, task: nback-5-location}\n", "N=5 is not in the configured N set"),
+        ("tasks: {family: dms, regime: STSF, task: dms-colour}\n",
+         "unknown DMS task 'dms-colour'. Did you mean 'dms-category'? DMS tasks: dms-location"),
+        ("tasks: {family: dms, regime: STMF, n: 2}\n",
+         "the dms task family has no STMF regime; use one of STSF, MTMF"),
+        ("tasks: {family: dmts}\n", "unknown task family 'dmts'; choose one of nback, dms"),
         ("model: {hidden_size: 2000000}\n", "needs about"),
         ("model: {hidden_size: 8}\nmodel: {hidden_size: 9}\n", "key 'model' appears twice"),
     ],
@@ -120,3 +127,11 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert proc.returncode == 130
     assert "interrupted" in err and "--resume" in err
     assert "Traceback" not in err
+
+
+def test_grid_tasks_option_chooses_the_task_families():
+    from wmgeom import cli
+
+    cfg = cli._grid_config(None, None, "gru", "STSF,MTMF", "0", None, "nback,dms")
+    assert cfg.tasks == ["nback", "dms"] and cfg.regimes == ["STSF", "MTMF"]
+    assert cli._grid_config(None, None, None, None, None, None).tasks == ["nback"]

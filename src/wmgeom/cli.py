@@ -45,6 +45,8 @@ GridOpt = Annotated[bool, typer.Option(
     "--grid", help="The paper grid: architectures × regimes (× sizes × seeds), compared.")]
 ArchOpt = Annotated[str | None, typer.Option(
     "--architectures", help="Grid: comma-separated architectures (default rnn,gru,lstm).")]
+TasksOpt = Annotated[str | None, typer.Option(
+    "--tasks", help="Grid: comma-separated task families (default nback; e.g. nback,dms).")]
 RegimeOpt = Annotated[str | None, typer.Option(
     "--regimes", help="Grid: comma-separated regimes (default STSF,STMF,MTMF).")]
 SeedsOpt = Annotated[str | None, typer.Option("--seeds", help="Grid: comma-separated seeds.")]
@@ -57,7 +59,8 @@ RayOpt = Annotated[bool, typer.Option(
 
 
 def _grid_config(config: Path | None, profile: str | None, architectures: str | None,
-                 regimes: str | None, seeds: str | None, sizes: str | None):
+                 regimes: str | None, seeds: str | None, sizes: str | None,
+                 tasks: str | None = None):
     """The grid of ``--config`` (a grid config, or an N-back config used as the base)."""
     from wmgeom.io import read_yaml
     from wmgeom.studies import grid
@@ -75,6 +78,7 @@ def _grid_config(config: Path | None, profile: str | None, architectures: str | 
     cfg = grid.make_config(profile, data)
     return grid.merge_options(
         cfg, architectures=_csv_list(architectures) if architectures else None,
+        tasks=_csv_list(tasks) if tasks else None,
         regimes=[r.upper() for r in _csv_list(regimes)] if regimes else None,
         seeds=_csv_list(seeds, int, "--seeds") if seeds else None,
         sizes=grid.sizes_option(sizes))
@@ -97,6 +101,7 @@ def run(
     resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
     grid: GridOpt = False,
     architectures: ArchOpt = None,
+    tasks: TasksOpt = None,
     regimes: RegimeOpt = None,
     seeds: SeedsOpt = None,
     sizes: SizesOpt = None,
@@ -117,7 +122,7 @@ def run(
     if grid or study is Study.nback_grid:
         from wmgeom.studies import grid as grid_study
 
-        cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes)
+        cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes, tasks)
         summary = grid_study.run(cfg, out, resume=resume, progress=progress, jobs=jobs,
                                  use_ray=ray)
     else:
@@ -280,6 +285,7 @@ def sweep(
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     architectures: ArchOpt = None,
+    tasks: TasksOpt = None,
     regimes: RegimeOpt = None,
     seeds: SeedsOpt = None,
     sizes: SizesOpt = None,
@@ -293,7 +299,7 @@ def sweep(
     """Train and record the grid points only (no analysis): `wmgeom run --grid` does all."""
     from wmgeom.studies import grid as grid_study
 
-    cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes)
+    cfg = _grid_config(config, profile, architectures, regimes, seeds, sizes, tasks)
     print(grid_study.sweep(cfg, out, jobs=jobs, use_ray=ray, progress=progress)
           .to_string(index=False))
 

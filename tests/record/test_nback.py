@@ -82,3 +82,39 @@ def test_the_tasks_asked_for_are_recorded_with_the_same_trials(recorded):
     with pytest.raises(WmgeomError, match="not all N-back tasks"):
         record_activations(model, data, (1, 2, 3), 6, trials_per_task=5, splits=("train",),
                            seed=7, tasks=["nback-4-location"])
+
+
+def test_a_dms_model_trains_and_is_recorded(tmp_path):
+    """A DMS model (``tasks.family: dms``) trains through the same glue and is recorded with
+    the N-back schema: ``n`` the sample-to-test distance, ``executive`` the test frame."""
+    from wmgeom.train import TrainConfig, Trainer
+    from wmgeom.train.nback import accuracy_rows, evaluation_sets, nback_loss
+
+    tasks = RegimeConfig(family="dms")
+    stimset, cache = synthetic_cache()
+    data = build_data(cache, stimset, tasks, torch.device("cpu"))
+    torch.manual_seed(0)
+    model = build_model(SensoryCognitiveConfig(hidden_size=10, channel_components=CHANNELS,
+                                               architecture="gru"), tasks)
+    assert model.task_dim == 4
+    sets = evaluation_sets(data, 8, seed=1, splits=("train",))
+    config = TrainConfig(iterations=6, batch_size=16, milestones=[], eval_every=3,
+                         checkpoint_every=3, seed=2)
+    trainer = Trainer(model, nback_loss(data), lambda rng: data.mixture.sample(16, rng=rng),
+                      config, tmp_path, evaluate_fn=lambda m: accuracy_rows(m, data, sets),
+                      progress=False)
+    trainer.fit()
+    assert trainer.iteration == 6
+    ds = record_activations(model, data, (1, 2, 3), 6, trials_per_task=4, splits=("train",),
+                            seed=7, perceptual_components=6, tasks=tasks.task_names())
+    assert sorted(np.unique(ds["task"].values)) == ["dms-category", "dms-identity",
+                                                    "dms-location"]
+    assert (ds["n"].values == 5).all() and ds["executive"].values.sum(0).tolist() == [0] * 5 + [12]
+    assert "last frame" in ds["executive"].attrs["description"]
+    for feature in ("location", "identity", "category"):
+        rows = ds["feature"].values == feature
+        np.testing.assert_array_equal(ds["target"].values[rows],
+                                      nback_targets(ds[feature].values[rows], 5))
+    with pytest.raises(WmgeomError, match="not all DMS tasks"):
+        record_activations(model, data, (1, 2, 3), 6, trials_per_task=4, splits=("train",),
+                           seed=7, tasks=["nback-1-location"])

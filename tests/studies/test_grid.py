@@ -66,6 +66,33 @@ def test_every_point_trains_to_the_criterion_with_three_seeds():
     assert grid.point_name(grid.grid_points(g)[0]) == "rnn-128_STSF_seed0"
 
 
+def test_the_grid_runs_over_task_families():
+    g = grid.merge_options(tiny_grid(architectures=["gru"]), tasks=["nback", "dms"])
+    points = grid.grid_points(g)
+    # N-back: STSF, STMF, MTMF; DMS: STSF and MTMF (one sample-to-test distance, no STMF)
+    assert [(p["family"], p["regime"]) for p in points] == [
+        ("nback", "STSF"), ("nback", "STMF"), ("nback", "MTMF"), ("dms", "STSF"), ("dms", "MTMF")]
+    names = [grid.point_name(p) for p in points]
+    assert names[0] == "gru-8_STSF_seed0" and names[3:] == ["gru-8_dms-STSF_seed0",
+                                                            "gru-8_dms-MTMF_seed0"]
+    configs = [grid.point_config(g, p) for p in points]
+    assert [c.tasks.family for c in configs] == ["nback"] * 3 + ["dms"] * 2
+    assert configs[3].tasks.task == "dms-identity" and configs[0].tasks.task == "nback-2-identity"
+    assert configs[4].tasks.task_names() == ["dms-location", "dms-identity", "dms-category"]
+    # the same criterion (executive frames: the test frame of a DMS trial)
+    assert {(c.eval.criterion_train, c.eval.criterion_val_angle) for c in configs} == {
+        (0.95, 0.90)}
+    assert grid.family_folders(g, grid.Path("out"), names) == {
+        grid.Path("out"): names[:3], grid.Path("out/dms"): names[3:]}
+    assert grid.make_config("quick").tasks == ["nback"]
+    with pytest.raises(WmgeomError, match=r"unknown task families \['dsm'\]; choose from "
+                                          "nback, dms"):
+        grid.merge_options(tiny_grid(), tasks=["dsm"])
+    with pytest.raises(WmgeomError, match="the dms task family has none of the regimes "
+                                          r"\['STMF'\]; add one of STSF, MTMF"):
+        grid.merge_options(tiny_grid(regimes=["STMF"]), tasks=["dms"])
+
+
 def test_runs_that_missed_the_criterion_are_listed_not_pooled():
     table = pd.DataFrame({
         "run": ["a", "b", "c"], "iterations": [300, 6000, 1500],
@@ -167,6 +194,22 @@ def test_an_interrupted_grid_continues_without_retraining(grid_run):
     assert len(summaries) == 3
     for name, stamp in stamps.items():
         assert (out / "runs" / name / "checkpoints" / "last.pt").stat().st_mtime_ns == stamp
+
+
+def test_a_grid_over_two_families_reports_each_on_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("WMGEOM_CACHE", str(tmp_path / "cache"))
+    g = grid.merge_options(tiny_grid(architectures=["gru"], regimes=["MTMF"]),
+                           tasks=["nback", "dms"])
+    out = tmp_path / "g"
+    summary = grid.run(g, out, jobs=1, progress=False)
+    assert summary["runs"] == 2
+    table = pd.read_csv(out / "grid.csv")
+    assert table["run"].tolist() == ["gru-8_MTMF_seed0", "gru-8_dms-MTMF_seed0"]
+    assert table["family"].tolist() == ["nback", "dms"]
+    dms = pd.read_csv(out / "dms" / "analysis" / "models.csv")
+    nback = pd.read_csv(out / "analysis" / "models.csv")
+    assert len(dms) == 1 and len(nback) == 1 and dms["run"].iloc[0] != nback["run"].iloc[0]
+    assert (out / "report.html").is_file() and (out / "dms" / "report.html").is_file()
 
 
 def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):

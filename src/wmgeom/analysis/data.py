@@ -48,7 +48,8 @@ class ActivationArrays:
         X: Activations ``[n_trials, n_frames, n_units]``.
         labels: Per-frame labels ``{feature: [n_trials, n_frames]}``.
         task: Task name per trial ``[n_trials]`` (one name if all trials share a task).
-        n: N of the N-back task per trial ``[n_trials]``.
+        n: N of the N-back task per trial ``[n_trials]`` (of a delayed match-to-sample
+            trial: the sample-to-test distance, ``length - 1``).
         relevant: Task-relevant feature per trial ``[n_trials]``.
     """
 

@@ -1,6 +1,6 @@
-"""Recording activations of a trained sensory-cognitive model on N-back trials.
+"""Recording activations of a trained sensory-cognitive model on N-back (or DMS) trials.
 
-Runs the model on fresh evaluation trials of every N-back task and split and stores,
+Runs the model on fresh evaluation trials of every task of its family and split and stores,
 per trial × frame × unit, the core's recorded state (``hidden``, described by the core's
 ``state_kind``: an RNN's hidden state, a Transformer's residual stream, ...; an LSTM's
 cell state too), the encoding vectors fed to the core, the perceptual features, the model outputs and per-frame labels
@@ -26,7 +26,7 @@ from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
 from wmgeom.models.sensory_cognitive import SensoryCognitiveModel
 from wmgeom.pca import PCA, pca
-from wmgeom.tasks.nback import NBackTask, TaskMixture
+from wmgeom.tasks.registry import FAMILIES, make_mixture
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS, TrialBatch
 from wmgeom.train.nback import NBackData
 from wmgeom.validation import Seed
@@ -43,7 +43,7 @@ class RecordConfig(StrictModel):
         perceptual_components: PCA size of the perceptual (backbone) features.
         seed: Seed of the recording trials (independent of training).
         tasks: ``trained``: the tasks of the model's regime (each model is analysed on what
-            it learned); ``all``: every N-back task of the configured N set.
+            it learned); ``all``: every task of its family (N-back: of the configured N set).
         untrained_null: Also record the untrained network (the same architecture, size and
             initial weights, before any training) on the same trials, the null control of
             the analyses (``activations_untrained.nc``).
@@ -84,7 +84,7 @@ def record_activations(
     chunk: int = 512,
     tasks: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """Run ``model`` on fresh trials of every N-back task × split and label everything.
+    """Run ``model`` on fresh trials of every task × split of its family and label everything.
 
     Args:
         model: a trained :class:`~wmgeom.models.SensoryCognitiveModel`.
@@ -95,21 +95,22 @@ def record_activations(
         seed: seed of the recording trials (independent of training).
         perceptual_components: PCA size of the perceptual features.
         attrs: run attributes stored on the Dataset.
-        tasks: names of the tasks recorded (``nback-N-feature``, e.g. the model's regime);
-            every task of ``n_values`` by default.
+        tasks: names of the tasks recorded (``nback-N-feature``, ``dms-feature``, e.g. the
+            model's regime); every task of the model's family (``data.mixture``) by default.
     """
     model.eval()
     sampler = data.mixture.sampler
-    pairs = [(n, f) for n in n_values for f in FEATURES]
+    family = FAMILIES[data.mixture.family]
+    known = family.task_names(n_values)
+    names = known
     if tasks is not None:
         wanted = set(tasks)
-        pairs = [(n, f) for n, f in pairs if f"nback-{n}-{f}" in wanted]
-        if len(pairs) != len(wanted):
-            raise WmgeomError(f"tasks {sorted(wanted)} are not all N-back tasks of N in "
-                              f"{list(n_values)}")
-    tasks = [NBackTask(n, f, None, length=length, n_values=n_values, sampler=sampler)
-             for n, f in pairs]
-    mixture = TaskMixture(tasks)
+        names = [name for name in known if name in wanted]
+        if len(names) != len(wanted):
+            raise WmgeomError(f"tasks {sorted(wanted)} are not all {family.label} tasks of the "
+                              f"configured family ({', '.join(known)})")
+    mixture = make_mixture(names, sampler, length=length, n_values=n_values)
+    tasks = mixture.tasks
     rng = np.random.default_rng(seed)
     batches, split_of_trial = [], []
     for split in splits:
@@ -176,7 +177,7 @@ def record_activations(
         "encoding": "input to the core: FC(1x1-conv map ⊕ task vector) + LayerNorm",
         "probs": "softmax over actions (no_action, non_match, match)",
         "target": "index into action: correct action at each frame",
-        "executive": "frame t >= N, where a match decision is due",
+        "executive": family.executive,
         "angle": "view-angle index of the object image",
         "identity": "object identity (unique over the stimulus set)",
     }.items():

@@ -9,6 +9,11 @@ features prepared once per process) or as Ray tasks; a finished point is skipped
 interrupted one resumes from its checkpoint, so an interrupted grid continues where it
 stopped.
 
+``tasks`` lists the task families the grid trains (default ``nback``; ``--tasks nback,dms``
+adds delayed match-to-sample): every family runs the regimes it defines (DMS: STSF and MTMF),
+and each family other than N-back is analysed and reported on its own, under
+``DIR/<family>/``, so its models never enter the N-back findings.
+
 Every point trains until it meets the criterion of Lei et al. 2024 — every task above 95%
 on the training images and 90% on novel view angles, on executive frames of fixed
 evaluation trials — or reaches the iteration cap. The grid table and the report give each
@@ -41,7 +46,7 @@ from wmgeom.studies import nback
 from wmgeom.studies.base import check_out_dir, claimed_run_dir
 from wmgeom.studies.nback import report
 from wmgeom.studies.nback.driver import analyze_held
-from wmgeom.tasks.registry import REGIMES
+from wmgeom.tasks.registry import FAMILIES, REGIMES
 from wmgeom.train.nback import EvalConfig
 from wmgeom.validation import Seed, check_unique
 
@@ -54,13 +59,16 @@ class GridConfig(StrictModel):
 
     Attributes:
         architectures: Registered architectures to train.
+        tasks: Task families (``nback``, ``dms``, ...); each trains the grid's regimes it
+            defines.
         regimes: Training regimes (Lei et al. 2024: STSF, STMF, MTMF).
         sizes: Hidden sizes; ``None`` uses ``base.model.hidden_size`` for every
             architecture; ``"paper"`` the sizes Lei et al. 2024 analyse (512 vanilla RNN, 256
             GRU and LSTM). Several sizes give the accuracy-vs-parameters series of Fig. A1c.
         seeds: Training seeds (repeats of every point: the independent models the findings
             count; three by default).
-        stsf_task: The task of the STSF models (the paper's Fig. 2b shows one task).
+        stsf_task: The task of the N-back STSF models (the paper's Fig. 2b shows one task);
+            other families' STSF models train their family's ``stsf_task``.
         stmf_n: The N of the STMF models.
         jobs: Parallel local worker processes (default: one per CPU core).
         analyze_unmet: Analyse the runs that did not meet the training criterion too (they
@@ -73,6 +81,7 @@ class GridConfig(StrictModel):
     profile: Literal["quick", "paper"] = "quick"
     architectures: list[str] = Field(default_factory=lambda: [
         name for name, info in ARCHITECTURES.items() if info.in_paper])
+    tasks: list[str] = Field(default_factory=lambda: ["nback"])
     regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
     sizes: list[int] | Literal["paper"] | None = None
     seeds: list[Seed] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
@@ -91,6 +100,15 @@ class GridConfig(StrictModel):
                              f"{', '.join(ARCHITECTURES)}")
         return v
 
+    @field_validator("tasks")
+    @classmethod
+    def _known_families(cls, v: list[str]) -> list[str]:
+        unknown = [f for f in v if f not in FAMILIES]
+        if unknown or not v:
+            raise ValueError(f"unknown task families {unknown}; choose from "
+                             f"{', '.join(FAMILIES)}")
+        return v
+
     @field_validator("regimes")
     @classmethod
     def _known_regimes(cls, v: list[str]) -> list[str]:
@@ -107,7 +125,7 @@ class GridConfig(StrictModel):
             raise ValueError(f"sizes must be positive integers, got {v}")
         return v
 
-    @field_validator("architectures", "regimes", "sizes", "seeds", mode="after")
+    @field_validator("architectures", "tasks", "regimes", "sizes", "seeds", mode="after")
     @classmethod
     def _each_once(cls, v):
         # a point twice would be one run folder trained and counted twice
@@ -115,6 +133,11 @@ class GridConfig(StrictModel):
 
     @model_validator(mode="after")
     def _points_are_valid(self) -> GridConfig:
+        for family in self.tasks:
+            if not any(r in FAMILIES[family].regimes for r in self.regimes):
+                raise ValueError(f"the {family} task family has none of the regimes "
+                                 f"{self.regimes}; add one of "
+                                 f"{', '.join(FAMILIES[family].regimes)}")
         for point in grid_points(self):  # every point's config must validate now
             point_config(self, point)
         return self
@@ -177,25 +200,32 @@ def load_config(path: str | Path | None = None, profile: str | None = None) -> G
 
 
 def grid_points(grid: GridConfig) -> list[dict[str, Any]]:
-    """Every architecture × regime × size × seed, in that order."""
+    """Every task family × architecture × regime × size × seed, in that order (a family
+    runs only the regimes it defines)."""
     points = []
-    for arch, regime, seed in itertools.product(grid.architectures, grid.regimes, grid.seeds):
+    for family, arch, regime, seed in itertools.product(grid.tasks, grid.architectures,
+                                                        grid.regimes, grid.seeds):
+        if regime not in FAMILIES[family].regimes:
+            continue
         if grid.sizes == "paper":
             # a core the paper does not train: the base size (matched to the GRU there)
             sizes = [ARCHITECTURES[arch].paper_hidden_size or grid.base.model.hidden_size]
         else:
             sizes = grid.sizes or [grid.base.model.hidden_size]
         for h in sizes:
-            points.append({"architecture": arch, "regime": regime, "hidden_size": int(h),
-                           "seed": int(seed)})
+            points.append({"family": family, "architecture": arch, "regime": regime,
+                           "hidden_size": int(h), "seed": int(seed)})
     return points
 
 
 def point_config(grid: GridConfig, point: Mapping[str, Any]) -> nback.NBackConfig:
-    """The grid's base config with one point's architecture, regime, size and seed."""
-    tasks: dict[str, Any] = {"regime": point["regime"], "task": None, "n": None}
+    """The grid's base config with one point's task family, architecture, regime, size and
+    seed."""
+    family = FAMILIES[point.get("family", "nback")]
+    tasks: dict[str, Any] = {"family": family.name, "regime": point["regime"], "task": None,
+                             "n": None}
     if point["regime"] == "STSF":
-        tasks["task"] = grid.stsf_task
+        tasks["task"] = grid.stsf_task if family.owns(grid.stsf_task) else family.stsf_task
     if point["regime"] == "STMF":
         tasks["n"] = grid.stmf_n
     data = deep_merge(grid.base.model_dump(mode="json"), {
@@ -207,8 +237,10 @@ def point_config(grid: GridConfig, point: Mapping[str, Any]) -> nback.NBackConfi
 
 
 def point_name(point: Mapping[str, Any]) -> str:
-    """The run directory name of a point, e.g. ``gru-128_MTMF_seed0``."""
-    return (f"{point['architecture']}-{point['hidden_size']}_{point['regime']}"
+    """The run directory name of a point, e.g. ``gru-128_MTMF_seed0`` (N-back) or
+    ``gru-128_dms-MTMF_seed0`` (another family)."""
+    tag = FAMILIES[point.get("family", "nback")].run_tag
+    return (f"{point['architecture']}-{point['hidden_size']}_{tag}{point['regime']}"
             f"_seed{point['seed']}")
 
 
@@ -461,10 +493,13 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
                 f"train, >{config.base.eval.criterion_val_angle:.0%} novel angles on every task) "
                 f"within {config.base.train.iterations} iterations; see {out / 'grid.csv'}. "
                 "Raise base.train.iterations, or pass analyze_unmet: true to analyse them marked")
-        analyze_held([out / "runs" / name for name in analysed_runs], out, None, None, True,
-                     progress, jobs or config.jobs or os.cpu_count() or 1, excluded=excluded)
+        for folder, runs in family_folders(config, out, analysed_runs).items():
+            left_out = excluded[excluded["run"].isin(_family_runs(config, folder, out))]
+            analyze_held([out / "runs" / name for name in runs], folder, None, None, True,
+                         progress, jobs or config.jobs or os.cpu_count() or 1,
+                         excluded=left_out)
+            report(folder)
         analysed = time.perf_counter() - start - trained
-        report(out)
         summary = {"study": "nback-grid", "runs": len(table), "analysed": len(analysed_runs),
                    "excluded": dict(zip(excluded["run"], excluded["reason"], strict=True)),
                    "train_seconds": round(trained, 1), "analysis_seconds": round(analysed, 1),
@@ -474,6 +509,27 @@ def run(config: GridConfig, out: str | Path, resume: bool = False, progress: boo
                                 if c in table}}
         write_json_atomic(out / "summary.json", summary)
     return summary
+
+
+def _family_folder(grid: GridConfig, out: Path, point: Mapping[str, Any]) -> Path:
+    """Where a point's family is analysed: the grid folder, or ``out/<family>`` for a family
+    whose runs carry a tag (:attr:`~wmgeom.tasks.family.TaskFamily.run_tag`)."""
+    family = FAMILIES[point.get("family", "nback")]
+    return out / family.name if family.run_tag else out
+
+
+def _family_runs(grid: GridConfig, folder: Path, out: Path) -> list[str]:
+    return [point_name(p) for p in grid_points(grid) if _family_folder(grid, out, p) == folder]
+
+
+def family_folders(grid: GridConfig, out: Path, runs: Sequence[str]) -> dict[Path, list[str]]:
+    """The runs to analyse, grouped by the folder their task family is analysed and
+    reported in (each family's findings are judged over its own models)."""
+    folders: dict[Path, list[str]] = {}
+    for point in grid_points(grid):
+        if point_name(point) in runs:
+            folders.setdefault(_family_folder(grid, out, point), []).append(point_name(point))
+    return folders
 
 
 def sweep(config: GridConfig, out: str | Path, jobs: int | None = None, use_ray: bool = False,

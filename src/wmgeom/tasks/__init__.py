@@ -1,8 +1,13 @@
-"""Tasks: N-back over objects (Lei et al. 2024) and two-orientation recall (Cueva et al. 2021).
+"""Tasks: N-back over objects (Lei et al. 2024), delayed match-to-sample over the same objects,
+and two-orientation recall (Cueva et al. 2021).
 
 Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
+Task families (:class:`TaskFamily`, :data:`FAMILIES`) say what a config's ``tasks.family``
+trains.
 """
 
+from wmgeom.tasks.dms import DMSTask
+from wmgeom.tasks.family import TaskFamily
 from wmgeom.tasks.nback import (
     NBackTask,
     StimulusSampler,
@@ -11,32 +16,42 @@ from wmgeom.tasks.nback import (
     nback_targets,
 )
 from wmgeom.tasks.registry import (
+    FAMILIES,
     REGIMES,
     RegimeConfig,
     make,
+    make_mixture,
     make_regime,
     names,
     regime_tasks,
     register,
+    register_family,
+    task_family,
 )
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS, TrialBatch, task_vector
 
 __all__ = [
     "ACTIONS",
+    "DMSTask",
+    "FAMILIES",
     "FEATURES",
     "REGIMES",
     "RegimeConfig",
     "SPLITS",
     "NBackTask",
     "StimulusSampler",
+    "TaskFamily",
     "TaskMixture",
     "TrialBatch",
     "batch_feature_values",
     "make",
+    "make_mixture",
     "make_regime",
     "names",
     "nback_targets",
     "regime_tasks",
     "register",
+    "register_family",
+    "task_family",
     "task_vector",
 ]

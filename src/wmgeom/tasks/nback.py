@@ -430,6 +430,7 @@ class NBackTask:
         >>> batch = task.sample(256, split="train", rng=0)   # doctest: +SKIP
     """
 
+    family = "nback"
     metadata: dict[str, Any] = {
         "paper": "Lei, Ito & Bashivan, Geometry of naturalistic object representations in "
                  "recurrent neural network models of working memory",
@@ -495,18 +496,20 @@ class NBackTask:
 
 
 class TaskMixture:
-    """Several N-back tasks sampled together, each trial from one task (the MTMF and STMF
-    regimes).
+    """Several tasks of one family sampled together, each trial from one task (the MTMF and
+    STMF regimes).
 
     Trials are assigned to tasks in equal shares (up to one trial; trial ``i`` gets task
     ``(i + offset) mod n_tasks`` with a random offset), and all tasks are drawn in a single
     vectorised pass. Trials are independent, so their order within a batch carries nothing.
 
     Args:
-        tasks: N-back tasks sharing one stimulus table, length and N set.
+        tasks: Tasks of one family (N-back, DMS, ...: :class:`NBackTask` and its
+            subclasses) sharing one stimulus table, length and N set.
 
     Raises:
-        WmgeomError: if the list is empty, holds a non-N-back task, or the tasks disagree.
+        WmgeomError: if the list is empty, holds another kind of task, mixes families, or
+            the tasks disagree.
     """
 
     metadata = NBackTask.metadata
@@ -517,9 +520,13 @@ class TaskMixture:
             raise WmgeomError("a task mixture needs at least one task; pass a list of N-back tasks")
         for task in tasks:
             if not isinstance(task, NBackTask):
-                raise WmgeomError(f"task mixtures hold N-back tasks only, got {type(task).__name__}")
+                raise WmgeomError(f"task mixtures hold N-back tasks only (or tasks of another "
+                                  f"family built on them), got {type(task).__name__}")
         first = tasks[0]
         for task in tasks[1:]:
+            if task.family != first.family:
+                raise WmgeomError(f"a task mixture holds one task family; got {task.name!r} "
+                                  f"({task.family}) and {first.name!r} ({first.family})")
             if task.length != first.length or task.n_values != first.n_values:
                 raise WmgeomError("all tasks of a mixture need the same length and n_values; "
                                   f"got {task!r} and {first!r}")
@@ -538,7 +545,8 @@ class TaskMixture:
         self.n_values = first.n_values
         self._n = np.array([t.n for t in tasks], dtype=np.int64)
         self._feature = np.array([t.feature_index for t in tasks], dtype=np.int64)
-        self._task_vectors = task_vector(self._feature, self._n, self.n_values)
+        self.family = first.family
+        self._task_vectors = np.stack([t.task_vector for t in tasks])
         self._plans: dict[tuple[int, int, str], tuple[TrialPlan, np.ndarray, np.ndarray]] = {}
 
     def __repr__(self) -> str:

@@ -5,6 +5,11 @@ of :data:`~wmgeom.tasks.vocabulary.FEATURES`. ``"two-orientation"`` is the conti
 Cueva et al. 2021, imported only when it is made. Training regimes (Lei et al. 2024, §3) map
 to task lists: STSF one task, STMF one N with all three features, MTMF every N with every
 feature.
+
+Task families (:class:`~wmgeom.tasks.family.TaskFamily`) are registered in :data:`FAMILIES`:
+``nback`` (Lei et al. 2024) and ``dms`` (delayed match-to-sample, :mod:`wmgeom.tasks.dms`).
+A config's ``tasks.family`` chooses one; its regimes, task names and task-vector width come
+from the family, so no module tests a family's name.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from wmgeom.config import StrictModel
 from wmgeom.errors import WmgeomError
+from wmgeom.tasks.dms import DMS
+from wmgeom.tasks.family import TaskFamily
 from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler, TaskMixture
 from wmgeom.tasks.vocabulary import DEFAULT_N_VALUES, FEATURES
 
@@ -26,11 +33,13 @@ _NBACK_NAME = re.compile(r"^nback-(\d+)-([a-z]+)$")
 
 
 class RegimeConfig(StrictModel):
-    """Which N-back tasks a model trains on (Lei et al. 2024, §3).
+    """Which tasks a model trains on (Lei et al. 2024, §3).
 
     Attributes:
-        regime: ``STSF`` (one task), ``STMF`` (one N, all three features) or ``MTMF``.
-        task: STSF: the task name, e.g. ``nback-2-location``.
+        family: The task family (:data:`FAMILIES`): ``nback`` (default) or ``dms``.
+        regime: ``STSF`` (one task), ``STMF`` (one N, all three features) or ``MTMF``
+            (every task of the family); a family may define fewer (DMS: STSF and MTMF).
+        task: STSF: the task name, e.g. ``nback-2-location`` or ``dms-identity``.
         n: STMF: the N whose three features are trained.
         n_values: The configured N set (fixes the task vector).
         length: Frames per trial (6 in Lei et al. 2024).
@@ -41,6 +50,7 @@ class RegimeConfig(StrictModel):
             would let it answer 93%.
     """
 
+    family: str = "nback"
     regime: str = "MTMF"
     task: str | None = Field(None, description="STSF: the task name, e.g. nback-2-location")
     n: int | None = Field(None, description="STMF: the N whose three features are trained")
@@ -50,6 +60,9 @@ class RegimeConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> RegimeConfig:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown task family {self.family!r}; choose one of "
+                             f"{', '.join(FAMILIES)}")
         if self.regime not in REGIMES:
             raise ValueError(f"regime {self.regime!r} is not one of {', '.join(REGIMES)}")
         if not self.n_values or any(n < 1 for n in self.n_values):
@@ -61,7 +74,7 @@ class RegimeConfig(StrictModel):
             )
         if self.regime == "STSF" and self.task is None:
             raise ValueError("regime STSF needs tasks.task, e.g. nback-1-location")
-        if self.regime == "STMF" and self.n is None:
+        if self.regime == "STMF" and self.n is None and "STMF" in FAMILIES[self.family].regimes:
             raise ValueError("regime STMF needs tasks.n, e.g. 2")
         try:
             self.task_names()
@@ -69,9 +82,24 @@ class RegimeConfig(StrictModel):
             raise ValueError(str(exc)) from None
         return self
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        # the default family is left out, so an N-back run's config.yaml and its fingerprint
+        # (which checkpoints are resumed against) stay those written before task families
+        data = handler(self)
+        if data.get("family") == NBACK.name:
+            data.pop("family")
+        return data
+
     def task_names(self) -> list[str]:
         """The names of the tasks trained together (:func:`regime_tasks`)."""
-        return regime_tasks(self.regime, task=self.task, n=self.n, n_values=self.n_values)
+        return regime_tasks(self.regime, task=self.task, n=self.n, n_values=self.n_values,
+                            family=self.family)
+
+    @property
+    def task_family(self) -> TaskFamily:
+        """The configured :class:`~wmgeom.tasks.family.TaskFamily`."""
+        return FAMILIES[self.family]
 
 
 def _make_two_orientation(stimuli: Any = None, **kwargs: Any) -> Any:
@@ -89,9 +117,9 @@ def register(name: str, factory: Callable[..., Any]) -> None:
     """Register a task factory under ``name`` (called as ``factory(stimuli=..., **kwargs)``).
 
     Raises:
-        WmgeomError: if the name is taken or collides with the N-back pattern.
+        WmgeomError: if the name is taken or collides with a task family's names.
     """
-    if name in _FACTORIES or _NBACK_NAME.match(name):
+    if name in _FACTORIES or family_of(name) is not None:
         raise WmgeomError(f"task name {name!r} is already taken; choose another name")
     _FACTORIES[name] = factory
 
@@ -101,10 +129,15 @@ def nback_name(n: int, feature: str) -> str:
     return f"nback-{n}-{feature}"
 
 
+def _nback_names(n_values: Sequence[int] = DEFAULT_N_VALUES) -> list[str]:
+    return [nback_name(n, f) for n in sorted(n_values) for f in FEATURES]
+
+
 def names(n_values: Sequence[int] = DEFAULT_N_VALUES) -> list[str]:
-    """Every registered task name, N-back tasks first (ordered by N, then feature)."""
-    nback = [nback_name(n, f) for n in sorted(n_values) for f in FEATURES]
-    return nback + sorted(_FACTORIES)
+    """Every registered task name: N-back tasks first (ordered by N, then feature), then
+    the other families' tasks, then single registered tasks."""
+    listed = [name for family in FAMILIES.values() for name in family.task_names(n_values)]
+    return listed + sorted(_FACTORIES)
 
 
 def _unknown(name: str, n_values: Sequence[int], nback_only: bool = False) -> WmgeomError:
@@ -116,6 +149,48 @@ def _unknown(name: str, n_values: Sequence[int], nback_only: bool = False) -> Wm
     close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return WmgeomError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(known)}")
+
+
+def family_of(name: str) -> TaskFamily | None:
+    """The registered family whose task names ``name`` has the form of, or ``None``."""
+    return next((f for f in FAMILIES.values() if f.owns(name)), None)
+
+
+def task_family(name: str) -> TaskFamily:
+    """The registered family called ``name`` (``tasks.family``).
+
+    Raises:
+        WmgeomError: For an unknown family, with close matches and the known families.
+    """
+    if name in FAMILIES:
+        return FAMILIES[name]
+    close = difflib.get_close_matches(str(name), list(FAMILIES), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise WmgeomError(f"unknown task family {name!r}.{hint} Known families: "
+                      f"{', '.join(FAMILIES)}")
+
+
+def register_family(family: TaskFamily) -> None:
+    """Register a task family: its tasks become makeable by name, trainable in its regimes
+    (``tasks.family: <name>``) and recordable.
+
+    Raises:
+        WmgeomError: If the family's name is taken, or one of its task names is another
+            family's or a registered task's.
+    """
+    if family.name in FAMILIES:
+        raise WmgeomError(f"task family {family.name!r} is already registered; choose another "
+                          "name")
+    unknown = [r for r in family.regimes if r not in REGIMES]
+    if unknown or not family.regimes:
+        raise WmgeomError(f"task family {family.name!r} declares regimes {unknown or []}; "
+                          f"use some of {', '.join(REGIMES)}")
+    taken = [n for n in family.task_names(DEFAULT_N_VALUES)
+             if n in _FACTORIES or family_of(n) is not None or not family.owns(n)]
+    if taken:
+        raise WmgeomError(f"task family {family.name!r}: task names {taken} are taken or do not "
+                          "match the family's pattern; choose other names")
+    FAMILIES[family.name] = family
 
 
 def make(name: str, stimuli: Any = None, **kwargs: Any) -> Any:
@@ -139,13 +214,17 @@ def make(name: str, stimuli: Any = None, **kwargs: Any) -> Any:
                                   f"{n_values}; pass n_values including {n}")
             raise _unknown(name, n_values)
         return NBackTask(n, feature, stimuli, **kwargs)
+    family = family_of(name)
+    if family is not None:
+        return family.make_task(name, stimuli, **kwargs)
     if name in _FACTORIES:
         return _FACTORIES[name](stimuli=stimuli, **kwargs)
     raise _unknown(name, n_values)
 
 
 def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
-                 n_values: Sequence[int] = DEFAULT_N_VALUES) -> list[str]:
+                 n_values: Sequence[int] = DEFAULT_N_VALUES, family: str = "nback"
+                 ) -> list[str]:
     """Task names trained together in a regime (Lei et al. 2024, §3).
 
     Args:
@@ -153,9 +232,11 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
         task: The task of an STSF regime, e.g. ``"nback-1-location"``.
         n: The N of an STMF regime (or taken from ``task``).
         n_values: The configured N set (MTMF uses all of it).
+        family: The task family (:data:`FAMILIES`) whose regime this is.
 
     Raises:
-        WmgeomError: for unknown regimes or a missing/unknown task or N.
+        WmgeomError: for unknown regimes or families, a regime the family does not define,
+            or a missing/unknown task or N.
     """
     key = str(regime).upper()
     n_values = tuple(sorted(n_values))
@@ -163,6 +244,20 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
         close = difflib.get_close_matches(key, REGIMES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise WmgeomError(f"unknown regime {regime!r}; use one of {', '.join(REGIMES)}.{hint}")
+    fam = task_family(family)
+    if key not in fam.regimes:
+        raise WmgeomError(f"the {fam.name} task family has no {key} regime; use one of "
+                          f"{', '.join(fam.regimes)}")
+    owner = family_of(task) if task is not None else None
+    if owner is not None and owner is not fam:
+        raise WmgeomError(f"task {task!r} belongs to the {owner.name} task family; set "
+                          f"tasks.family: {owner.name} or choose a {fam.name} task")
+    return fam.regime_tasks(key, task, n, n_values)
+
+
+def _nback_regime_tasks(key: str, task: str | None, n: int | None,
+                        n_values: tuple[int, ...]) -> list[str]:
+    """N-back regimes (Lei et al. 2024, §3); ``key`` is a checked regime."""
     if task is not None:
         match = _NBACK_NAME.match(task)
         if match and match.group(2) in FEATURES and int(match.group(1)) not in n_values:
@@ -190,17 +285,36 @@ def regime_tasks(regime: str, task: str | None = None, n: int | None = None,
 
 def make_regime(regime: str, stimuli: Any, task: str | None = None, n: int | None = None,
                 n_values: Sequence[int] = DEFAULT_N_VALUES, length: int = DEFAULT_LENGTH,
-                n_locations: int | None = None, same_category_rate: float = 0.5
-                ) -> TaskMixture:
-    """The :class:`TaskMixture` of a regime's tasks over one stimulus set.
+                n_locations: int | None = None, same_category_rate: float = 0.5,
+                family: str = "nback") -> TaskMixture:
+    """The :class:`TaskMixture` of a regime's tasks (of ``family``) over one stimulus set.
 
     ``same_category_rate`` is the fraction of identity non-matches drawn from the
     reference's own category (:class:`~wmgeom.tasks.nback.StimulusSampler`).
     """
     sampler = StimulusSampler(stimuli, n_locations, same_category_rate)
-    tasks = []
-    for name in regime_tasks(regime, task=task, n=n, n_values=n_values):
-        n_i, feature = _NBACK_NAME.match(name).groups()
-        tasks.append(NBackTask(int(n_i), feature, None, length=length, n_values=n_values,
-                               sampler=sampler))
-    return TaskMixture(tasks)
+    names_ = regime_tasks(regime, task=task, n=n, n_values=n_values, family=family)
+    return make_mixture(names_, sampler, length=length, n_values=n_values)
+
+
+def make_mixture(task_names: Sequence[str], sampler: StimulusSampler, length: int,
+                 n_values: Sequence[int] = DEFAULT_N_VALUES) -> TaskMixture:
+    """The :class:`TaskMixture` of the named tasks (one family) drawn from ``sampler``."""
+    return TaskMixture([make(name, None, length=length, n_values=tuple(n_values),
+                             sampler=sampler) for name in task_names])
+
+
+def _make_nback(name: str, stimuli: Any = None, **kwargs: Any) -> NBackTask:
+    return make(name, stimuli, **kwargs)
+
+
+NBACK = TaskFamily(
+    name="nback", label="N-back", pattern=_NBACK_NAME, task_names=_nback_names, make_task=_make_nback,
+    regimes=REGIMES, regime_tasks=_nback_regime_tasks,
+    task_dim=lambda n_values: len(FEATURES) + len(n_values), stsf_task="nback-2-identity",
+    rolling=True, executive="frame t >= N, where a match decision is due",
+    description="N-back over objects (Lei et al. 2024, Fig. 1a-b)")
+"""The N-back family of Lei et al. 2024."""
+
+FAMILIES: dict[str, TaskFamily] = {NBACK.name: NBACK, DMS.name: DMS}
+"""Registered task families by name (``tasks.family``), N-back first."""

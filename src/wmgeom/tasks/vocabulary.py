@@ -77,10 +77,13 @@ class TrialBatch:
         identity: int64 ``[B, T]``, identity code of the image (unique over the set).
         angle: int64 ``[B, T]``, view-angle index of the image.
         target: int64 ``[B, T]``, index into :data:`ACTIONS`.
-        executive: bool ``[B, T]``, frames ``t >= N`` where a match decision is due.
-        task_vector: float32 ``[B, len(FEATURES) + len(n_values)]`` (:func:`task_vector`).
+        executive: bool ``[B, T]``, frames where a match decision is due: ``t >= N`` in
+            N-back trials, the last frame (the test) in delayed match-to-sample trials.
+        task_vector: float32 ``[B, D]``, the task input: N-back ``D = len(FEATURES) +
+            len(n_values)`` (:func:`task_vector`), DMS ``D = len(FEATURES) + 1``
+            (:func:`wmgeom.tasks.dms.dms_task_vector`).
         task_index: int64 ``[B]``, index into ``task_names``.
-        n: int64 ``[B]``, the N of each trial.
+        n: int64 ``[B]``, the N of each trial (DMS: the sample-to-test distance).
         feature: int64 ``[B]``, index into :data:`FEATURES`.
         task_names: names of the tasks ``task_index`` refers to.
     """

@@ -1,4 +1,5 @@
-"""Training the sensory-cognitive model on N-back regimes (Lei et al. 2024).
+"""Training the sensory-cognitive model on N-back regimes (Lei et al. 2024), or on the regimes of
+another task family (``tasks.family``, e.g. delayed match-to-sample).
 
 Glue between the task sampler, the feature cache and the shared :class:`Trainer`:
 batches are index arrays, frames are gathered from the cached backbone maps on the
@@ -111,7 +112,8 @@ def build_data(cache: FeatureCache, stimset: StimulusSet, tasks_cfg: RegimeConfi
     (or, with ``backbone``, computed online from canvases)."""
     mixture = make_regime(tasks_cfg.regime, stimset, task=tasks_cfg.task, n=tasks_cfg.n,
                           n_values=tuple(tasks_cfg.n_values), length=tasks_cfg.length,
-                          same_category_rate=tasks_cfg.same_category_rate)
+                          same_category_rate=tasks_cfg.same_category_rate,
+                          family=tasks_cfg.family)
     if backbone is not None:
         backbone = backbone.to(device)
     return NBackData(cache.to_tensor(device), mixture, cache.n_locations, device,
@@ -124,18 +126,22 @@ def build_model(model_cfg: SensoryCognitiveConfig, tasks_cfg: RegimeConfig
 
     Its input is the backbone's map as the feature cache stores it: the registered
     backbone's channels (or ``channel_components`` after the channel PCA) on its spatial
-    grid; the task vector has one bit per feature and per N.
+    grid; the task vector's width is the task family's (N-back: one bit per feature and
+    per N; DMS: one bit per feature and the family slot).
     """
     info = BACKBONES[model_cfg.backbone]
     return SensoryCognitiveModel(
         in_channels=model_cfg.channel_components or info.channels, spatial=info.spatial,
-        task_dim=len(FEATURES) + len(tasks_cfg.n_values),
+        task_dim=tasks_cfg.task_family.task_dim(tuple(tasks_cfg.n_values)),
         hidden_size=model_cfg.hidden_size, architecture=model_cfg.architecture,
     )
 
 
 def nback_loss(data: NBackData):
-    """``loss_fn`` for the trainer: cross-entropy over all frames (Lei et al. 2024, §3)."""
+    """``loss_fn`` for the trainer: cross-entropy over all frames (Lei et al. 2024, §3).
+
+    The logged accuracy is over executive frames (N-back: ``t >= N``; DMS: the test frame).
+    """
 
     def loss_fn(model: SensoryCognitiveModel, batch: TrialBatch):
         target = data.targets(batch)
