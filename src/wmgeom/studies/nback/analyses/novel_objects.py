@@ -156,14 +156,14 @@ ANALYSIS = Analysis(
     "identities tested on the novel ones",
     requires="trials of the val_identity and val_angle splits",
     compute=compute,
-    figures=(Figure("novel_objects", "Where novel objects lose their identity (beyond "
-                    "Lei et al. 2024, Fig. A1c)",
+    figures=(Figure("novel_objects", "Where novel objects lose their identity (Fig. A1c, "
+                    "beyond the paper)",
                     lambda T, p: F.plot_novel_objects(multi_task_focus(T["novel_objects"]), p),
                     _read,
                     "accuracy on novel identities substantially weaker than on novel angles "
                     "(Fig. A1c); the paper leaves the representational reasons open (§5)"),
              Figure("novel_objects_untrained", "Where novel objects lose their identity, "
-                    "untrained network (beyond Lei et al. 2024, Fig. A1c; the null)", _draw_null,
+                    "untrained network (Fig. A1c, beyond the paper; the null)", _draw_null,
                     lambda T: "the untrained network: " + _read(T, "novel_objects_null"),
                     "accuracy on novel identities substantially weaker than on novel angles "
                     "(Fig. A1c; the trained networks' loss must exceed this network's)",
