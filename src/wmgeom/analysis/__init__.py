@@ -32,6 +32,7 @@ from wmgeom.analysis.generalization import (
     transfer_out_of_fold,
     transfer_to_other_trials,
 )
+from wmgeom.analysis.novel_objects import identity_loss, novel_object_decoding
 from wmgeom.analysis.orthogonality import orthogonalization_comparison, orthogonalization_index
 from wmgeom.analysis.procrustes import (
     ProcrustesFit,
@@ -58,6 +59,8 @@ __all__ = [
     "dynamical_similarity",
     "encoding_space_sharing",
     "generalization_summary",
+    "identity_loss",
+    "novel_object_decoding",
     "orthogonalization_comparison",
     "orthogonalization_index",
     "procrustes_align",

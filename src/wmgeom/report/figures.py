@@ -1035,3 +1035,60 @@ def plot_model_comparison(table: pd.DataFrame, path=None) -> Figure:
     fig.suptitle("Geometry and dynamics across models (Williams et al. 2021; Ostrow et al. "
                  "2023)")
     return _finish(fig, path)
+
+
+TRAINED_COLOR = "#2f6db3"  # training identities: blue
+NOVEL_COLOR = "#d9822b"  # novel identities: orange
+
+
+def plot_novel_objects(table: pd.DataFrame, path=None) -> Figure:
+    """Where novel objects lose their identity (beyond Lei et al. 2024, Fig. A1c, whose
+    accuracy on novel identities §5 leaves unexplained).
+
+    Args:
+        table: Rows of :func:`~wmgeom.analysis.novel_objects.novel_object_decoding`:
+            ``stage``, ``order``, ``group`` (``trained``/``novel``), ``kind``
+            (``cross-validated``/``generalization``), ``feature``, ``normalized_accuracy``;
+            optional ``model``.
+        path: Stem for ``.png``/``.svg`` output, or None.
+
+    Returns:
+        The figure: one row per model, identity (left) and category (right) panels;
+        normalised accuracy (0 chance, 1 perfect) against the stage (perceptual → input →
+        encoding → memory lags), training identities beside novel ones, and in the category
+        panel the decoders of the training identities tested on the novel ones (dashed).
+    """
+    _require(table, ["stage", "order", "group", "kind", "feature", "normalized_accuracy"],
+             "novel objects")
+    models = _models(table)
+    features = [f for f in ("identity", "category") if f in set(table["feature"])]
+    fig, axes = _grid(len(models), len(features), size=(3.6, 2.8), sharey=True)
+    stages = table.drop_duplicates("stage").sort_values("order")["stage"].tolist()
+    x = {s: k for k, s in enumerate(stages)}
+    lines = ((("cross-validated", "trained"), TRAINED_COLOR, "-o", "training identities"),
+             (("cross-validated", "novel"), NOVEL_COLOR, "-o", "novel identities"),
+             (("generalization", "novel"), NOVEL_COLOR, "--s",
+              "novel, decoders of the training identities"))
+    for r, model in enumerate(models):
+        sub = _by_model(table, model)
+        for c, feature in enumerate(features):
+            ax = axes[r, c]
+            part = sub[sub["feature"] == feature]
+            for (kind, group), color, style, label in lines:
+                rows = part[(part["kind"] == kind) & (part["group"] == group)]
+                if rows.empty:
+                    continue
+                curve = rows.groupby("stage")["normalized_accuracy"].mean()
+                ax.plot([x[s] for s in stages if s in curve.index],
+                        [curve[s] for s in stages if s in curve.index], style, ms=3,
+                        color=color, label=label)
+            ax.axhline(0.0, color="k", ls=":", lw=0.8)
+            ax.set_xticks(range(len(stages)), stages, rotation=35, ha="right", fontsize=7)
+            ax.set_ylim(-0.15, 1.05)
+            ax.set_title(f"{model} {feature}".strip(), fontsize=9)
+            if c == 0:
+                ax.set_ylabel("normalised accuracy")
+            ax.legend(fontsize=6, loc="lower left")
+    fig.suptitle("Training vs novel identities stage by stage (beyond Lei et al. 2024, "
+                 "Fig. A1c; 0: chance)")
+    return _finish(fig, path)

@@ -387,6 +387,8 @@ def glance_html(findings: Sequence[Finding], outcomes: Mapping[str, Outcome],
         figure = html.escape(figure_label(f.figure))
         if f.id in links:
             figure = f'<a href="#{links[f.id]}">{figure}</a>'
+        if getattr(f, "beyond_paper", False):
+            figure += " · beyond the paper"
         fig = plot_units(f, out)
         plot = ""
         if fig is not None:

@@ -44,7 +44,7 @@ __all__ = ["VERDICTS", "Finding", "Threshold", "UnitMeasure", "format_spread",
 VERDICTS = ("reproduced", "partly", "not reproduced", "not tested")
 FINDING_COLUMNS = ["id", "finding", "paper", "measured", "null", "margin", "verdict", "seeds",
                    "rule",
-                   "reason", "figure"]
+                   "reason", "figure", "beyond_paper"]
 
 
 def normalized(accuracy: pd.Series | np.ndarray | float,
@@ -218,6 +218,9 @@ class Finding:
             network", "shuffled orientations"); ``measure`` returns each as ``"null
             <compare> (<name>)"`` beside ``"null <compare>"``, and the ``null`` column lists
             them. Empty: one control.
+        beyond_paper: A question the paper leaves open rather than a claim it makes (``paper``
+            quotes where it says so); the verdict says whether the rule holds, and the
+            findings tables mark the finding ``beyond the paper``.
     """
 
     id: str
@@ -244,6 +247,7 @@ class Finding:
     join: Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.DataFrame] | None = None
     undiagnostic: bool = False
     null_parts: tuple[str, ...] = ()
+    beyond_paper: bool = False
 
     def _table(self, tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
         t = tables.get(name)
@@ -424,7 +428,7 @@ def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFram
                    ) -> pd.DataFrame:
     """One row per finding: ``id``, ``finding``, ``paper``, ``measured``, ``null`` (the
     control's value per unit), ``margin``, ``verdict``, ``rule``, ``reason`` (why not
-    tested), ``figure``.
+    tested), ``figure``, ``beyond_paper`` (a question the paper leaves open).
 
     Args:
         findings: The declared findings, in the order of the report.
@@ -438,7 +442,8 @@ def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFram
         rows.append({"id": f.id, "finding": f.claim, "paper": f.paper,
                      "measured": out.measured, "null": out.null, "margin": f.margin_text,
                      "verdict": out.verdict, "seeds": out.seeds, "rule": f.rule,
-                     "reason": out.reason, "figure": f.figure})
+                     "reason": out.reason, "figure": f.figure,
+                     "beyond_paper": f.beyond_paper})
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
@@ -448,5 +453,6 @@ def rules_markdown(findings: Iterable[Finding], paper: str = "Lei et al. 2024") 
     lines = [f"| id | finding | {paper} | figure | rule |",
              "| --- | --- | --- | --- | --- |"]
     for f in findings:
-        lines.append(f"| `{f.id}` | {f.claim} | {f.paper} | {f.figure} | {f.rule} |")
+        claim = f"{f.claim} (beyond the paper)" if f.beyond_paper else f.claim
+        lines.append(f"| `{f.id}` | {claim} | {f.paper} | {f.figure} | {f.rule} |")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from wmgeom.studies.nback.analyses import (
     fixed_points,
     model_comparison,
     models,
+    novel_objects,
     orthogonalization,
     perceptual,
     procrustes,
@@ -71,6 +72,7 @@ register(encoding_sharing.ANALYSIS)
 register(procrustes.ANALYSIS)
 register(procrustes.SWAP_ANALYSIS)
 register(within_time.ANALYSIS)
+register(novel_objects.ANALYSIS)
 register(causal.ANALYSIS)
 register(fixed_points.ANALYSIS)
 register(model_comparison.ANALYSIS)
