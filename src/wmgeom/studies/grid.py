@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing.process import BaseProcess as Process
 from pathlib import Path
@@ -52,6 +52,14 @@ from wmgeom.validation import Seed, check_unique
 
 __all__ = ["PROFILES", "GridConfig", "criterion_runs", "grid_points", "load_config", "make_config",
            "point_config", "point_name", "report", "run", "run_points"]
+
+
+def _known(values: list[str], registry: Collection[str], what: str) -> list[str]:
+    """``values`` if it is non-empty and every value is registered (a config validator)."""
+    unknown = [v for v in values if v not in registry]
+    if unknown or not values:
+        raise ValueError(f"unknown {what} {unknown}; choose from {', '.join(registry)}")
+    return values
 
 
 class GridConfig(StrictModel):
@@ -94,20 +102,12 @@ class GridConfig(StrictModel):
     @field_validator("architectures")
     @classmethod
     def _known_architectures(cls, v: list[str]) -> list[str]:
-        unknown = [a for a in v if a not in ARCHITECTURES]
-        if unknown or not v:
-            raise ValueError(f"unknown architectures {unknown}; choose from "
-                             f"{', '.join(ARCHITECTURES)}")
-        return v
+        return _known(v, ARCHITECTURES, "architectures")
 
     @field_validator("tasks")
     @classmethod
     def _known_families(cls, v: list[str]) -> list[str]:
-        unknown = [f for f in v if f not in FAMILIES]
-        if unknown or not v:
-            raise ValueError(f"unknown task families {unknown}; choose from "
-                             f"{', '.join(FAMILIES)}")
-        return v
+        return _known(v, FAMILIES, "task families")
 
     @field_validator("regimes")
     @classmethod
