@@ -51,7 +51,7 @@ def _lowest(ratios: dict[str, float]) -> float:
 
 
 def _sharing(g: pd.DataFrame) -> dict[str, float]:
-    out = {"lowest ratio over features": _lowest(_ratios(g))}
+    out = {COMPARE: _lowest(_ratios(g))}
     if "null_accuracy" in g:
         out[f"null {COMPARE}"] = _lowest(_ratios(g, "null_accuracy"))
     return out
