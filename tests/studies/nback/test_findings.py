@@ -95,6 +95,39 @@ def test_comparative_findings_need_the_models_they_compare(age):
     assert "STSF" in age.loc["irrelevant_weaker_stsf", "reason"]
 
 
+DMS_TASKS = (("dms-location", 3, "location"), ("dms-category", 3, "category"))
+
+
+def _dms_findings(mode: str, seed: int = 0) -> pd.DataFrame:
+    rec = synthetic_memory_activations(120, 4, 96, mode=mode, features=OBJECTS, tasks=DMS_TASKS,
+                                       relevant_gain=4.0, irrelevant_gain=3.0, noise=0.6,
+                                       regime="mtmf", seed=seed)
+    tables = run_analyses([Recording(rec, f"dms-{mode}", "gru", "MTMF")], protocol=FAST,
+                          analyses=["within_time", "cross_time"])
+    return findings(tables, analyses=["within_time", "cross_time"]).set_index("id")
+
+
+@pytest.mark.parametrize(("mode", "verdict"), [("age", "reproduced"),
+                                               ("slot", "not reproduced")])
+def test_chronological_memory_without_demand_on_planted_dms(mode, verdict):
+    f = _dms_findings(mode)
+    row = f.loc["chronological_without_demand"]
+    # delayed match-to-sample holds the sample only: a chronological code (planted H2)
+    # answers the question yes, a fixed slot (H1) no
+    assert row["verdict"] == verdict, row["measured"]
+    assert row["beyond_paper"]
+    # only the sample (the stimulus compared at the test) is judged, not the distractors
+    assert "(2 cells)" in row["measured"]
+    # the N-back sentence is not judged on a task without a rolling comparison
+    assert f.loc["no_fixed_slot", "verdict"] == "not tested"
+    assert "rolling comparison" in f.loc["no_fixed_slot", "reason"]
+
+
+def test_chronological_memory_without_demand_needs_such_a_task(age):
+    assert age.loc["chronological_without_demand", "verdict"] == "not tested"
+    assert "--tasks nback,dms" in age.loc["chronological_without_demand", "reason"]
+
+
 def _held_rows(model, arch, regime, irrelevant_accuracy):
     """Within-step rows of two 1-back tasks at lag 1 (the memory step)."""
     rows = []

@@ -28,6 +28,7 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     percent,
 )
+from wmgeom.tasks.registry import family_of
 
 
 def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
@@ -41,6 +42,13 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
 
 def _relevant(t: pd.DataFrame) -> pd.DataFrame:
     return t[t["relevant"].astype(bool)]
+
+
+def _unordered(t: pd.DataFrame) -> pd.Series:
+    """Rows of tasks whose (registered) family has no rolling comparison."""
+    families = {k: family_of(k) for k in t["task"].astype(str).unique()}
+    return t["task"].astype(str).map(
+        lambda k: families[k] is not None and not families[k].rolling).astype(bool)
 
 
 _KEYS = ["run", "task", "feature", "stimulus", "frame"]
@@ -88,15 +96,53 @@ def _describe_slot(model: str, g: pd.DataFrame, m) -> str:
 NO_FIXED_SLOT = Finding(
     "no_fixed_slot", "Memories do not sit in a fixed subspace (H1 rejected)",
     "decoders fitted at encoding do not generalise well to later steps", "4b", "cross_time",
-    rows=_relevant, measure=_slot, describe=_describe_slot, join=_with_within,
+    rows=lambda t: _relevant(t[~_unordered(t)]), measure=_slot, describe=_describe_slot,
+    join=_with_within,
     reproduced=(Threshold("normalized drop", ">=", 0.5),),
     partly=(Threshold("normalized drop", ">=", 0.2),),
     definitions="drop = (encoding − later steps) / encoding, normalised accuracies, relevant "
                 "features",
     missing="cross_time table missing",
+    no_units="needs an N-back task (a family with a rolling comparison) or a task of no "
+             "registered family",
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
     compare="drop of encoding decoders at later steps", margin=0.2)
+
+
+def _held_without_order(t: pd.DataFrame) -> pd.DataFrame:
+    """Relevant rows of tasks whose family does not compare frames in a rolling order
+    (:attr:`~wmgeom.tasks.family.TaskFamily.rolling` false, e.g. delayed match-to-sample),
+    for the stimuli the task holds: those with a recall cell (compared at a later frame)."""
+    t = _relevant(t)
+    t = t[_unordered(t)] if not t.empty else t
+    if t.empty or "recall" not in t:
+        return t.iloc[:0]
+    held = t[t["recall"].astype(bool)][["run", "task", "stimulus"]].drop_duplicates()
+    return t.merge(held, on=["run", "task", "stimulus"])
+
+
+CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
+    "chronological_without_demand",
+    "Memories leave their encoding subspace when the task does not ask for their order",
+    "\"Our results are specific to the N-back task structure, and it remains uncertain "
+    "whether similar computational strategies would emerge in other working memory tasks\" "
+    "(§5); the N-back strategy is chronological memory subspaces (Fig. 4b: encoding "
+    "decoders do not generalise to later steps). Delayed match-to-sample holds one sample "
+    "through distractors: one fixed slot would serve it", "4b, §5", "cross_time",
+    rows=_held_without_order, measure=_slot, describe=_describe_slot, join=_with_within,
+    reproduced=(Threshold("normalized drop", ">=", 0.5),),
+    partly=(Threshold("normalized drop", ">=", 0.2),),
+    definitions="the held stimulus (the sample) of tasks whose family has no rolling "
+                "comparison (delayed match-to-sample): drop = (encoding − later steps) / "
+                "encoding, normalised accuracies of the decoders fitted at the sample's "
+                "encoding step, relevant features, as for the N-back rule (Fig. 4b)",
+    missing="cross_time table missing",
+    no_units="needs a model of a task family without a rolling comparison (e.g. "
+             "`wmgeom run --grid --tasks nback,dms`)",
+    null="decoders fitted at the later steps themselves (the drop that losing the "
+         "information alone would cause)",
+    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True)
 
 
 def _lag_matched(g: pd.DataFrame) -> tuple[float, float]:
@@ -247,4 +293,4 @@ ANALYSIS = Analysis(
                _read_executive,
                "cross-time accuracy higher on executive (recall) steps in STMF/MTMF models"),
     ),
-    findings=(NO_FIXED_SLOT, RECALL_REALIGNMENT))
+    findings=(NO_FIXED_SLOT, RECALL_REALIGNMENT, CHRONOLOGICAL_WITHOUT_DEMAND))
