@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import atomic_path
+from wmgeom.models.cores import architecture_label
 from wmgeom.models.registry import ARCHITECTURES
 from wmgeom.tasks.vocabulary import ACTIONS, FEATURES, SPLITS
 
@@ -517,7 +518,7 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
             g = models[models["architecture"].astype(str).str.lower() == arch]
             curve = g.groupby("parameters")[f"acc_{split}"].agg(["mean", "std"]).sort_index()
             ax.errorbar(curve.index, curve["mean"], yerr=curve["std"].fillna(0), fmt="-o",
-                        ms=4, capsize=2, color=f"C{k}", label=arch.upper())
+                        ms=4, capsize=2, color=f"C{k}", label=architecture_label(arch))
         ax.set_xscale("log")
         # plain labels (e.g. 0.85M): a narrow range on a log axis otherwise labels its
         # minor ticks in overlapping scientific notation

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from wmgeom.models.cores import CORES, architecture_label
+
 __all__ = ["VERDICTS", "Finding", "Threshold", "UnitMeasure", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
 
@@ -85,8 +87,8 @@ def units_by_model(table: pd.DataFrame) -> list[Unit]:
 
 
 def units_by_architecture(table: pd.DataFrame) -> list[Unit]:
-    """One unit per architecture, labelled in capitals, in table order."""
-    return [(str(a).upper(), g) for a, g in table.groupby("architecture", sort=False)]
+    """One unit per architecture, labelled as reports name it, in table order."""
+    return [(architecture_label(a), g) for a, g in table.groupby("architecture", sort=False)]
 
 
 def one_unit(table: pd.DataFrame) -> list[Unit]:
@@ -172,6 +174,19 @@ class Outcome:
     units: tuple[UnitMeasure, ...] = ()
 
 
+CORE_SCOPES = ("paper", "beyond", "any")
+"""What :attr:`Finding.cores` may say."""
+
+
+def in_scope(table: pd.DataFrame, cores: str) -> pd.DataFrame:
+    """The rows of ``table`` whose model's core is in scope (:attr:`Finding.cores`)."""
+    if cores == "any" or "architecture" not in table:
+        return table
+    names = table["architecture"].astype(str).str.lower()
+    beyond = names.map(lambda a: a in CORES and not CORES[a].in_paper).astype(bool)
+    return table[~beyond] if cores == "paper" else table[beyond]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One claim of the paper and the rule that judges it from the tables.
@@ -221,6 +236,11 @@ class Finding:
         beyond_paper: A question the paper leaves open rather than a claim it makes (``paper``
             quotes where it says so); the verdict says whether the rule holds, and the
             findings tables mark the finding ``beyond the paper``.
+        cores: Which models' rows it judges, by their core's ``in_paper`` property
+            (:mod:`wmgeom.models.cores`): ``"paper"`` (default) the cores the paper trains
+            (rows of an architecture that is no registered core are kept: anyone's model),
+            ``"beyond"`` the registered cores it does not train (Transformer, SSM),
+            ``"any"`` all; a claim of the paper is never judged on a core it did not train.
     """
 
     id: str
@@ -248,12 +268,19 @@ class Finding:
     undiagnostic: bool = False
     null_parts: tuple[str, ...] = ()
     beyond_paper: bool = False
+    cores: str = "paper"
+
+    def __post_init__(self) -> None:
+        if self.cores not in CORE_SCOPES:
+            raise ValueError(f"finding {self.id}: cores={self.cores!r}, not one of "
+                             f"{', '.join(CORE_SCOPES)}")
 
     def _table(self, tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
         t = tables.get(name)
         if t is None or t.empty:
             return None
-        return self.join(t, tables) if self.join is not None else t
+        t = in_scope(t, self.cores)  # may leave no rows: then no units, not a missing table
+        return self.join(t, tables) if self.join is not None and not t.empty else t
 
     @property
     def headline(self) -> str:
@@ -421,7 +448,7 @@ def _group_member(label: str, g: pd.DataFrame) -> tuple[str, str]:
     arch, regime = one("architecture"), one("regime")
     if arch is None:
         return label, ""
-    return arch.upper(), (regime or "").upper()
+    return architecture_label(arch), (regime or "").upper()
 
 
 def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]

@@ -128,6 +128,26 @@ def test_chronological_memory_without_demand_needs_such_a_task(age):
     assert "--tasks nback,dms" in age.loc["chronological_without_demand", "reason"]
 
 
+def test_cores_the_paper_does_not_train_answer_their_own_question():
+    rec = synthetic_memory_activations(120, 4, 96, mode="age", features=OBJECTS, tasks=TASKS,
+                                       relevant_gain=4.0, irrelevant_gain=3.0, noise=0.6,
+                                       regime="mtmf", architecture="transformer", seed=3)
+    tables = run_analyses([Recording(rec, "tf-age", "transformer", "MTMF")], protocol=FAST,
+                          analyses=["within_time", "cross_time"])
+    f = findings(tables, analyses=["within_time", "cross_time"]).set_index("id")
+    # a planted chronological code in a Transformer answers the beyond-paper question ...
+    assert f.loc["chronological_beyond_rnns", "verdict"] == "reproduced"
+    assert "Transformer MTMF" in f.loc["chronological_beyond_rnns", "measured"]
+    # ... and never enters a claim of the paper, which is about the RNNs it trains
+    assert f.loc["no_fixed_slot", "verdict"] == "not tested"
+    assert f.loc["relevant_decodable", "verdict"] == "not tested"
+
+
+def test_the_paper_cores_do_not_answer_the_other_cores_question(age):
+    assert age.loc["chronological_beyond_rnns", "verdict"] == "not tested"
+    assert "transformer,ssm" in age.loc["chronological_beyond_rnns", "reason"]
+
+
 def _held_rows(model, arch, regime, irrelevant_accuracy):
     """Within-step rows of two 1-back tasks at lag 1 (the memory step)."""
     rows = []
@@ -287,3 +307,17 @@ def test_only_the_rnn_families_enter_the_vanilla_vs_gated_comparisons():
     assert [cross_task._gated(a) for a in archs] == [False, True, True, None, None, None]
     assert [models._family(a) for a in archs] == ["vanilla RNN", "gated RNN", "gated RNN",
                                                   "transformer", "state space", None]
+
+
+def test_findings_judge_the_cores_their_scope_names():
+    from wmgeom.studies.findings import Finding, in_scope
+
+    t = pd.DataFrame({"architecture": ["gru", "transformer", "ssm", "my-own-net"],
+                      "x": [1, 2, 3, 4]})
+    # the paper's claims: its cores and anyone's model; beyond: the cores it never trained
+    assert list(in_scope(t, "paper")["x"]) == [1, 4]
+    assert list(in_scope(t, "beyond")["x"]) == [2, 3]
+    assert list(in_scope(t, "any")["x"]) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="cores='mine', not one of paper, beyond, any"):
+        Finding("f", "c", "p", "1", "t", measure=lambda g: None,
+                describe=lambda *a: "", reproduced=(), cores="mine")

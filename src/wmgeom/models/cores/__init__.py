@@ -10,6 +10,7 @@ from wmgeom.models.cores.base import (
     GATED_RNN,
     VANILLA_RNN,
     Core,
+    architecture_label,
     core,
     gru_parameters,
     register_core,
@@ -23,5 +24,5 @@ from wmgeom.models.cores.transformer import TransformerCore
 from wmgeom.models.cores.ssm import SSMCore
 
 __all__ = ["CORES", "GATED_RNN", "VANILLA_RNN", "Core", "GRUCore", "LSTMCore", "RNNCore",
-           "RecurrentCore", "SSMCore", "TransformerCore", "core", "gru_parameters",
+           "RecurrentCore", "SSMCore", "TransformerCore", "architecture_label", "core", "gru_parameters",
            "register_core", "unregister_core"]

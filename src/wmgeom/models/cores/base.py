@@ -35,7 +35,7 @@ from torch import nn
 
 from wmgeom.errors import WmgeomError
 
-__all__ = ["CORES", "GATED_RNN", "VANILLA_RNN", "Core", "core", "gru_parameters",
+__all__ = ["CORES", "GATED_RNN", "VANILLA_RNN", "Core", "architecture_label", "core", "gru_parameters",
            "matched_width", "register_core", "unregister_core"]
 
 VANILLA_RNN = "vanilla RNN"
@@ -187,6 +187,13 @@ def register_core(cls: type[Core]) -> type[Core]:
 def unregister_core(name: str) -> None:
     """Remove the core ``name`` from the registry (a test's toy core)."""
     CORES.pop(name, None)
+
+
+def architecture_label(name: str) -> str:
+    """How reports name an architecture: its core's ``label`` (``"Transformer"``), or the
+    name in capitals for a model that is no registered core (anyone's network)."""
+    key = str(name)
+    return CORES[key].label if key in CORES else key.upper()
 
 
 def core(name: str) -> type[Core]:

@@ -35,6 +35,7 @@ import xarray as xr
 from wmgeom.analysis.bank import DecoderBank, decoder_bank
 from wmgeom.analysis.data import label_features
 from wmgeom.errors import WmgeomError
+from wmgeom.models.cores import architecture_label
 from wmgeom.models.registry import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class Recording:
     @property
     def model(self) -> str:
         """A short label such as ``"GRU MTMF"`` used to facet figures."""
-        return f"{self.architecture.upper()} {self.regime.upper()}".strip()
+        return f"{architecture_label(self.architecture)} {self.regime.upper()}".strip()
 
     @property
     def has_cell_state(self) -> bool:

@@ -35,6 +35,7 @@ from wmgeom.io import (
     write_dataset,
     write_json_atomic,
 )
+from wmgeom.models.cores import architecture_label
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
 from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
@@ -441,7 +442,7 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                 if config_path.is_file() else None)
         arch = str(rec_model.get("architecture", "model"))
         regime = str(summary.get("regime", ""))
-        row = {"model": f"{arch.upper()} {regime.upper()}".strip(), "architecture": arch,
+        row = {"model": f"{architecture_label(arch)} {regime.upper()}".strip(), "architecture": arch,
                "regime": regime, "run": str(run_dir),
                "hidden_size": rec_model.get("hidden_size"),
                "parameters": rec_model.get("parameters"),

@@ -20,6 +20,7 @@ import pandas as pd
 
 from wmgeom.errors import WmgeomError
 from wmgeom.io import clean_stale_temporaries, read_json, read_tables, read_yaml
+from wmgeom.models.cores import architecture_label
 from wmgeom.report import figures as F
 from wmgeom.report.glance import glance_html, headline_html
 from wmgeom.report.numbers import format_value, readable_text
@@ -424,7 +425,7 @@ def _overview_text(run_dir: Path, summary: dict, acc: pd.DataFrame) -> str:
     model = summary.get("model", {}) if isinstance(summary, dict) else {}
     parts = [f"Run {run_dir.name}"]
     if model:
-        parts.append(f"{str(model.get('architecture', '')).upper()} with "
+        parts.append(f"{architecture_label(model.get('architecture', ''))} with "
                      f"{model.get('hidden_size', '?')} units on {model.get('backbone', '?')} "
                      f"features")
     if summary.get("regime"):

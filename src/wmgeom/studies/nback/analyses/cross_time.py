@@ -142,7 +142,32 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
              "`wmgeom run --grid --tasks nback,dms`)",
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
-    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True)
+    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
+    cores="any")
+
+
+CHRONOLOGICAL_BEYOND_RNNS = Finding(
+    "chronological_beyond_rnns",
+    "Cores the paper does not train form chronological memory subspaces too",
+    "\"Our findings are restricted to commonly used RNN architectures … we cannot make "
+    "definitive claims about how different neural network architectures might affect "
+    "representational geometry\" (§5); asked here of the N-back finding of Fig. 4b for a "
+    "causal Transformer (no state carried between frames: it can attend back to the "
+    "encoding) and a state-space core", "4b, §5", "cross_time",
+    rows=lambda t: _relevant(t[~_unordered(t)]), measure=_slot, describe=_describe_slot,
+    join=_with_within,
+    reproduced=(Threshold("normalized drop", ">=", 0.5),),
+    partly=(Threshold("normalized drop", ">=", 0.2),),
+    definitions="the N-back rule of Fig. 4b (drop = (encoding − later steps) / encoding, "
+                "normalised accuracies, relevant features) on the models whose core the "
+                "paper does not train",
+    missing="cross_time table missing",
+    no_units="needs a core the paper does not train on an N-back task (e.g. `wmgeom run "
+             "--grid --architectures gru,transformer,ssm`)",
+    null="decoders fitted at the later steps themselves (the drop that losing the "
+         "information alone would cause)",
+    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
+    cores="beyond")
 
 
 def _lag_matched(g: pd.DataFrame) -> tuple[float, float]:
@@ -293,4 +318,5 @@ ANALYSIS = Analysis(
                _read_executive,
                "cross-time accuracy higher on executive (recall) steps in STMF/MTMF models"),
     ),
-    findings=(NO_FIXED_SLOT, RECALL_REALIGNMENT, CHRONOLOGICAL_WITHOUT_DEMAND))
+    findings=(NO_FIXED_SLOT, RECALL_REALIGNMENT, CHRONOLOGICAL_WITHOUT_DEMAND,
+              CHRONOLOGICAL_BEYOND_RNNS))
