@@ -241,6 +241,9 @@ class Finding:
             (rows of an architecture that is no registered core are kept: anyone's model),
             ``"beyond"`` the registered cores it does not train (Transformer, SSM),
             ``"any"`` all; a claim of the paper is never judged on a core it did not train.
+        answers: The key of the open question it answers (one of Lei et al. 2024's
+            limitations, :data:`wmgeom.studies.nback.limitations.LIMITATIONS`); empty for a
+            claim of the paper.
     """
 
     id: str
@@ -269,6 +272,7 @@ class Finding:
     null_parts: tuple[str, ...] = ()
     beyond_paper: bool = False
     cores: str = "paper"
+    answers: str = ""
 
     def __post_init__(self) -> None:
         if self.cores not in CORE_SCOPES:

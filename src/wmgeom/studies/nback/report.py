@@ -28,6 +28,7 @@ from wmgeom.report.page import Section, badge, render_html
 from wmgeom.studies.findings import Finding, Outcome
 from wmgeom.studies.nback.analyses import ANALYSES
 from wmgeom.studies.nback.analysis import Analysis, Figure, percent
+from wmgeom.studies.nback.limitations import limitations_section
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,9 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         verdicts = dict(zip(found["id"], found["verdict"], strict=True)) if "id" in found \
             else {}
         outcomes = {f.id: (f, o) for _, f, o in judged(tables, chosen)}
+    limits = limitations_section(run_dir, found, [f for a in chosen for f in a.findings])
+    if limits is not None:
+        sections.append(limits)
 
     models = tables.get("models")
     recording = tables.get("recording")

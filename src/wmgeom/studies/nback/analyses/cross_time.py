@@ -143,7 +143,7 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
     compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
-    cores="any")
+    cores="any", answers="tasks")
 
 
 CHRONOLOGICAL_BEYOND_RNNS = Finding(
@@ -167,7 +167,7 @@ CHRONOLOGICAL_BEYOND_RNNS = Finding(
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
     compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
-    cores="beyond")
+    cores="beyond", answers="architectures")
 
 
 def _lag_matched(g: pd.DataFrame) -> tuple[float, float]:

@@ -131,7 +131,7 @@ SIZE_SCALING = Finding(
                 "architecture's MTMF models of several sizes",
     missing="no training summaries",
     unmeasured="needs several hidden sizes per architecture (wmgeom run --grid --sizes ...)",
-    check=lambda t: None if "parameters" in t else "no training summaries")
+    check=lambda t: None if "parameters" in t else "no training summaries", answers="scale")
 
 
 def _read_models(tables) -> str:
