@@ -44,6 +44,7 @@ __all__ = [
     "encoding_space_sharing",
     "generalization_summary",
     "own_subspace_control",
+    "transfer_scores",
     "transfer_out_of_fold",
     "transfer_to_other_trials",
 ]
@@ -110,7 +111,7 @@ def _targets(result: DecodingResult, labels: dict[str, np.ndarray]) -> tuple[np.
     return codes, Y
 
 
-def _scores(result: DecodingResult, decision: np.ndarray,
+def transfer_scores(result: DecodingResult, decision: np.ndarray,
             labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-feature accuracies ``[..., F]`` (multi-class and mean one-vs-rest)."""
     codes, Y = _targets(result, labels)
@@ -182,11 +183,11 @@ def cross_task_generalization(
         for b in names:
             sb = subs[b]
             if a == b:
-                s = _scores(res, res.decision[0], {f: v[:, frame] for f, v in sa.labels.items()})
+                s = transfer_scores(res, res.decision[0], {f: v[:, frame] for f, v in sa.labels.items()})
                 vals = {k: v for k, v in s.items()}
             else:
                 d = transfer_to_other_trials(res, sb.X[:, frame])[0, 0]  # [folds, n, K]
-                s = _scores(res, d, {f: v[:, frame] for f, v in sb.labels.items()})
+                s = transfer_scores(res, d, {f: v[:, frame] for f, v in sb.labels.items()})
                 vals = {k: v.mean(0) for k, v in s.items()}  # mean over folds
             for fi, f in enumerate(feats):
                 rows.append({"space": space, "feature": f, "train_task": a, "test_task": b,
@@ -273,7 +274,7 @@ def cross_time_decoding(
         d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
         labels = {f: np.broadcast_to(v.T[:, None], (T, T, v.shape[0]))
                   for f, v in sub.labels.items()}  # labels of the source stimulus i
-        s = _scores(res, d, labels)
+        s = transfer_scores(res, d, labels)
         n_back = int(sub.n[0])
         rel = sub.relevant[0]
         for i in range(T):
@@ -337,8 +338,8 @@ def encoding_space_sharing(
         d = transfer_out_of_fold(res, X)  # [T_src, T_tgt, n, K]
         labels = {f: np.broadcast_to(v.T[None], (T, T, v.shape[0]))
                   for f, v in sub.labels.items()}  # labels of the target stimulus j
-        s = _scores(res, d, labels)
-        null = _scores(res, transfer_out_of_fold(res, own_subspace_control(X, rng)),
+        s = transfer_scores(res, d, labels)
+        null = transfer_scores(res, transfer_out_of_fold(res, own_subspace_control(X, rng)),
                        labels)["accuracy"]
         rel = sub.relevant[0]
         for i in range(T):

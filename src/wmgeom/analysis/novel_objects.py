@@ -39,7 +39,7 @@ import pandas as pd
 
 from wmgeom.analysis.data import activation_arrays, label_features
 from wmgeom.analysis.decoders import cross_validated_decoding
-from wmgeom.analysis.generalization import _scores
+from wmgeom.analysis.generalization import transfer_scores
 from wmgeom.errors import WmgeomError
 
 __all__ = ["GROUPS", "identity_loss", "match_identities", "novel_object_decoding",
@@ -304,7 +304,7 @@ def _category_generalization(X, cells, core, trials, tasks, info, fit_kw, split_
     rows = []
     for c, (task, i, j, stage) in enumerate(cells):
         d = np.einsum("nd,okd->onk", X[tgt[task], j], res.coef[c]) + res.intercept[c][:, None]
-        s = _scores(res, d, {"category": category[tgt[task], i][None]})
+        s = transfer_scores(res, d, {"category": category[tgt[task], i][None]})
         rows.append(_row(stage, space, "novel", f"{split_of['trained']} → {split_of['novel']}",
                          "generalization", task, info[task], i, j, "category",
                          s["accuracy"][:, 0].mean(), s["balanced_accuracy"][:, 0].mean(),

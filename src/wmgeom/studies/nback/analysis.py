@@ -44,7 +44,7 @@ MULTI_FEATURE = ("STMF", "MTMF")
 """The training regimes whose models learn several features."""
 
 __all__ = ["MULTI_FEATURE", "Analysis", "AnalysisProtocol", "Context", "Figure", "Recording", "SkipAnalysis",
-           "analysis_dataset", "bank_of", "feature_names", "merge_tables", "multi_task_focus",
+           "analysis_dataset", "bank_of", "decoding_keywords", "feature_names", "merge_tables", "multi_task_focus",
            "per_model", "percent", "relevant_in_window", "resolve_protocol",
            "analyze_recordings", "task_names"]
 
@@ -218,7 +218,7 @@ def analysis_dataset(rec: Recording, protocol: AnalysisProtocol) -> xr.Dataset:
     return ds
 
 
-def _decode_kw(protocol: AnalysisProtocol) -> dict[str, Any]:
+def decoding_keywords(protocol: AnalysisProtocol) -> dict[str, Any]:
     """Keywords of :func:`~wmgeom.analysis.decoders.cross_validated_decoding`."""
     return {"cv": protocol.n_splits, "Cs": protocol.Cs, "inner_cv": protocol.inner_splits,
             "seed": protocol.seed, "device": protocol.device,
@@ -263,7 +263,7 @@ def bank_of(rec: Recording, ctx: Context, space: str | None = None,
     def make() -> DecoderBank:
         ds = analysis_dataset(rec, ctx.protocol)
         return decoder_bank(ds, space=space, features=feature_names(ds), steps=steps,
-                            **_decode_kw(ctx.protocol))
+                            **decoding_keywords(ctx.protocol))
 
     return ctx.once(rec, f"bank:{space}:{steps}", make)
 

@@ -24,7 +24,7 @@ from wmgeom.studies.nback.analysis import (
     Figure,
     Recording,
     SkipAnalysis,
-    _decode_kw,
+    decoding_keywords,
     multi_task_focus,
     per_model,
 )
@@ -59,7 +59,7 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
             raise SkipAnalysis(f"the recording has no {split} trials ({what}); record the "
                                f"split {split} (recorded: {sorted(recorded) or 'no splits'})")
     return novel_object_decoding(ds, trained_split=TRAINED_SPLIT, novel_split=NOVEL_SPLIT,
-                                 space=ctx.protocol.space, **_decode_kw(ctx.protocol))
+                                 space=ctx.protocol.space, **decoding_keywords(ctx.protocol))
 
 
 def _identity(t: pd.DataFrame) -> pd.DataFrame:
