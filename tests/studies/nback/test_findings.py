@@ -321,3 +321,28 @@ def test_findings_judge_the_cores_their_scope_names():
     with pytest.raises(ValueError, match="cores='mine', not one of paper, beyond, any"):
         Finding("f", "c", "p", "1", "t", measure=lambda g: None,
                 describe=lambda *a: "", reproduced=(), cores="mine")
+
+
+def _size_models(untrained_grows: bool) -> pd.DataFrame:
+    rows = []
+    for arch, family_offset in (("rnn", 0.0), ("gru", 0.05)):
+        for k, (units, params) in enumerate(((64, 40_000), (128, 110_000), (256, 330_000))):
+            rows.append(dict(model=f"{arch.upper()} MTMF", architecture=arch, regime="MTMF",
+                             run=f"{arch}-{units}", hidden_size=units, parameters=params,
+                             acc_val_angle=0.80 + 0.05 * k + family_offset,
+                             acc_untrained_val_angle_min_task=0.30 + (0.05 * k if
+                                                                      untrained_grows else
+                                                                      0.02 * (-1) ** k)))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("untrained_grows", "verdict"), [(False, "reproduced"),
+                                                          (True, "not reproduced")])
+def test_accuracy_grows_with_size_against_the_untrained_networks(untrained_grows, verdict):
+    f = findings({"models": _size_models(untrained_grows)}, analyses=["models"]).set_index("id")
+    row = f.loc["size_scaling"]
+    # learning, not size alone: the untrained networks' accuracy is the null; when it grows
+    # with size as much, the trained series cannot beat it by the margin
+    assert row["verdict"] == verdict, (row["measured"], row["null"])
+    assert row["null"].startswith("the same correlation for the untrained networks")
+    assert "≥ 0.5 above" in row["margin"]

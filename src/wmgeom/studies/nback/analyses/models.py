@@ -93,6 +93,18 @@ def _matched_means(series: dict[str, pd.DataFrame]) -> tuple[float, float]:
     return (float(r.mean()), float(s.mean())) if len(r) and len(s) else (np.nan, np.nan)
 
 
+_UNTRAINED_ACCURACY = "acc_untrained_val_angle_min_task"
+
+
+def _lowest_rho(series: dict[str, pd.DataFrame], column: str) -> float:
+    """The lowest Spearman ρ(parameters, ``column``) over the architectures (NaN if any is
+    undefined or the column is missing)."""
+    if any(column not in g for g in series.values()):
+        return np.nan
+    return float(np.min([stats.spearmanr(g["parameters"], g[column]).statistic
+                         for g in series.values()]))
+
+
 def _scaling(t: pd.DataFrame) -> dict[str, float] | None:
     series = _size_series(t)
     if not series:
@@ -100,6 +112,7 @@ def _scaling(t: pd.DataFrame) -> dict[str, float] | None:
     rho = np.array([stats.spearmanr(g["parameters"], g["acc_val_angle"]).statistic
                     for g in series.values()], float)
     return {"lowest ρ over architectures": float(np.min(rho)),  # NaN if any is undefined
+            "null lowest ρ over architectures": _lowest_rho(series, _UNTRAINED_ACCURACY),
             "highest ρ over architectures": float(np.nanmax(rho)) if np.isfinite(rho).any()
             else np.nan,
             "vanilla − gated accuracy at matched parameter counts":
@@ -131,7 +144,10 @@ SIZE_SCALING = Finding(
                 "architecture's MTMF models of several sizes",
     missing="no training summaries",
     unmeasured="needs several hidden sizes per architecture (wmgeom run --grid --sizes ...)",
-    check=lambda t: None if "parameters" in t else "no training summaries", answers="scale")
+    check=lambda t: None if "parameters" in t else "no training summaries",
+    null="the same correlation for the untrained networks (their worst-task novel-angle "
+         "accuracy on the same fresh trials): size alone, without learning",
+    compare="lowest ρ over architectures", margin=0.5, answers="scale")
 
 
 def _read_models(tables) -> str:
