@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.models.cores import CORES, architecture_label
+from wmgeom.tasks.registry import family_of
 
 __all__ = ["VERDICTS", "Finding", "Threshold", "UnitMeasure", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
@@ -174,17 +175,33 @@ class Outcome:
     units: tuple[UnitMeasure, ...] = ()
 
 
-CORE_SCOPES = ("paper", "beyond", "any")
-"""What :attr:`Finding.cores` may say."""
+SCOPES = ("paper", "beyond", "any")
+"""What :attr:`Finding.cores` and :attr:`Finding.tasks` may say."""
 
 
-def in_scope(table: pd.DataFrame, cores: str) -> pd.DataFrame:
-    """The rows of ``table`` whose model's core is in scope (:attr:`Finding.cores`)."""
-    if cores == "any" or "architecture" not in table:
-        return table
+def _beyond_cores(table: pd.DataFrame) -> pd.Series:
+    """Rows of a registered core the paper does not train (``in_paper`` false)."""
     names = table["architecture"].astype(str).str.lower()
-    beyond = names.map(lambda a: a in CORES and not CORES[a].in_paper).astype(bool)
-    return table[~beyond] if cores == "paper" else table[beyond]
+    return names.map(lambda a: a in CORES and not CORES[a].in_paper).astype(bool)
+
+
+def _beyond_tasks(table: pd.DataFrame) -> pd.Series:
+    """Rows of a task whose registered family has no rolling comparison (e.g. DMS)."""
+    families = {k: family_of(k) for k in table["task"].astype(str).unique()}
+    return table["task"].astype(str).map(
+        lambda k: families[k] is not None and not families[k].rolling).astype(bool)
+
+
+def in_scope(table: pd.DataFrame, cores: str = "any", tasks: str = "any") -> pd.DataFrame:
+    """The rows of ``table`` whose model's core and task are in scope (:attr:`Finding.cores`,
+    :attr:`Finding.tasks`); a table without the column is not filtered by it."""
+    keep = pd.Series(True, index=table.index)
+    for scope, column, beyond in ((cores, "architecture", _beyond_cores),
+                                  (tasks, "task", _beyond_tasks)):
+        if scope != "any" and column in table and len(table):
+            out = beyond(table)
+            keep &= ~out if scope == "paper" else out
+    return table[keep]
 
 
 @dataclass(frozen=True)
@@ -241,6 +258,10 @@ class Finding:
             (rows of an architecture that is no registered core are kept: anyone's model),
             ``"beyond"`` the registered cores it does not train (Transformer, SSM),
             ``"any"`` all; a claim of the paper is never judged on a core it did not train.
+        tasks: Which tasks' rows it judges, by their family's ``rolling`` property
+            (:mod:`wmgeom.tasks.family`): ``"paper"`` (default) N-back-like tasks (and tasks
+            of no registered family), ``"beyond"`` the families without a rolling
+            comparison (delayed match-to-sample), ``"any"`` all.
         answers: The key of the open question it answers (one of Lei et al. 2024's
             limitations, :data:`wmgeom.studies.nback.limitations.LIMITATIONS`); empty for a
             claim of the paper.
@@ -272,18 +293,30 @@ class Finding:
     null_parts: tuple[str, ...] = ()
     beyond_paper: bool = False
     cores: str = "paper"
+    tasks: str = "paper"
     answers: str = ""
 
     def __post_init__(self) -> None:
-        if self.cores not in CORE_SCOPES:
-            raise ValueError(f"finding {self.id}: cores={self.cores!r}, not one of "
-                             f"{', '.join(CORE_SCOPES)}")
+        for name in ("cores", "tasks"):
+            if getattr(self, name) not in SCOPES:
+                raise ValueError(f"finding {self.id}: {name}={getattr(self, name)!r}, not one "
+                                 f"of {', '.join(SCOPES)}")
+
+    @property
+    def scope_text(self) -> str:
+        """The models and tasks it is judged on, in words (the reason when a table holds
+        none of them)."""
+        cores = {"paper": "the cores the paper trains", "beyond": "cores the paper does not "
+                 "train", "any": "any core"}[self.cores]
+        tasks = {"paper": "N-back tasks", "beyond": "tasks without a rolling comparison "
+                 "(e.g. delayed match-to-sample)", "any": "any task"}[self.tasks]
+        return f"judged on {cores} and {tasks}"
 
     def _table(self, tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
         t = tables.get(name)
         if t is None or t.empty:
             return None
-        t = in_scope(t, self.cores)  # may leave no rows: then no units, not a missing table
+        t = in_scope(t, self.cores, self.tasks)  # may leave no rows (judge says why)
         return self.join(t, tables) if self.join is not None and not t.empty else t
 
     @property
@@ -321,6 +354,8 @@ class Finding:
             rule += f"; reproduced also needs {self.margin_text} (partly: above it)"
         elif not self.null:
             rule += "; no null control: at most partly"
+        if (self.cores, self.tasks) != ("paper", "paper"):
+            rule = f"{self.scope_text}; {rule}"
         return f"{self.definitions}; {rule}" if self.definitions else rule
 
     def _null_values(self, tables: Mapping[str, pd.DataFrame]) -> dict[object, float]:
@@ -358,6 +393,10 @@ class Finding:
             return Outcome("", "not tested", self.missing or f"{self.table} table missing")
         if self.check is not None and (why := self.check(table)):
             return Outcome("", "not tested", why)
+        if table.empty:  # the question names what it needs; a claim, whom it is about
+            return Outcome("", "not tested", self.no_units if self.beyond_paper and
+                           self.no_units else f"{self.scope_text}: none among the models of "
+                           f"{self.table}")
         rows = self.rows(table) if self.rows is not None else table
         units = self.units(rows) if not rows.empty else []
         if not units:

@@ -119,8 +119,9 @@ def test_chronological_memory_without_demand_on_planted_dms(mode, verdict):
     # only the sample (the stimulus compared at the test) is judged, not the distractors
     assert "(2 cells)" in row["measured"]
     # the N-back sentence is not judged on a task without a rolling comparison
-    assert f.loc["no_fixed_slot", "verdict"] == "not tested"
-    assert "rolling comparison" in f.loc["no_fixed_slot", "reason"]
+    for fid in ("no_fixed_slot", "recall_realignment", "relevant_decodable"):
+        assert f.loc[fid, "verdict"] == "not tested", fid
+        assert "judged on the cores the paper trains and N-back tasks" in f.loc[fid, "reason"]
 
 
 def test_chronological_memory_without_demand_needs_such_a_task(age):
@@ -318,6 +319,10 @@ def test_findings_judge_the_cores_their_scope_names():
     assert list(in_scope(t, "paper")["x"]) == [1, 4]
     assert list(in_scope(t, "beyond")["x"]) == [2, 3]
     assert list(in_scope(t, "any")["x"]) == [1, 2, 3, 4]
+    tasks = pd.DataFrame({"task": ["nback-2-identity", "dms-identity", "someone's task"],
+                          "x": [1, 2, 3]})
+    assert list(in_scope(tasks, tasks="paper")["x"]) == [1, 3]
+    assert list(in_scope(tasks, tasks="beyond")["x"]) == [2]
     with pytest.raises(ValueError, match="cores='mine', not one of paper, beyond, any"):
         Finding("f", "c", "p", "1", "t", measure=lambda g: None,
                 describe=lambda *a: "", reproduced=(), cores="mine")

@@ -28,7 +28,6 @@ from wmgeom.studies.nback.analysis import (
     per_model,
     percent,
 )
-from wmgeom.tasks.registry import family_of
 
 
 def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
@@ -42,13 +41,6 @@ def compute(rec: Recording, ctx: Context) -> pd.DataFrame:
 
 def _relevant(t: pd.DataFrame) -> pd.DataFrame:
     return t[t["relevant"].astype(bool)]
-
-
-def _unordered(t: pd.DataFrame) -> pd.Series:
-    """Rows of tasks whose (registered) family has no rolling comparison."""
-    families = {k: family_of(k) for k in t["task"].astype(str).unique()}
-    return t["task"].astype(str).map(
-        lambda k: families[k] is not None and not families[k].rolling).astype(bool)
 
 
 _KEYS = ["run", "task", "feature", "stimulus", "frame"]
@@ -96,26 +88,21 @@ def _describe_slot(model: str, g: pd.DataFrame, m) -> str:
 NO_FIXED_SLOT = Finding(
     "no_fixed_slot", "Memories do not sit in a fixed subspace (H1 rejected)",
     "decoders fitted at encoding do not generalise well to later steps", "4b", "cross_time",
-    rows=lambda t: _relevant(t[~_unordered(t)]), measure=_slot, describe=_describe_slot,
-    join=_with_within,
+    rows=_relevant, measure=_slot, describe=_describe_slot, join=_with_within,
     reproduced=(Threshold("normalized drop", ">=", 0.5),),
     partly=(Threshold("normalized drop", ">=", 0.2),),
     definitions="drop = (encoding − later steps) / encoding, normalised accuracies, relevant "
                 "features",
     missing="cross_time table missing",
-    no_units="needs an N-back task (a family with a rolling comparison) or a task of no "
-             "registered family",
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
     compare="drop of encoding decoders at later steps", margin=0.2)
 
 
-def _held_without_order(t: pd.DataFrame) -> pd.DataFrame:
-    """Relevant rows of tasks whose family does not compare frames in a rolling order
-    (:attr:`~wmgeom.tasks.family.TaskFamily.rolling` false, e.g. delayed match-to-sample),
-    for the stimuli the task holds: those with a recall cell (compared at a later frame)."""
+def _held(t: pd.DataFrame) -> pd.DataFrame:
+    """Relevant rows of the stimuli a task holds: those with a recall cell (compared at a
+    later frame; in delayed match-to-sample the sample only)."""
     t = _relevant(t)
-    t = t[_unordered(t)] if not t.empty else t
     if t.empty or "recall" not in t:
         return t.iloc[:0]
     held = t[t["recall"].astype(bool)][["run", "task", "stimulus"]].drop_duplicates()
@@ -130,7 +117,7 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     "(§5); the N-back strategy is chronological memory subspaces (Fig. 4b: encoding "
     "decoders do not generalise to later steps). Delayed match-to-sample holds one sample "
     "through distractors: one fixed slot would serve it", "4b, §5", "cross_time",
-    rows=_held_without_order, measure=_slot, describe=_describe_slot, join=_with_within,
+    rows=_held, measure=_slot, describe=_describe_slot, join=_with_within,
     reproduced=(Threshold("normalized drop", ">=", 0.5),),
     partly=(Threshold("normalized drop", ">=", 0.2),),
     definitions="the held stimulus (the sample) of tasks whose family has no rolling "
@@ -143,7 +130,7 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     null="decoders fitted at the later steps themselves (the drop that losing the "
          "information alone would cause)",
     compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
-    cores="any", answers="tasks")
+    cores="any", tasks="beyond", answers="tasks")
 
 
 CHRONOLOGICAL_BEYOND_RNNS = Finding(
@@ -154,8 +141,7 @@ CHRONOLOGICAL_BEYOND_RNNS = Finding(
     "representational geometry\" (§5); asked here of the N-back finding of Fig. 4b for a "
     "causal Transformer (no state carried between frames: it can attend back to the "
     "encoding) and a state-space core", "4b, §5", "cross_time",
-    rows=lambda t: _relevant(t[~_unordered(t)]), measure=_slot, describe=_describe_slot,
-    join=_with_within,
+    rows=_relevant, measure=_slot, describe=_describe_slot, join=_with_within,
     reproduced=(Threshold("normalized drop", ">=", 0.5),),
     partly=(Threshold("normalized drop", ">=", 0.2),),
     definitions="the N-back rule of Fig. 4b (drop = (encoding − later steps) / encoding, "

@@ -124,7 +124,7 @@ NOVEL_IDENTITY_LOSS = Finding(
     missing="novel_objects table missing (needs recordings of the val_identity split)",
     null=UNTRAINED, compare=LOSS, margin=LOSS_MARGIN, null_table="novel_objects_null",
     beyond_paper=True, cores="any",
-    answers="novel_objects")
+    tasks="any", answers="novel_objects")
 
 
 def _draw_null(tables, path):
