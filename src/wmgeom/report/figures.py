@@ -16,6 +16,7 @@ Columns shared by the tables:
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -535,6 +536,55 @@ def plot_accuracy_vs_parameters(models: pd.DataFrame, path=None) -> Figure:
             ax.set_ylabel("executive-step accuracy")
     axes[0, -1].legend(fontsize=8, loc="lower right")
     fig.suptitle("Accuracy against model size (Lei et al. 2024, Fig. A1c; dotted: chance)")
+    return _finish(fig, path)
+
+
+def plot_findings_against_size(series: pd.DataFrame, path=None) -> Figure:
+    """Each finding's measure against the number of parameters, one line per architecture
+    (beyond Lei et al. 2024, §5: "we did not explore how scaling the network size might
+    influence the results").
+
+    Args:
+        series: One row per finding × model: ``finding`` (panel title), ``architecture``,
+            ``parameters``, ``value`` (the finding's headline quantity), ``null`` (its null,
+            NaN where none), ``quantity`` (the y label).
+        path: Stem for ``.png``/``.svg`` output, or None.
+    """
+    _require(series, ["finding", "architecture", "parameters", "value"], "size series")
+    findings = list(dict.fromkeys(series["finding"]))
+    cols = min(4, len(findings))
+    rows = -(-len(findings) // cols)
+    fig, axes = _grid(rows, cols, size=(3.2, 2.6))
+    archs = _order(series["architecture"].astype(str).str.lower(), ARCHITECTURE_ORDER)
+    for i, name in enumerate(findings):
+        ax = axes[i // cols, i % cols]
+        f = series[series["finding"] == name]
+        for k, arch in enumerate(archs):
+            g = f[f["architecture"].astype(str).str.lower() == arch].sort_values("parameters")
+            if g.empty:
+                continue
+            ax.plot(g["parameters"], g["value"], "-o", ms=4, color=f"C{k}",
+                    label=architecture_label(arch))
+            if "null" in g and g["null"].notna().any():
+                ax.plot(g["parameters"], g["null"], ":", marker="D", ms=3, mfc="none",
+                        color=f"C{k}", alpha=0.7)
+        ax.set_xscale("log")
+        narrow = _narrow(f["parameters"])
+        if not narrow:
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_millions))
+        ax.xaxis.set_minor_formatter(FuncFormatter(_millions) if narrow else NullFormatter())
+        ax.tick_params(axis="x", which="both", labelsize=7)
+        ax.set_title(textwrap.fill(str(name), 38), fontsize=8)
+        if "quantity" in f:
+            ax.set_ylabel(textwrap.fill(str(f["quantity"].iloc[0]), 30), fontsize=7)
+        if i // cols == rows - 1:
+            ax.set_xlabel("trainable parameters", fontsize=8)
+    for j in range(len(findings), rows * cols):
+        axes[j // cols, j % cols].axis("off")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle("Findings against model size (beyond Lei et al. 2024, §5; dotted hollow: "
+                 "the null)")
     return _finish(fig, path)
 
 

@@ -44,7 +44,8 @@ MULTI_FEATURE = ("STMF", "MTMF")
 """The training regimes whose models learn several features."""
 
 __all__ = ["MULTI_FEATURE", "Analysis", "AnalysisProtocol", "Context", "Figure", "Recording", "SkipAnalysis",
-           "analysis_dataset", "bank_of", "decoding_keywords", "feature_names", "merge_tables", "multi_task_focus",
+           "analysis_dataset", "bank_of", "decoding_keywords", "feature_names", "label_sizes",
+           "model_label", "sizes_to_label", "merge_tables", "multi_task_focus",
            "per_model", "percent", "relevant_in_window", "resolve_protocol",
            "analyze_recordings", "task_names"]
 
@@ -62,6 +63,35 @@ its state (``(h, c)`` concatenated for an LSTM), on CPU tensors, transformable b
 :mod:`torch.func` (e.g. :meth:`~wmgeom.models.SensoryCognitiveModel.step`)."""
 
 
+def model_label(architecture: str, regime: str = "", size: int | None = None) -> str:
+    """``"GRU MTMF"``, or ``"GRU-64 MTMF"`` when the size must tell models apart."""
+    name = architecture_label(architecture) + (f"-{int(size)}" if size is not None else "")
+    return f"{name} {str(regime).upper()}".strip()
+
+
+def sizes_to_label(keys: Iterable[tuple[str, str, str, int]]) -> dict[str, int]:
+    """``{name: size}`` for the runs (``(name, architecture, regime, size)``) whose
+    architecture and regime come in several sizes: they are different models, and their
+    labels must say so (else a size series would count as seeds of one model)."""
+    keys = list(keys)
+    sizes: dict[tuple[str, str], set[int]] = {}
+    for _, arch, regime, size in keys:
+        sizes.setdefault((str(arch), str(regime).upper()), set()).add(int(size))
+    return {name: int(size) for name, arch, regime, size in keys
+            if len(sizes[(str(arch), str(regime).upper())]) > 1}
+
+
+def label_sizes(recordings: Sequence[Recording]) -> list[Recording]:
+    """The recordings, each (and its null) carrying its hidden size where its architecture
+    and regime come in several sizes (:func:`sizes_to_label`)."""
+    sized = sizes_to_label((r.name, r.architecture, r.regime, r.activations.sizes.get("unit", 0))
+                           for r in recordings)
+    return [r if r.name not in sized else replace(
+        r, size=sized[r.name],
+        null=None if r.null is None else replace(r.null, size=sized[r.name]))
+        for r in recordings]
+
+
 @dataclass(frozen=True)
 class Recording:
     """One model's recorded activations and what produced them.
@@ -77,6 +107,9 @@ class Recording:
             of the analyses that declare ``untrained_null`` (None when not recorded).
         seed: The training seed (a replicate of its model; None if unknown): every table
             row of the recording carries it, and findings count the seeds that pass.
+        size: The hidden size, named in the model's label (``"GRU-64 MTMF"``) when models
+            that differ only in size are analysed together (:func:`label_sizes`); None
+            otherwise.
     """
 
     activations: xr.Dataset
@@ -87,11 +120,13 @@ class Recording:
     null: Recording | None = field(default=None, repr=False, compare=False)
     step: Step | None = field(default=None, repr=False, compare=False)
     seed: int | None = None
+    size: int | None = None
 
     @property
     def model(self) -> str:
-        """A short label such as ``"GRU MTMF"`` used to facet figures."""
-        return f"{architecture_label(self.architecture)} {self.regime.upper()}".strip()
+        """A short label such as ``"GRU MTMF"`` (``"GRU-64 MTMF"`` with a size) used to
+        facet figures and to count a model's seeds."""
+        return model_label(self.architecture, self.regime, self.size)
 
     @property
     def has_cell_state(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +35,6 @@ from wmgeom.io import (
     write_dataset,
     write_json_atomic,
 )
-from wmgeom.models.cores import architecture_label
 from wmgeom.models.features import FeatureCache, channel_pca, load_or_compute_features
 from wmgeom.models.registry import ARCHITECTURES, BACKBONES, build_backbone
 from wmgeom.models.sensory_cognitive import SensoryCognitiveConfig, SensoryCognitiveModel
@@ -61,7 +60,14 @@ from wmgeom.studies.nback.analyses import (
     run_analyses,
     select_analyses,
 )
-from wmgeom.studies.nback.analysis import AnalysisProtocol, Recording, resolve_protocol
+from wmgeom.studies.nback.analysis import (
+    AnalysisProtocol,
+    Recording,
+    label_sizes,
+    model_label,
+    resolve_protocol,
+    sizes_to_label,
+)
 from wmgeom.studies.nback.report import draw_figures, write_report
 from wmgeom.tasks.registry import RegimeConfig
 from wmgeom.tasks.registry import names as task_names
@@ -442,7 +448,7 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                 if config_path.is_file() else None)
         arch = str(rec_model.get("architecture", "model"))
         regime = str(summary.get("regime", ""))
-        row = {"model": f"{architecture_label(arch)} {regime.upper()}".strip(), "architecture": arch,
+        row = {"model": model_label(arch, regime), "architecture": arch,
                "regime": regime, "run": str(run_dir),
                "hidden_size": rec_model.get("hidden_size"),
                "parameters": rec_model.get("parameters"),
@@ -460,7 +466,13 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
         for split, per_task in summary.get("same_category_non_matches", {}).items():
             row[f"acc_same_category_{split}"] = float(np.mean(list(per_task.values())))
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not table.empty and table["hidden_size"].notna().all():
+        sized = sizes_to_label(zip(table["run"], table["architecture"], table["regime"],
+                                   table["hidden_size"], strict=True))
+        table["model"] = [model_label(a, g, sized.get(r)) for r, a, g in
+                          zip(table["run"], table["architecture"], table["regime"], strict=True)]
+    return table
 
 
 def _lazy_model(run_dir: Path):
@@ -587,19 +599,25 @@ class _Steps:
         self.bar.close()
 
 
-def _analyze_one(run_dir: str, protocol: AnalysisProtocol, selected: list[str]
-                 ) -> dict[str, pd.DataFrame]:
+def _analyze_one(run_dir: str, protocol: AnalysisProtocol, selected: list[str],
+                 size: int | None = None) -> dict[str, pd.DataFrame]:
     """:func:`run_analyses` of one run directory (in a worker process, one thread: the
-    workers fill the cores, and BLAS threads beside them only wait on each other)."""
+    workers fill the cores, and BLAS threads beside them only wait on each other); ``size``
+    names the hidden size in the model's label (:func:`label_sizes`)."""
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    rec = load_recording(run_dir)
+    if size is not None:
+        rec = replace(rec, size=size, null=None if rec.null is None else
+                      replace(rec.null, size=size))
     with threadpool_limits(1):
-        return run_analyses([load_recording(run_dir)], protocol, selected)
+        return run_analyses([rec], protocol, selected)
 
 
 def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected: list[str],
-                         jobs: int, progress: bool) -> dict[str, pd.DataFrame]:
+                         jobs: int, progress: bool, sizes: list[int | None]
+                         ) -> dict[str, pd.DataFrame]:
     """The tables of :func:`run_analyses` over ``paths``, one recording per worker."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -608,7 +626,8 @@ def _analyze_in_parallel(paths: list[Path], protocol: AnalysisProtocol, selected
     bar = progress_bar(len(paths), "analysis", "run", progress)
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=ctx) as pool:
-            futures = [pool.submit(_analyze_one, str(p), protocol, selected) for p in paths]
+            futures = [pool.submit(_analyze_one, str(p), protocol, selected, size)
+                       for p, size in zip(paths, sizes, strict=True)]
             parts = []
             for fut in futures:  # in run order, so the tables are too
                 parts.append(fut.result())
@@ -682,7 +701,8 @@ def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict 
     a run's own folder, or a grid's), without the checks of its arguments. ``excluded``
     (columns ``run``, ``model``, ``reason``): runs left out of the analysis, written as the
     ``excluded`` table for the report."""
-    recordings = [r if isinstance(r, Recording) else load_recording(r) for r in runs]
+    recordings = label_sizes([r if isinstance(r, Recording) else load_recording(r)
+                              for r in runs])
     profile = recordings[0].activations.attrs.get("profile")
     if profile is None and not isinstance(runs[0], Recording):
         path = Path(runs[0]) / "config.yaml"
@@ -691,7 +711,8 @@ def analyze_held(runs: list[Any], base: Path, protocol: AnalysisProtocol | dict 
     selected = [a.name for a in select_analyses(analyses)]
     paths = [None if isinstance(r, Recording) else Path(r) for r in runs]
     if jobs > 1 and len(recordings) > 1 and all(p is not None for p in paths):
-        tables = _analyze_in_parallel(paths, protocol, selected, jobs, progress)
+        tables = _analyze_in_parallel(paths, protocol, selected, jobs, progress,
+                                      [r.size for r in recordings])
     else:
         declared = [a for a in select_analyses(selected) if a.compute is not None]
         steps = _Steps(progress, sum(1 + (a.untrained_null and r.null is not None)

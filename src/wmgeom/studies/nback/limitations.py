@@ -15,10 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from wmgeom.report.page import Section, badge
-from wmgeom.studies.findings import Finding
+from wmgeom.studies.findings import Finding, Outcome
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,46 @@ def _item(f: Finding, rows: pd.DataFrame) -> str:
             if where else "")
     return (f"<li>{badge(verdict)} <b>{html.escape(f.claim)}</b>{link}: "
             f"{html.escape(said)}</li>")
+
+
+def size_series(judged: Iterable[tuple[Finding, Outcome]], models: pd.DataFrame | None
+                ) -> pd.DataFrame:
+    """Each finding's headline measure per model against the model's parameters, for the
+    findings measured per model on an architecture at two or more sizes (limitation 4).
+
+    Returns:
+        Columns ``finding``, ``id``, ``quantity``, ``model``, ``architecture``,
+        ``parameters``, ``value``, ``null``; empty when no architecture comes in several
+        sizes.
+    """
+    cols = ["finding", "id", "quantity", "model", "architecture", "parameters", "value", "null"]
+    if models is None or models.empty or not {"model", "parameters"} <= set(models):
+        return pd.DataFrame(columns=cols)
+    per_model = models.groupby("model", sort=False).agg(
+        parameters=("parameters", "mean"), architecture=("architecture", "first"))
+    rows = []
+    for f, outcome in judged:
+        for u in outcome.units:
+            if u.label in per_model.index and pd.notna(u.value):
+                m = per_model.loc[u.label]
+                rows.append({"finding": f.claim, "id": f.id, "quantity": f.headline,
+                             "model": u.label, "architecture": m["architecture"],
+                             "parameters": float(m["parameters"]), "value": float(u.value),
+                             "null": float(u.null)})
+    series = pd.DataFrame(rows, columns=cols)
+    sized = series.groupby(["id", "architecture"])["parameters"].transform("nunique") >= 2
+    return series[sized].reset_index(drop=True)
+
+
+def size_effects(series: pd.DataFrame) -> pd.DataFrame:
+    """Per finding and architecture: the measure at the smallest and the largest size and
+    Spearman's ρ between parameters and the measure (the reading of the size figure)."""
+    rows = []
+    for (fid, arch), g in series.groupby(["id", "architecture"], sort=False):
+        g = g.sort_values("parameters")
+        rho = stats.spearmanr(g["parameters"], g["value"]).statistic if len(g) > 2 else \
+            float(np.sign(g["value"].iloc[-1] - g["value"].iloc[0]))
+        rows.append({"finding": fid, "architecture": arch, "models": len(g),
+                     "smallest": g["value"].iloc[0], "largest": g["value"].iloc[-1],
+                     "change": g["value"].iloc[-1] - g["value"].iloc[0], "spearman_rho": rho})
+    return pd.DataFrame(rows)

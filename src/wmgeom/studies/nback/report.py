@@ -28,7 +28,7 @@ from wmgeom.report.page import Section, badge, render_html
 from wmgeom.studies.findings import Finding, Outcome
 from wmgeom.studies.nback.analyses import ANALYSES
 from wmgeom.studies.nback.analysis import Analysis, Figure, percent
-from wmgeom.studies.nback.limitations import limitations_section
+from wmgeom.studies.nback.limitations import limitations_section, size_effects, size_series
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +231,9 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
     if config.get("study") == "nback-grid" and models is not None and not models.empty:
         sections += _grid_sections(models, figure_dir, tables.get("excluded"))
         metrics = None
+        sized = size_section(outcomes.values(), models, figure_dir)
+        if sized is not None:
+            sections.append(sized)
     elif not summary and not (run_dir / "metrics.csv").is_file():
         # activations or recordings from elsewhere: no training to show
         metrics = None
@@ -308,6 +311,30 @@ def nback_sections(run_dir: Path, tables: dict[str, pd.DataFrame], config: dict,
         sections.append(Section("Resolved configuration", text="RUN_DIR/config.yaml",
                                 code=config_path.read_text()))
     return sections
+
+
+def size_section(judged, models: pd.DataFrame, figure_dir: Path) -> Section | None:
+    """Findings against model size (Lei et al. 2024's fourth limitation), drawn when an
+    architecture comes in several sizes."""
+    series = size_series(judged, models)
+    if series.empty:
+        return None
+    F.plot_findings_against_size(series, figure_dir / "findings_vs_size")
+    effects = size_effects(series)
+    moved = effects[effects["change"].abs() >= 0.1]
+    reading = ("; ".join(f"{r.finding} ({architecture_label(r.architecture)}: "
+                         f"{r.smallest:.2f} → {r.largest:.2f})"
+                         for r in moved.itertuples()) or "no measure moves by 0.1 or more")
+    return Section(
+        "Findings against model size (beyond the paper)", anchor="size-series",
+        text="Lei et al. 2024 did not explore how the network's size influences their results "
+             "(§5). Each finding's headline measure, per model, against its parameters (one "
+             "line per architecture; dotted hollow markers: the null). Measures that move by "
+             f"0.1 or more from the smallest to the largest size: {reading}.",
+        figures=[(figure_dir / "findings_vs_size.png", "Findings against model size, from the "
+                  "findings' per-model measures and the models table.")],
+        tables=[("measure at the smallest and largest size, Spearman ρ over sizes", effects),
+                ("per model", series.drop(columns="finding"))], fold_tables=True)
 
 
 _GRID_COLUMNS = ("model", "hidden_size", "parameters", "iterations",
