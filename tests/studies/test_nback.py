@@ -309,7 +309,13 @@ def test_report_renders_in_headless_chromium(analysed, tmp_path):
     assert seen["scroll_width"] <= seen["viewport_width"]  # no horizontal overflow
     assert seen["images"] > 10 and seen["images_broken"] == 0
     found = pd.read_csv(analysed[1] / "analysis" / "findings.csv")
-    assert seen["rows"] == seen["rows_with_badge"] == len(found)  # every finding, a badge
+    # every claim of the paper, a badge; the questions beyond it are in their own section
+    claims = found[~found["beyond_paper"].astype(bool)]
+    assert 0 < len(claims) < len(found)
+    assert seen["rows"] == seen["rows_with_badge"] == len(claims)
+    page = report_page.read_text()
+    assert 'id="limitations"' in page
+    assert page.index('id="findings"') < page.index('id="limitations"')
     judged = int((found["verdict"] != "not tested").sum())
     assert seen["judged_rows"] == seen["judged_rows_with_plot"] == judged > 0
     assert seen["tallest_text_cell_lines"] <= 5

@@ -491,7 +491,11 @@ def _group_member(label: str, g: pd.DataFrame) -> tuple[str, str]:
     arch, regime = one("architecture"), one("regime")
     if arch is None:
         return label, ""
-    return architecture_label(arch), (regime or "").upper()
+    regime = (regime or "").upper()
+    name = architecture_label(arch)
+    # a sized label ("GRU-64 MTMF") keeps its size in the group: another model than GRU-128
+    head = label.removesuffix(f" {regime}") if regime else label
+    return (head if head.startswith(f"{name}-") else name), regime
 
 
 def judge_findings(findings: Iterable[Finding], tables: Mapping[str, pd.DataFrame]

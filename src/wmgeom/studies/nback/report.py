@@ -143,17 +143,23 @@ def findings_section(tables: dict[str, pd.DataFrame], found: pd.DataFrame,
                      figure_links: dict[str, str] | None = None) -> Section:
     """The findings at a glance (:func:`~wmgeom.report.glance.glance_html`): one compact row
     per finding with its badge, headline number and plot of every model against its null."""
+    triples = judged(tables, analyses)
+    declared = {f.id for _, f, _ in triples}
+    # the paper's claims; its open questions are answered in the section on its limitations
+    beyond = {f.id for _, f, _ in triples if f.beyond_paper}
+    findings = [f for _, f, _ in triples if not f.beyond_paper]
+    outcomes = {f.id: o for _, f, o in triples}
+    if "id" in found:
+        found = found[~found["id"].isin(beyond)]
     counts = found["verdict"].value_counts()
     tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "partly", "not reproduced",
                                                     "not tested") if v in counts)
-    triples = judged(tables, analyses)
-    declared = {f.id for _, f, _ in triples}
-    findings = [f for _, f, _ in triples]
-    outcomes = {f.id: o for _, f, o in triples}
     extra = found[~found["id"].isin(declared)] if "id" in found else found.iloc[:0]
+    questions = (f" The {len(beyond)} questions beyond the paper are answered in the next "
+                 "section, on its limitations." if beyond else "")
     return Section(
         "Findings of Lei et al. 2024", anchor="findings",
-        text=f"{_FINDINGS_TEXT} Here: {tally}.",
+        text=f"{_FINDINGS_TEXT} Here: {tally}.{questions}",
         html=glance_html(findings, outcomes, found, figure_links),
         tables=[("findings not declared by this code", extra[[
             c for c in ("finding", "figure", "verdict", "reason") if c in extra]].fillna(""))]
