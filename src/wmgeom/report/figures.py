@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -582,7 +583,10 @@ def plot_findings_against_size(series: pd.DataFrame, path=None) -> Figure:
             ax.set_xlabel("trainable parameters", fontsize=8)
     for j in range(len(findings), rows * cols):
         axes[j // cols, j % cols].axis("off")
-    axes[0, 0].legend(fontsize=7, loc="best")
+    # one legend for every architecture (a panel may judge only some of them)
+    fig.legend(handles=[Line2D([], [], color=f"C{k}", marker="o", ms=4,
+                               label=architecture_label(arch)) for k, arch in enumerate(archs)],
+               loc="lower right", fontsize=8, ncol=len(archs), frameon=False)
     fig.suptitle("Findings against model size (beyond Lei et al. 2024, §5; dotted hollow: "
                  "the null)")
     return _finish(fig, path)

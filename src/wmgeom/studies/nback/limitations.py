@@ -158,8 +158,12 @@ def size_effects(series: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (fid, arch), g in series.groupby(["id", "architecture"], sort=False):
         g = g.sort_values("parameters")
-        rho = stats.spearmanr(g["parameters"], g["value"]).statistic if len(g) > 2 else \
-            float(np.sign(g["value"].iloc[-1] - g["value"].iloc[0]))
+        if g["value"].nunique() < 2:  # a measure that does not move has no rank order
+            rho = np.nan
+        elif len(g) > 2:
+            rho = stats.spearmanr(g["parameters"], g["value"]).statistic
+        else:
+            rho = float(np.sign(g["value"].iloc[-1] - g["value"].iloc[0]))
         rows.append({"finding": fid, "architecture": arch, "models": len(g),
                      "smallest": g["value"].iloc[0], "largest": g["value"].iloc[-1],
                      "change": g["value"].iloc[-1] - g["value"].iloc[0], "spearman_rho": rho})
