@@ -85,18 +85,24 @@ def _describe_slot(model: str, g: pd.DataFrame, m) -> str:
     return text
 
 
+_SLOT_RULE = {
+    "measure": _slot, "describe": _describe_slot, "join": _with_within,
+    "reproduced": (Threshold("normalized drop", ">=", 0.5),),
+    "partly": (Threshold("normalized drop", ">=", 0.2),),
+    "null": "decoders fitted at the later steps themselves (the drop that losing the "
+            "information alone would cause)",
+    "compare": "drop of encoding decoders at later steps", "margin": 0.2}
+"""The fixed-slot rule of Fig. 4b (H1 rejected): the paper's claim and the two questions
+beyond it, which ask it of other tasks and other cores, share it."""
+
+
 NO_FIXED_SLOT = Finding(
     "no_fixed_slot", "Memories do not sit in a fixed subspace (H1 rejected)",
     "decoders fitted at encoding do not generalise well to later steps", "4b", "cross_time",
-    rows=_relevant, measure=_slot, describe=_describe_slot, join=_with_within,
-    reproduced=(Threshold("normalized drop", ">=", 0.5),),
-    partly=(Threshold("normalized drop", ">=", 0.2),),
+    rows=_relevant, **_SLOT_RULE,
     definitions="drop = (encoding − later steps) / encoding, normalised accuracies, relevant "
                 "features",
-    missing="cross_time table missing",
-    null="decoders fitted at the later steps themselves (the drop that losing the "
-         "information alone would cause)",
-    compare="drop of encoding decoders at later steps", margin=0.2)
+    missing="cross_time table missing")
 
 
 def _held(t: pd.DataFrame) -> pd.DataFrame:
@@ -117,9 +123,7 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     "(§5); the N-back strategy is chronological memory subspaces (Fig. 4b: encoding "
     "decoders do not generalise to later steps). Delayed match-to-sample holds one sample "
     "through distractors: one fixed slot would serve it", "4b, §5", "cross_time",
-    rows=_held, measure=_slot, describe=_describe_slot, join=_with_within,
-    reproduced=(Threshold("normalized drop", ">=", 0.5),),
-    partly=(Threshold("normalized drop", ">=", 0.2),),
+    rows=_held, **_SLOT_RULE,
     definitions="the held stimulus (the sample) of tasks whose family has no rolling "
                 "comparison (delayed match-to-sample): drop = (encoding − later steps) / "
                 "encoding, normalised accuracies of the decoders fitted at the sample's "
@@ -127,10 +131,7 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     missing="cross_time table missing",
     no_units="needs a model of a task family without a rolling comparison (e.g. "
              "`wmgeom run --grid --tasks nback,dms`)",
-    null="decoders fitted at the later steps themselves (the drop that losing the "
-         "information alone would cause)",
-    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
-    cores="any", tasks="beyond", answers="tasks")
+    beyond_paper=True, cores="any", tasks="beyond", answers="tasks")
 
 
 CHRONOLOGICAL_BEYOND_RNNS = Finding(
@@ -141,19 +142,14 @@ CHRONOLOGICAL_BEYOND_RNNS = Finding(
     "representational geometry\" (§5); asked here of the N-back finding of Fig. 4b for a "
     "causal Transformer (no state carried between frames: it can attend back to the "
     "encoding) and a state-space core", "4b, §5", "cross_time",
-    rows=_relevant, measure=_slot, describe=_describe_slot, join=_with_within,
-    reproduced=(Threshold("normalized drop", ">=", 0.5),),
-    partly=(Threshold("normalized drop", ">=", 0.2),),
+    rows=_relevant, **_SLOT_RULE,
     definitions="the N-back rule of Fig. 4b (drop = (encoding − later steps) / encoding, "
                 "normalised accuracies, relevant features) on the models whose core the "
                 "paper does not train",
     missing="cross_time table missing",
     no_units="needs a core the paper does not train on an N-back task (e.g. `wmgeom run "
              "--grid --architectures gru,transformer,ssm`)",
-    null="decoders fitted at the later steps themselves (the drop that losing the "
-         "information alone would cause)",
-    compare="drop of encoding decoders at later steps", margin=0.2, beyond_paper=True,
-    cores="beyond", answers="architectures")
+    beyond_paper=True, cores="beyond", answers="architectures")
 
 
 def _lag_matched(g: pd.DataFrame) -> tuple[float, float]:
