@@ -86,10 +86,7 @@ def label_sizes(recordings: Sequence[Recording]) -> list[Recording]:
     and regime come in several sizes (:func:`sizes_to_label`)."""
     sized = sizes_to_label((r.name, r.architecture, r.regime, r.activations.sizes.get("unit", 0))
                            for r in recordings)
-    return [r if r.name not in sized else replace(
-        r, size=sized[r.name],
-        null=None if r.null is None else replace(r.null, size=sized[r.name]))
-        for r in recordings]
+    return [r.with_size(sized[r.name]) if r.name in sized else r for r in recordings]
 
 
 @dataclass(frozen=True)
@@ -127,6 +124,11 @@ class Recording:
         """A short label such as ``"GRU MTMF"`` (``"GRU-64 MTMF"`` with a size) used to
         facet figures and to count a model's seeds."""
         return model_label(self.architecture, self.regime, self.size)
+
+    def with_size(self, size: int) -> Recording:
+        """The recording, and its null, labelled with the hidden size ``size``."""
+        return replace(self, size=size,
+                       null=None if self.null is None else replace(self.null, size=size))
 
     @property
     def has_cell_state(self) -> bool:

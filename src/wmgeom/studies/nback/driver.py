@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -608,9 +608,7 @@ def _analyze_one(run_dir: str, protocol: AnalysisProtocol, selected: list[str],
 
     torch.set_num_threads(1)
     rec = load_recording(run_dir)
-    if size is not None:
-        rec = replace(rec, size=size, null=None if rec.null is None else
-                      replace(rec.null, size=size))
+    rec = rec.with_size(size) if size is not None else rec
     with threadpool_limits(1):
         return run_analyses([rec], protocol, selected)
 
