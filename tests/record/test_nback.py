@@ -118,3 +118,34 @@ def test_a_dms_model_trains_and_is_recorded(tmp_path):
     with pytest.raises(WmgeomError, match="not all DMS tasks"):
         record_activations(model, data, (1, 2, 3), 6, trials_per_task=4, splits=("train",),
                            seed=7, tasks=["nback-1-location"])
+
+
+def test_an_item_recognition_model_trains_and_is_recorded_with_its_list_length(tmp_path):
+    """An item-recognition model (``tasks.family: recognition``) trains through the same glue;
+    the recording keeps each trial's list length (``span``), and cross-time decoding marks
+    every list item, not only the first, as compared at the probe."""
+    from wmgeom.analysis import cross_time_decoding
+    from wmgeom.train import TrainConfig, Trainer
+    from wmgeom.train.nback import accuracy_rows, evaluation_sets, nback_loss
+
+    tasks = RegimeConfig(family="recognition", regime="STMF", n=2)
+    stimset, cache = synthetic_cache()
+    data = build_data(cache, stimset, tasks, torch.device("cpu"))
+    torch.manual_seed(0)
+    model = build_model(SensoryCognitiveConfig(hidden_size=10, channel_components=CHANNELS,
+                                               architecture="gru"), tasks)
+    assert model.task_dim == 7
+    sets = evaluation_sets(data, 8, seed=1, splits=("train",))
+    config = TrainConfig(iterations=4, batch_size=16, milestones=[], eval_every=2,
+                         checkpoint_every=2, seed=2)
+    Trainer(model, nback_loss(data), lambda rng: data.mixture.sample(16, rng=rng), config,
+            tmp_path, evaluate_fn=lambda m: accuracy_rows(m, data, sets), progress=False).fit()
+    ds = record_activations(model, data, (1, 2, 3), 6, trials_per_task=12, splits=("train",),
+                            seed=7, perceptual_components=6, tasks=tasks.task_names())
+    assert (ds["span"].values == 2).all() and (ds["n"].values == 5).all()
+    assert ds["executive"].values.sum(0).tolist() == [0] * 5 + [36]
+    assert "list length" in ds["span"].attrs["description"]
+    table = cross_time_decoding(ds, features=["location"], tasks=["recog-2-location"], Cs=[1.0],
+                                inner_cv=None, cv=2)
+    recall = table[table["recall"]]
+    assert sorted(set(zip(recall["stimulus"], recall["frame"], strict=True))) == [(0, 5), (1, 5)]

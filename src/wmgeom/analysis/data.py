@@ -51,6 +51,9 @@ class ActivationArrays:
         n: N of the N-back task per trial ``[n_trials]`` (of a delayed match-to-sample
             trial: the sample-to-test distance, ``length - 1``).
         relevant: Task-relevant feature per trial ``[n_trials]``.
+        span: How many consecutive frames, from frame ``t - n``, an executive frame ``t``
+            is compared with, per trial ``[n_trials]`` (1, the default, in N-back and
+            delayed match-to-sample; the list length in item recognition).
     """
 
     X: np.ndarray
@@ -58,6 +61,11 @@ class ActivationArrays:
     task: np.ndarray
     n: np.ndarray
     relevant: np.ndarray
+    span: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.span is None:
+            object.__setattr__(self, "span", np.ones(len(self.n), dtype=int))
 
     @property
     def n_frames(self) -> int:
@@ -66,7 +74,8 @@ class ActivationArrays:
     def subset(self, mask: np.ndarray) -> ActivationArrays:
         """The trials where ``mask`` is true."""
         return ActivationArrays(self.X[mask], {k: v[mask] for k, v in self.labels.items()},
-                                self.task[mask], self.n[mask], self.relevant[mask])
+                                self.task[mask], self.n[mask], self.relevant[mask],
+                                self.span[mask])
 
 
 def activation_arrays(
@@ -119,7 +128,9 @@ def activation_arrays(
               else np.zeros(n_tr, dtype=int))
         rel = (np.asarray(data["feature"].values).astype(str) if "feature" in data.data_vars
                else np.full(n_tr, ""))
-        out = ActivationArrays(X, labs, tsk, nn, rel)
+        span = (np.asarray(data["span"].values).astype(int) if "span" in data.data_vars
+                else None)
+        out = ActivationArrays(X, labs, tsk, nn, rel, span)
     else:
         X = np.asarray(data, dtype=np.float64)
         if X.ndim == 2:
@@ -152,7 +163,7 @@ def activation_arrays(
         if missing:
             raise WmgeomError(f"no labels for features {missing}; have {sorted(out.labels)}")
         out = ActivationArrays(out.X, {f: out.labels[f] for f in features}, out.task, out.n,
-                               out.relevant)
+                               out.relevant, out.span)
     if not np.isfinite(out.X).all():
         raise WmgeomError("activations contain NaN or infinite values; drop those trials")
     return out

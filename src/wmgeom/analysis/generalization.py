@@ -261,8 +261,9 @@ def cross_time_decoding(
         One row per task × feature × stimulus ``i`` × frame ``k >= i``. Columns: ``task``,
         ``n``, ``relevant_feature``, ``feature``, ``relevant``, ``stimulus``, ``frame``,
         ``lag`` (``k - i``), ``kind`` (``encoding`` or ``memory``), ``executive`` (frame
-        ``k >= N``: a response is due), ``recall`` (``k == i + N``: stimulus ``i`` is the
-        one compared), ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
+        ``k >= N``: a response is due), ``recall`` (stimulus ``i`` is compared at frame
+        ``k``: ``k == i + N`` in N-back trials; ``k - N <= i < k - N + span`` in general,
+        :class:`~wmgeom.analysis.data.ActivationArrays`), ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
         ``decoder_balanced_accuracy``, ``chance``.
     """
     arrays = _arrays(data, space, features, decode_kw)
@@ -275,7 +276,7 @@ def cross_time_decoding(
         labels = {f: np.broadcast_to(v.T[:, None], (T, T, v.shape[0]))
                   for f, v in sub.labels.items()}  # labels of the source stimulus i
         s = transfer_scores(res, d, labels)
-        n_back = int(sub.n[0])
+        n_back, span = int(sub.n[0]), int(sub.span[0])
         rel = sub.relevant[0]
         for i in range(T):
             for k in range(i, T):
@@ -283,7 +284,8 @@ def cross_time_decoding(
                     rows.append({"task": task, "n": n_back, "relevant_feature": rel,
                                  "feature": f, "relevant": f == rel, "stimulus": i, "frame": k,
                                  "lag": k - i, "kind": "encoding" if k == i else "memory",
-                                 "executive": k >= n_back, "recall": k == i + n_back,
+                                 "executive": k >= n_back,
+                                 "recall": k >= n_back and k - n_back <= i < k - n_back + span,
                                  **{c: float(s[c][i, k, fi]) for c in _SCORE_COLUMNS},
                                  "chance": 1.0 / len(res.classes[f])})
     return pd.DataFrame(rows)

@@ -157,6 +157,7 @@ def record_activations(
         data_vars[name] = (tvf, getattr(batch, name))
     data_vars["task"] = ("trial", np.asarray(batch.task, dtype=str))
     data_vars["n"] = ("trial", batch.n)
+    data_vars["span"] = ("trial", batch.span)
     data_vars["feature"] = ("trial", np.asarray(batch.feature_name, dtype=str))
     data_vars["split"] = ("trial", np.asarray(split_of_trial, dtype=str))
     ds = xr.Dataset(
@@ -180,6 +181,8 @@ def record_activations(
         "executive": family.executive,
         "angle": "view-angle index of the object image",
         "identity": "object identity (unique over the stimulus set)",
+        "span": "frames an executive frame t is compared with, from frame t - n (1 in "
+                "N-back and DMS; the list length in item recognition)",
     }.items():
         if name in ds:
             ds[name].attrs["description"] = text

@@ -290,18 +290,31 @@ def sample_frames(index: SplitIndex, plan: TrialPlan, n_locations: int,
             key[rows, t] = _identity_non_match(index, reference[rows], u_branch[rows, t],
                                                u_pick[rows, t], same_category_rate)
 
+    image, location = frames_of_keys(index, plan, key, u_location, u_identity, u_view,
+                                     n_locations)
+    target = 2 * plan.executive_int - non_match  # no_action 0, non_match 1, match 2
+    return {"image": image, "location": location, "target": target,
+            "executive": plan.executive.copy()}
+
+
+def frames_of_keys(index: SplitIndex, plan: TrialPlan, key: np.ndarray, u_location: np.ndarray,
+                   u_identity: np.ndarray, u_view: np.ndarray, n_locations: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The image and location of every frame, ``[B, T]`` each, given the local value of each
+    trial's task feature at every frame (``key``) and uniforms for the other features.
+
+    The task-irrelevant features are drawn afresh: the location uniformly; the identity as
+    the key (identity tasks), uniformly within the key's category (category tasks) or over
+    the split's identities (location tasks); the view uniformly over the identity's images.
+    """
     location = np.where(plan.is_location, key, (u_location * n_locations).astype(np.int64))
-    # Identity: the key (identity tasks), uniform within the key's category (category tasks),
-    # or uniform over the split's identities (location tasks).
     pool = key * plan.pool_of_key + plan.pool_offset
     draw = (u_identity * index.pool_count.take(pool)).astype(np.int64)
     pooled = index.identity_pools.reshape(-1).take(pool * index.identity_pools.shape[1] + draw)
     identity = np.where(plan.is_identity, key, pooled)
     view = (u_view * index.rows_count.take(identity)).astype(np.int64)
     image = index.rows_by_identity.reshape(-1).take(identity * index.rows_by_identity.shape[1] + view)
-    target = 2 * plan.executive_int - non_match  # no_action 0, non_match 1, match 2
-    return {"image": image, "location": location, "target": target,
-            "executive": plan.executive.copy()}
+    return image, location
 
 
 def nback_targets(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
@@ -456,7 +469,21 @@ class NBackTask:
         self.sampler = sampler if sampler is not None else StimulusSampler(
             stimuli, n_locations, same_category_rate)
         self.name = f"nback-{self.n}-{self.feature}"
-        self._plans: dict[tuple[int, str], tuple[TrialPlan, np.ndarray]] = {}
+        self._plans: dict[tuple[int, str], tuple[Any, np.ndarray]] = {}
+
+    #: Frames an executive frame is compared with, from frame ``t - N`` (``TrialBatch.span``).
+    span = 1
+
+    # --- the two sampling hooks a family built on N-back trials may replace --------------
+    def plan_batch(self, n: np.ndarray, feature: np.ndarray, span: np.ndarray, split: str
+                   ) -> Any:
+        """The deterministic part of drawing trials with per-trial ``n``, ``feature`` and
+        ``span`` from ``split`` (cached by the task or mixture and passed to :meth:`draw`)."""
+        return self.sampler.plan(n, feature, self.length, split)
+
+    def draw(self, plan: Any, split: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The random part: frame and trial fields of :class:`TrialBatch` for ``plan``."""
+        return self.sampler.sample(plan, split, rng)
 
     def __repr__(self) -> str:
         return (f"NBackTask(n={self.n}, feature={self.feature!r}, length={self.length}, "
@@ -487,10 +514,11 @@ class NBackTask:
                 self._plans.clear()
             n = np.full(batch_size, self.n, dtype=np.int64)
             feature = np.full(batch_size, self.feature_index, dtype=np.int64)
-            self._plans[key] = (self.sampler.plan(n, feature, self.length, split),
+            span = np.full(batch_size, self.span, dtype=np.int64)
+            self._plans[key] = (self.plan_batch(n, feature, span, split),
                                 np.tile(self.task_vector, (batch_size, 1)))
         plan, vectors = self._plans[key]
-        return TrialBatch(**self.sampler.sample(plan, split, rng), task_vector=vectors.copy(),
+        return TrialBatch(**self.draw(plan, split, rng), task_vector=vectors.copy(),
                           task_index=np.zeros(batch_size, dtype=np.int64),
                           task_names=(self.name,))
 
@@ -524,7 +552,7 @@ class TaskMixture:
                                   f"family built on them), got {type(task).__name__}")
         first = tasks[0]
         for task in tasks[1:]:
-            if task.family != first.family:
+            if task.family != first.family or type(task) is not type(first):
                 raise WmgeomError(f"a task mixture holds one task family; got {task.name!r} "
                                   f"({task.family}) and {first.name!r} ({first.family})")
             if task.length != first.length or task.n_values != first.n_values:
@@ -545,6 +573,7 @@ class TaskMixture:
         self.n_values = first.n_values
         self._n = np.array([t.n for t in tasks], dtype=np.int64)
         self._feature = np.array([t.feature_index for t in tasks], dtype=np.int64)
+        self._span = np.array([t.span for t in tasks], dtype=np.int64)
         self.family = first.family
         self._task_vectors = np.stack([t.task_vector for t in tasks])
         self._plans: dict[tuple[int, int, str], tuple[TrialPlan, np.ndarray, np.ndarray]] = {}
@@ -565,9 +594,9 @@ class TaskMixture:
             if len(self._plans) >= _MAX_PLANS:
                 self._plans.clear()
             task_index = (np.arange(batch_size, dtype=np.int64) + offset) % len(self.tasks)
-            plan = self.sampler.plan(self._n[task_index], self._feature[task_index],
-                                     self.length, split)
+            plan = self.tasks[0].plan_batch(self._n[task_index], self._feature[task_index],
+                                            self._span[task_index], split)
             self._plans[key] = (plan, task_index, self._task_vectors[task_index])
         plan, task_index, vectors = self._plans[key]
-        return TrialBatch(**self.sampler.sample(plan, split, rng), task_vector=vectors.copy(),
+        return TrialBatch(**self.tasks[0].draw(plan, split, rng), task_vector=vectors.copy(),
                           task_index=task_index.copy(), task_names=self.task_names)

@@ -7,7 +7,8 @@ to task lists: STSF one task, STMF one N with all three features, MTMF every N w
 feature.
 
 Task families (:class:`~wmgeom.tasks.family.TaskFamily`) are registered in :data:`FAMILIES`:
-``nback`` (Lei et al. 2024) and ``dms`` (delayed match-to-sample, :mod:`wmgeom.tasks.dms`).
+``nback`` (Lei et al. 2024), ``dms`` (delayed match-to-sample, :mod:`wmgeom.tasks.dms`) and
+``recognition`` (item recognition, Sternberg, :mod:`wmgeom.tasks.recognition`).
 A config's ``tasks.family`` chooses one; its regimes, task names and task-vector width come
 from the family, so no module tests a family's name.
 """
@@ -26,6 +27,7 @@ from wmgeom.errors import WmgeomError
 from wmgeom.tasks.dms import DMS
 from wmgeom.tasks.family import TaskFamily
 from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler, TaskMixture
+from wmgeom.tasks.recognition import RECOGNITION
 from wmgeom.tasks.vocabulary import DEFAULT_N_VALUES, FEATURES
 
 REGIMES: tuple[str, ...] = ("STSF", "STMF", "MTMF")
@@ -36,7 +38,8 @@ class RegimeConfig(StrictModel):
     """Which tasks a model trains on (Lei et al. 2024, §3).
 
     Attributes:
-        family: The task family (:data:`FAMILIES`): ``nback`` (default) or ``dms``.
+        family: The task family (:data:`FAMILIES`): ``nback`` (default), ``dms`` or
+            ``recognition``.
         regime: ``STSF`` (one task), ``STMF`` (one N, all three features) or ``MTMF``
             (every task of the family); a family may define fewer (DMS: STSF and MTMF).
         task: STSF: the task name, e.g. ``nback-2-location`` or ``dms-identity``.
@@ -316,5 +319,6 @@ NBACK = TaskFamily(
     description="N-back over objects (Lei et al. 2024, Fig. 1a-b)")
 """The N-back family of Lei et al. 2024."""
 
-FAMILIES: dict[str, TaskFamily] = {NBACK.name: NBACK, DMS.name: DMS}
+FAMILIES: dict[str, TaskFamily] = {NBACK.name: NBACK, DMS.name: DMS,
+                                   RECOGNITION.name: RECOGNITION}
 """Registered task families by name (``tasks.family``), N-back first."""

@@ -30,7 +30,7 @@ SPLITS: tuple[str, ...] = ("train", "val_angle", "val_identity")
 DEFAULT_N_VALUES: tuple[int, ...] = (1, 2, 3)
 
 _FRAME_FIELDS = ("image", "location", "category", "identity", "angle", "target", "executive")
-_TRIAL_FIELDS = ("task_vector", "task_index", "n", "feature")
+_TRIAL_FIELDS = ("task_vector", "task_index", "n", "feature", "span")
 
 
 def task_vector(feature: int | np.ndarray, n: int | np.ndarray,
@@ -83,9 +83,13 @@ class TrialBatch:
             len(n_values)`` (:func:`task_vector`), DMS ``D = len(FEATURES) + 1``
             (:func:`wmgeom.tasks.dms.dms_task_vector`).
         task_index: int64 ``[B]``, index into ``task_names``.
-        n: int64 ``[B]``, the N of each trial (DMS: the sample-to-test distance).
+        n: int64 ``[B]``, the N of each trial (DMS: the sample-to-test distance; item
+            recognition: the distance from the list's first item to the probe).
         feature: int64 ``[B]``, index into :data:`FEATURES`.
         task_names: names of the tasks ``task_index`` refers to.
+        span: int64 ``[B]``, how many consecutive frames, from frame ``t - N``, an executive
+            frame ``t`` is compared with: 1 in N-back and DMS trials (the default), the
+            list length in item-recognition trials (the probe against every list item).
     """
 
     image: np.ndarray
@@ -100,8 +104,11 @@ class TrialBatch:
     n: np.ndarray
     feature: np.ndarray
     task_names: tuple[str, ...]
+    span: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.span is None:
+            object.__setattr__(self, "span", np.ones(len(self.n), dtype=np.int64))
         shape = np.shape(self.image)
         if len(shape) != 2:
             raise ValueError(f"image must be [B, T], got shape {shape}")
