@@ -93,3 +93,19 @@ def test_user_errors():
         activation_arrays(ds, features=["identity"])
     with pytest.raises(WmgeomError, match="shape"):
         activation_arrays(np.zeros((4, 2, 3)), labels={"location": np.zeros((4, 3))})
+
+
+def test_cross_time_marks_every_item_a_probe_is_compared_with():
+    """Item recognition: the probe (the last frame, ``n = T - 1`` frames after the first
+    item) is compared with the ``span`` list items; N-back's single comparison is span 1."""
+    ds = synthetic_memory_activations(96, 5, 24, mode="age", decay=1.0, seed=4)
+    arrays = activation_arrays(ds)
+    for span, held in ((3, [0, 1, 2]), (1, [0])):
+        recognition = activation_arrays(arrays.X, labels=arrays.labels, n=np.full(96, 4),
+                                        span=np.full(96, span))
+        table = cross_time_decoding(recognition, features=["location"], **FAST)
+        recall = table[table["recall"]]
+        assert sorted(recall["stimulus"].unique()) == held and set(recall["frame"]) == {4}
+        assert set(table[table["executive"]]["frame"]) == {4}
+    with pytest.raises(WmgeomError, match=r"span has shape \(3,\); expected \(96,\)"):
+        activation_arrays(arrays.X, labels=arrays.labels, span=[1, 2, 3])

@@ -87,6 +87,7 @@ def activation_arrays(
     n: Sequence[int] | np.ndarray | None = None,
     relevant: Sequence[str] | np.ndarray | None = None,
     features: Sequence[str] | None = None,
+    span: Sequence[int] | np.ndarray | None = None,
 ) -> ActivationArrays:
     """Normalise an Activations Dataset or arrays into :class:`ActivationArrays`.
 
@@ -100,6 +101,8 @@ def activation_arrays(
         relevant: For arrays: task-relevant feature per trial (default: unknown, ``""``).
         features: Keep only these label features (default: all given / the three of
             Lei et al. 2024).
+        span: For arrays: frames an executive frame ``t`` is compared with, from frame
+            ``t - n``, per trial (default 1: one comparison, as in N-back).
 
     Raises:
         WmgeomError: If the variable is missing, labels are absent or shapes disagree.
@@ -154,10 +157,11 @@ def activation_arrays(
         tsk = np.full(n_tr, "task") if task is None else np.asarray(task).astype(str)
         nn = np.zeros(n_tr, dtype=int) if n is None else np.asarray(n).astype(int)
         rel = np.full(n_tr, "") if relevant is None else np.asarray(relevant).astype(str)
-        for name, arr in (("task", tsk), ("n", nn), ("relevant", rel)):
+        spans = np.ones(n_tr, dtype=int) if span is None else np.asarray(span).astype(int)
+        for name, arr in (("task", tsk), ("n", nn), ("relevant", rel), ("span", spans)):
             if arr.shape != (n_tr,):
                 raise WmgeomError(f"{name} has shape {arr.shape}; expected ({n_tr},)")
-        out = ActivationArrays(X, labs, tsk, nn, rel)
+        out = ActivationArrays(X, labs, tsk, nn, rel, spans)
     if features is not None:
         missing = [f for f in features if f not in out.labels]
         if missing:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from wmgeom.models.cores import CORES, architecture_label
-from wmgeom.tasks.registry import family_of
+from wmgeom.tasks.registry import FAMILIES, family_of
 
 __all__ = ["VERDICTS", "Finding", "Threshold", "UnitMeasure", "format_spread",
            "judge_findings", "normalized", "per_run", "units_by_model"]
@@ -186,19 +186,24 @@ def _beyond_cores(table: pd.DataFrame) -> pd.Series:
 
 
 def _beyond_tasks(table: pd.DataFrame) -> pd.Series:
-    """Rows of a task whose registered family has no rolling comparison (e.g. DMS)."""
-    families = {k: family_of(k) for k in table["task"].astype(str).unique()}
-    return table["task"].astype(str).map(
-        lambda k: families[k] is not None and not families[k].rolling).astype(bool)
+    """Rows of a task whose registered family has no rolling comparison (e.g. DMS): read
+    from the ``task`` column, or, in model-level tables without one, from the model's
+    ``task_family``."""
+    if "task" in table:
+        families = {k: family_of(k) for k in table["task"].astype(str).unique()}
+    else:
+        families = {k: FAMILIES.get(k) for k in table["task_family"].astype(str).unique()}
+    column = table["task" if "task" in table else "task_family"].astype(str)
+    return column.map(lambda k: families[k] is not None and not families[k].rolling).astype(bool)
 
 
 def in_scope(table: pd.DataFrame, cores: str = "any", tasks: str = "any") -> pd.DataFrame:
     """The rows of ``table`` whose model's core and task are in scope (:attr:`Finding.cores`,
-    :attr:`Finding.tasks`); a table without the column is not filtered by it."""
+    :attr:`Finding.tasks`); a table without the columns is not filtered by them."""
     keep = pd.Series(True, index=table.index)
-    for scope, column, beyond in ((cores, "architecture", _beyond_cores),
-                                  (tasks, "task", _beyond_tasks)):
-        if scope != "any" and column in table and len(table):
+    for scope, columns, beyond in ((cores, ("architecture",), _beyond_cores),
+                                   (tasks, ("task", "task_family"), _beyond_tasks)):
+        if scope != "any" and any(c in table for c in columns) and len(table):
             out = beyond(table)
             keep &= ~out if scope == "paper" else out
     return table[keep]

@@ -159,6 +159,13 @@ def family_of(name: str) -> TaskFamily | None:
     return next((f for f in FAMILIES.values() if f.owns(name)), None)
 
 
+def family_name(tasks: Sequence[str]) -> str:
+    """The registered family of the first of ``tasks`` that has one (``""`` if none does):
+    what a table's ``task_family`` column holds for a model trained on ``tasks``."""
+    found = (family_of(str(t)) for t in tasks)
+    return next((f.name for f in found if f is not None), "")
+
+
 def task_family(name: str) -> TaskFamily:
     """The registered family called ``name`` (``tasks.family``).
 

@@ -104,6 +104,7 @@ def _dms_findings(mode: str, seed: int = 0) -> pd.DataFrame:
                                        regime="mtmf", seed=seed)
     tables = run_analyses([Recording(rec, f"dms-{mode}", "gru", "MTMF")], protocol=FAST,
                           analyses=["within_time", "cross_time"])
+    assert set(tables["cross_time"]["task_family"]) == {"dms"}  # every row names its family
     return findings(tables, analyses=["within_time", "cross_time"]).set_index("id")
 
 
@@ -323,6 +324,11 @@ def test_findings_judge_the_cores_their_scope_names():
                           "x": [1, 2, 3]})
     assert list(in_scope(tasks, tasks="paper")["x"]) == [1, 3]
     assert list(in_scope(tasks, tasks="beyond")["x"]) == [2]
+    # model-level tables (accuracy, orthogonalisation, the backbone's map) have no task
+    # column: the model's task family decides
+    models = pd.DataFrame({"task_family": ["nback", "dms", "recognition", ""], "x": [1, 2, 3, 4]})
+    assert list(in_scope(models, tasks="paper")["x"]) == [1, 4]
+    assert list(in_scope(models, tasks="beyond")["x"]) == [2, 3]
     with pytest.raises(ValueError, match="cores='mine', not one of paper, beyond, any"):
         Finding("f", "c", "p", "1", "t", measure=lambda g: None,
                 describe=lambda *a: "", reproduced=(), cores="mine")

@@ -37,6 +37,7 @@ from wmgeom.analysis.data import label_features
 from wmgeom.errors import WmgeomError
 from wmgeom.models.cores import architecture_label
 from wmgeom.models.registry import ARCHITECTURES
+from wmgeom.tasks.registry import family_name
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,14 @@ class Recording:
         """The recording, and its null, labelled with the hidden size ``size``."""
         return replace(self, size=size,
                        null=None if self.null is None else replace(self.null, size=size))
+
+    @property
+    def task_family(self) -> str:
+        """The registered task family of the recorded tasks (``""`` when none is): every
+        table row of the recording carries it, so that a finding scoped to N-back tasks can
+        leave out models of other families even in tables without a ``task`` column."""
+        tasks = self.activations["task"].values if "task" in self.activations else ()
+        return family_name(np.unique(np.asarray(tasks).astype(str)))
 
     @property
     def has_cell_state(self) -> bool:
@@ -514,6 +523,7 @@ def analyze_recordings(
                 if df is not None:
                     df = df.assign(model=owner.model, architecture=owner.architecture,
                                    regime=owner.regime, run=owner.name,
+                                   task_family=owner.task_family,
                                    **({} if owner.seed is None else {"seed": owner.seed}))
                     tables.setdefault(table, []).append(df)
                 timing.append({"analysis": table, "reference": analysis.reference,

@@ -69,7 +69,7 @@ from wmgeom.studies.nback.analysis import (
     sizes_to_label,
 )
 from wmgeom.studies.nback.report import draw_figures, write_report
-from wmgeom.tasks.registry import RegimeConfig
+from wmgeom.tasks.registry import RegimeConfig, family_name
 from wmgeom.tasks.registry import names as task_names
 from wmgeom.tasks.vocabulary import FEATURES, SPLITS
 from wmgeom.train.checkpoint import load_checkpoint, load_weights
@@ -456,6 +456,9 @@ def model_table(runs: Iterable[str | Path | Recording]) -> pd.DataFrame:
                "seed": seed if isinstance(seed, int) else None,
                "met_criterion": summary.get("met_criterion"),
                "iterations_to_criterion": summary.get("iterations_to_criterion")}
+        tasks = [t for per_task in summary.get("accuracy_per_task", {}).values()
+                 for t in per_task]
+        row["task_family"] = family_name(tasks)
         for split, acc in summary["accuracy"].items():
             if isinstance(acc, int | float):
                 row[f"acc_{split}"] = float(acc)

@@ -45,7 +45,7 @@ LIMITATIONS = (
                "Our results are specific to the N-back task structure, and it remains "
                "uncertain whether similar computational strategies would emerge in other "
                "working memory tasks.",
-               "wmgeom run --grid --tasks nback,dms"),
+               "wmgeom run --grid --tasks nback,dms,recognition"),
     Limitation("novel_objects", "The geometry of novel objects",
                "While we observed reduced performance with novel objects, we did not analyze "
                "the representational geometry associated with these stimuli or investigate "

@@ -107,7 +107,8 @@ NO_FIXED_SLOT = Finding(
 
 def _held(t: pd.DataFrame) -> pd.DataFrame:
     """Relevant rows of the stimuli a task holds: those with a recall cell (compared at a
-    later frame; in delayed match-to-sample the sample only)."""
+    later frame; in delayed match-to-sample the sample only, in item recognition every
+    list item)."""
     t = _relevant(t)
     if t.empty or "recall" not in t:
         return t.iloc[:0]
@@ -122,15 +123,17 @@ CHRONOLOGICAL_WITHOUT_DEMAND = Finding(
     "whether similar computational strategies would emerge in other working memory tasks\" "
     "(§5); the N-back strategy is chronological memory subspaces (Fig. 4b: encoding "
     "decoders do not generalise to later steps). Delayed match-to-sample holds one sample "
-    "through distractors: one fixed slot would serve it", "4b, §5", "cross_time",
+    "through distractors, item recognition a list of objects whose order no answer needs: "
+    "fixed slots would serve both", "4b, §5", "cross_time",
     rows=_held, **_SLOT_RULE,
-    definitions="the held stimulus (the sample) of tasks whose family has no rolling "
-                "comparison (delayed match-to-sample): drop = (encoding − later steps) / "
-                "encoding, normalised accuracies of the decoders fitted at the sample's "
-                "encoding step, relevant features, as for the N-back rule (Fig. 4b)",
+    definitions="the held stimuli of tasks whose family has no rolling comparison (delayed "
+                "match-to-sample: the sample; item recognition: every list item): drop = "
+                "(encoding − later steps) / encoding, normalised accuracies of the decoders "
+                "fitted at each held stimulus's encoding step, relevant features, as for the "
+                "N-back rule (Fig. 4b)",
     missing="cross_time table missing",
     no_units="needs a model of a task family without a rolling comparison (e.g. "
-             "`wmgeom run --grid --tasks nback,dms`)",
+             "`wmgeom run --grid --tasks nback,dms,recognition`)",
     beyond_paper=True, cores="any", tasks="beyond", answers="tasks")
 
 
