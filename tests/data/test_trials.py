@@ -46,6 +46,7 @@ def test_item_frames_are_the_planted_frames(data, planted):
     np.testing.assert_array_equal(act["orientation"].values, ds["location"].values)
     assert label_features(act) == ["orientation", "color"]  # read by every analysis
     assert act["n"].values.tolist() == [2] * 60  # the first item is compared with the last
+    assert "span" not in act  # one comparison unless the table says otherwise
     assert set(act["feature"].values) == {"orientation"}  # the first feature by default
     assert act["item"].values[0].tolist() == [0, 1, 2]
     np.testing.assert_allclose(act["frame_stop"].values - act["frame_start"].values, 0.4)
@@ -250,6 +251,9 @@ def test_onsets_and_names(planted):
     t = table.assign(n=-1)
     with pytest.raises(ArgumentError, match=r"n column must hold non-negative integers"):
         TrialData.from_arrays(activity, t, **kw)
+    t = table.assign(span=0)
+    with pytest.raises(ArgumentError, match=r"span column must hold positive integers"):
+        TrialData.from_arrays(activity, t, **kw)
 
 
 def test_the_remaining_checks():
@@ -289,3 +293,18 @@ def test_the_remaining_checks():
     for make, message in cases:
         with pytest.raises(ArgumentError, match=message):
             make()
+
+
+def test_a_span_column_marks_every_item_a_probe_is_compared_with(planted):
+    """An item-recognition design: the last item is a probe compared with both earlier
+    items (n = 2, span = 2); cross-time decoding marks both as recalled there."""
+    from wmgeom.analysis import cross_time_decoding
+
+    activity, table, time = planted[:3]
+    data = TrialData.from_arrays(activity, table.assign(n=2, span=2), features=["color"],
+                                 items=ITEMS, time=time)
+    act = data.to_activations()
+    assert act["span"].values.tolist() == [2] * 60
+    cross = cross_time_decoding(act, Cs=[1.0], inner_cv=None, cv=2)
+    recall = cross[cross["recall"]]
+    assert sorted(set(zip(recall["stimulus"], recall["frame"], strict=True))) == [(0, 2), (1, 2)]

@@ -48,7 +48,8 @@ FRAME_MODES: tuple[str, ...] = ("items", "time")
 """How :meth:`TrialData.to_activations` cuts trials into frames."""
 
 RESERVED: frozenset[str] = frozenset({
-    *SPACES, "task", "n", "feature", "split", "response", "item", "frame_start", "frame_stop",
+    *SPACES, "task", "n", "span", "feature", "split", "response", "item", "frame_start",
+    "frame_stop",
     "target", "executive", "image", "angle", "logits", "probs", "onset", "time", "trial",
     "unit", "frame", "relevant"})
 """Names a stimulus feature cannot take: variables and dimensions of the Activations
@@ -210,6 +211,14 @@ class TrialData:
                                     "integers (the lag, in frames, at which an item is "
                                     "compared)")
             trials["n"] = np.asarray(n, float).astype(np.int64)
+        if "span" in trials:
+            span = np.asarray(trials["span"].to_numpy(), float)
+            if _missing(span).any() or not np.all(span >= 1) or not np.all(span == np.round(span)):
+                raise ArgumentError("the trial table's span column must hold positive integers "
+                                    "(how many consecutive items, from the one n frames back, "
+                                    "a response compares with: the list length of an item-"
+                                    "recognition trial)")
+            trials["span"] = span.astype(np.int64)
         if "relevant" in trials:
             if _missing(trials["relevant"].to_numpy()).any():
                 raise ArgumentError("the trial table's relevant column is missing (NaN) in "
@@ -434,6 +443,8 @@ class TrialData:
             "n": (("trial",), n),
             "feature": (("trial",), relevant.astype(str)),
         })
+        if "span" in self.trials:
+            data["span"] = (("trial",), self.trials["span"].to_numpy(np.int64))
         if "response" in self.trials:
             response = self.trials["response"]
             data["response"] = (("trial",), response.to_numpy(str)
@@ -557,8 +568,9 @@ class TrialData:
             out["response"] = table[response]
         elif response != "response":
             column("", response, "response of each trial")
-        if "n" in table:
-            out["n"] = table["n"]
+        for col in ("n", "span"):
+            if col in table:
+                out[col] = table[col]
         if relevant is not None and relevant in features:
             out["relevant"] = relevant
         elif relevant is not None:
@@ -623,8 +635,9 @@ class TrialData:
                                     f"{_names(missing) or '(none found)'}")
             n_frames = ds.sizes["frame"]
             out = pd.DataFrame({"task": table["task"]} if "task" in table else {})
-            if "n" in table:
-                out["n"] = table["n"]
+            for col in ("n", "span"):
+                if col in table:
+                    out[col] = table[col]
             if "feature" in table:
                 out["relevant"] = table["feature"].astype(str)
             if "response" in table:
