@@ -85,8 +85,18 @@ def test_the_grid_runs_over_task_families():
     assert grid.family_folders(g, grid.Path("out"), names) == {
         grid.Path("out"): names[:3], grid.Path("out/dms"): names[3:]}
     assert grid.make_config("quick").tasks == ["nback"]
+    # item recognition defines the three regimes (set sizes play N's part)
+    g = grid.merge_options(tiny_grid(architectures=["gru"]), tasks=["recognition"])
+    points = grid.grid_points(g)
+    assert [grid.point_name(p) for p in points] == [
+        "gru-8_recog-STSF_seed0", "gru-8_recog-STMF_seed0", "gru-8_recog-MTMF_seed0"]
+    configs = [grid.point_config(g, p) for p in points]
+    assert configs[0].tasks.task_names() == ["recog-2-identity"]
+    assert configs[1].tasks.task_names() == ["recog-2-location", "recog-2-identity",
+                                             "recog-2-category"]
+    assert len(configs[2].tasks.task_names()) == 9
     with pytest.raises(WmgeomError, match=r"unknown task families \['dsm'\]; choose from "
-                                          "nback, dms"):
+                                          "nback, dms, recognition"):
         grid.merge_options(tiny_grid(), tasks=["dsm"])
     with pytest.raises(WmgeomError, match="the dms task family has none of the regimes "
                                           r"\['STMF'\]; add one of STSF, MTMF"):
