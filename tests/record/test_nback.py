@@ -84,26 +84,33 @@ def test_the_tasks_asked_for_are_recorded_with_the_same_trials(recorded):
                            seed=7, tasks=["nback-4-location"])
 
 
-def test_a_dms_model_trains_and_is_recorded(tmp_path):
-    """A DMS model (``tasks.family: dms``) trains through the same glue and is recorded with
-    the N-back schema: ``n`` the sample-to-test distance, ``executive`` the test frame."""
+def _trained(tasks, tmp_path, iterations):
+    """A GRU-10 of ``tasks`` trained for a few iterations on the synthetic cache through the
+    same glue as ``wmgeom run`` (model, data and trainer)."""
     from wmgeom.train import TrainConfig, Trainer
     from wmgeom.train.nback import accuracy_rows, evaluation_sets, nback_loss
 
-    tasks = RegimeConfig(family="dms")
     stimset, cache = synthetic_cache()
     data = build_data(cache, stimset, tasks, torch.device("cpu"))
     torch.manual_seed(0)
     model = build_model(SensoryCognitiveConfig(hidden_size=10, channel_components=CHANNELS,
                                                architecture="gru"), tasks)
-    assert model.task_dim == 4
     sets = evaluation_sets(data, 8, seed=1, splits=("train",))
-    config = TrainConfig(iterations=6, batch_size=16, milestones=[], eval_every=3,
-                         checkpoint_every=3, seed=2)
+    config = TrainConfig(iterations=iterations, batch_size=16, milestones=[],
+                         eval_every=iterations // 2, checkpoint_every=iterations // 2, seed=2)
     trainer = Trainer(model, nback_loss(data), lambda rng: data.mixture.sample(16, rng=rng),
                       config, tmp_path, evaluate_fn=lambda m: accuracy_rows(m, data, sets),
                       progress=False)
     trainer.fit()
+    return model, data, trainer
+
+
+def test_a_dms_model_trains_and_is_recorded(tmp_path):
+    """A DMS model (``tasks.family: dms``) trains through the same glue and is recorded with
+    the N-back schema: ``n`` the sample-to-test distance, ``executive`` the test frame."""
+    tasks = RegimeConfig(family="dms")
+    model, data, trainer = _trained(tasks, tmp_path, iterations=6)
+    assert model.task_dim == 4
     assert trainer.iteration == 6
     ds = record_activations(model, data, (1, 2, 3), 6, trials_per_task=4, splits=("train",),
                             seed=7, perceptual_components=6, tasks=tasks.task_names())
@@ -125,21 +132,10 @@ def test_an_item_recognition_model_trains_and_is_recorded_with_its_list_length(t
     the recording keeps each trial's list length (``span``), and cross-time decoding marks
     every list item, not only the first, as compared at the probe."""
     from wmgeom.analysis import cross_time_decoding
-    from wmgeom.train import TrainConfig, Trainer
-    from wmgeom.train.nback import accuracy_rows, evaluation_sets, nback_loss
 
     tasks = RegimeConfig(family="recognition", regime="STMF", n=2)
-    stimset, cache = synthetic_cache()
-    data = build_data(cache, stimset, tasks, torch.device("cpu"))
-    torch.manual_seed(0)
-    model = build_model(SensoryCognitiveConfig(hidden_size=10, channel_components=CHANNELS,
-                                               architecture="gru"), tasks)
+    model, data, _ = _trained(tasks, tmp_path, iterations=4)
     assert model.task_dim == 7
-    sets = evaluation_sets(data, 8, seed=1, splits=("train",))
-    config = TrainConfig(iterations=4, batch_size=16, milestones=[], eval_every=2,
-                         checkpoint_every=2, seed=2)
-    Trainer(model, nback_loss(data), lambda rng: data.mixture.sample(16, rng=rng), config,
-            tmp_path, evaluate_fn=lambda m: accuracy_rows(m, data, sets), progress=False).fit()
     ds = record_activations(model, data, (1, 2, 3), 6, trials_per_task=12, splits=("train",),
                             seed=7, perceptual_components=6, tasks=tasks.task_names())
     assert (ds["span"].values == 2).all() and (ds["n"].values == 5).all()
