@@ -1,5 +1,5 @@
-"""Tasks: N-back over objects (Lei et al. 2024), delayed match-to-sample over the same objects,
-and two-orientation recall (Cueva et al. 2021).
+"""Tasks: N-back over objects (Lei et al. 2024), delayed match-to-sample and item recognition
+(Sternberg) over the same objects, and two-orientation recall (Cueva et al. 2021).
 
 Build tasks by name with :func:`make`; sample them into :class:`TrialBatch` index arrays.
 Task families (:class:`TaskFamily`, :data:`FAMILIES`) say what a config's ``tasks.family``
@@ -15,6 +15,7 @@ from wmgeom.tasks.nback import (
     batch_feature_values,
     nback_targets,
 )
+from wmgeom.tasks.recognition import RecognitionTask
 from wmgeom.tasks.registry import (
     FAMILIES,
     REGIMES,
@@ -39,6 +40,7 @@ __all__ = [
     "RegimeConfig",
     "SPLITS",
     "NBackTask",
+    "RecognitionTask",
     "StimulusSampler",
     "TaskFamily",
     "TaskMixture",
