@@ -381,7 +381,8 @@ def plot_orthogonalization(table: pd.DataFrame, path=None, stats: pd.DataFrame |
 
 
 def _recall_column(table: pd.DataFrame) -> str:
-    """``recall`` (T = S + N: the executive step that compares stimulus S) if present."""
+    """``recall`` (the executive step that compares stimulus S: T = S + N in N-back, the
+    probe for every list item in item recognition) if present."""
     return "recall" if "recall" in table.columns else "executive"
 
 
@@ -433,8 +434,8 @@ def plot_cross_time_decoding(table: pd.DataFrame, path=None) -> Figure:
         ax.set_visible(False)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label="decoding accuracy")
-    fig.suptitle("Cross-time decoding from the encoding space; red = executive step "
-                 "recalling S (T = S + N) (Lei et al. 2024, Fig. 4b)")
+    fig.suptitle("Cross-time decoding from the encoding space; red = the executive step "
+                 "that compares S (N-back: T = S + N) (Lei et al. 2024, Fig. 4b)")
     return _finish(fig, path)
 
 
