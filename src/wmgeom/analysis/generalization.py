@@ -263,8 +263,9 @@ def cross_time_decoding(
         ``lag`` (``k - i``), ``kind`` (``encoding`` or ``memory``), ``executive`` (frame
         ``k >= N``: a response is due), ``recall`` (stimulus ``i`` is compared at frame
         ``k``: ``k == i + N`` in N-back trials; ``k - N <= i < k - N + span`` in general,
-        :class:`~wmgeom.analysis.data.ActivationArrays`), ``accuracy``, ``balanced_accuracy``, ``decoder_accuracy``,
-        ``decoder_balanced_accuracy``, ``chance``.
+        :class:`~wmgeom.analysis.data.ActivationArrays`), ``accuracy``,
+        ``balanced_accuracy``, ``decoder_accuracy``, ``decoder_balanced_accuracy``,
+        ``chance``.
     """
     arrays = _arrays(data, space, features, decode_kw)
     rows = []
