@@ -189,12 +189,10 @@ def _beyond_tasks(table: pd.DataFrame) -> pd.Series:
     """Rows of a task whose registered family has no rolling comparison (e.g. DMS): read
     from the ``task`` column, or, in model-level tables without one, from the model's
     ``task_family``."""
-    if "task" in table:
-        families = {k: family_of(k) for k in table["task"].astype(str).unique()}
-    else:
-        families = {k: FAMILIES.get(k) for k in table["task_family"].astype(str).unique()}
-    column = table["task" if "task" in table else "task_family"].astype(str)
-    return column.map(lambda k: families[k] is not None and not families[k].rolling).astype(bool)
+    column, lookup = ("task", family_of) if "task" in table else ("task_family", FAMILIES.get)
+    values = table[column].astype(str)
+    families = {k: lookup(k) for k in values.unique()}
+    return values.map(lambda k: families[k] is not None and not families[k].rolling).astype(bool)
 
 
 def in_scope(table: pd.DataFrame, cores: str = "any", tasks: str = "any") -> pd.DataFrame:
