@@ -46,8 +46,6 @@ from wmgeom.tasks.nback import (
     SplitIndex,
     StimulusSampler,
     TrialPlan,
-    check_n,
-    feature_index,
     frames_of_keys,
     plan_trials,
 )
@@ -163,20 +161,14 @@ class RecognitionTask(NBackTask):
         if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
             raise WmgeomError(f"item-recognition trials need a list and a probe: length must "
                               f"be an integer of at least 2 frames, got {length!r}")
-        self.length = int(length)
-        self.n_values = tuple(sorted(int(v) for v in n_values))
-        if isinstance(k, int | np.integer) and not isinstance(k, bool) and k >= self.length:
+        if isinstance(k, int | np.integer) and not isinstance(k, bool) and k >= length:
             raise WmgeomError(f"set size {k} needs {k} list frames and a probe, but "
-                              f"length={self.length}; use length >= {k + 1} or a smaller set "
-                              "size")
-        self.span = check_n(k, self.length, self.n_values)  # the set size K < length
-        self.n = self.length - 1
-        self.feature_index = feature_index(feature)
-        self.feature = FEATURES[self.feature_index]
-        self.sampler = sampler if sampler is not None else StimulusSampler(
-            stimuli, n_locations, same_category_rate)
+                              f"length={length}; use length >= {k + 1} or a smaller set size")
+        # N-back's checks and sampler, with the set size in N's place (it is in the N set)
+        super().__init__(k, feature, stimuli, length, n_values, n_locations, sampler=sampler,
+                         same_category_rate=same_category_rate)
+        self.span, self.n = self.n, self.length - 1  # K list items; the first is N back
         self.name = recognition_name(self.span, self.feature)
-        self._plans = {}
 
     def __repr__(self) -> str:
         return (f"RecognitionTask(k={self.span}, feature={self.feature!r}, "
@@ -190,17 +182,17 @@ class RecognitionTask(NBackTask):
     def plan_batch(self, n: np.ndarray, feature: np.ndarray, span: np.ndarray, split: str
                    ) -> RecognitionPlan:
         index = self.sampler.check_features(split, np.unique(feature).tolist())
-        counts = np.array([self.sampler.n_locations, index.n_identities, index.n_categories])
-        short = [f for f in np.unique(feature) if counts[f] <= span[feature == f].max()]
-        if short:
-            f = int(short[0])
+        free = plan_trials(np.full(len(n), self.length), feature, self.length, index,
+                           self.sampler.n_locations)
+        values = free.n_values[:, 0]  # of each trial's task feature in the split
+        short = values <= span
+        if short.any():
+            f = int(feature[short].min())
             raise WmgeomError(
                 f"item recognition on {FEATURES[f]} with set size {int(span.max())} needs more "
                 f"than {int(span.max())} {FEATURES[f]} values in split {split!r} (a non-match "
-                f"probe takes a value no list item has), found {counts[f]}; use smaller set "
-                "sizes or a larger stimulus set")
-        free = plan_trials(np.full(len(n), self.length), feature, self.length, index,
-                           self.sampler.n_locations)
+                f"probe takes a value no list item has), found {values[feature == f][0]}; use "
+                "smaller set sizes or a larger stimulus set")
         executive = np.zeros((len(n), self.length), bool)
         executive[:, -1] = True
         return RecognitionPlan(free, np.asarray(span, np.int64), executive,
