@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +132,12 @@ class Recording:
         return replace(self, size=size,
                        null=None if self.null is None else replace(self.null, size=size))
 
-    @property
+    @cached_property
     def task_family(self) -> str:
         """The registered task family of the recorded tasks (``""`` when none is): every
         table row of the recording carries it, so that a finding scoped to N-back tasks can
-        leave out models of other families even in tables without a ``task`` column."""
+        leave out models of other families even in tables without a ``task`` column (read
+        once per recording, not once per table)."""
         tasks = self.activations["task"].values if "task" in self.activations else ()
         return family_name(np.unique(np.asarray(tasks).astype(str)))
 
