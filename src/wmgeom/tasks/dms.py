@@ -32,7 +32,7 @@ import numpy as np
 
 from wmgeom.errors import WmgeomError
 from wmgeom.tasks.family import TaskFamily
-from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler, feature_index
+from wmgeom.tasks.nback import DEFAULT_LENGTH, NBackTask, StimulusSampler
 from wmgeom.tasks.vocabulary import FEATURES
 
 PREFIX = "dms"
@@ -89,15 +89,11 @@ class DMSTask(NBackTask):
         if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
             raise WmgeomError(f"DMS trials need a sample and a test: length must be an integer "
                               f"of at least 2 frames, got {length!r}")
-        self.length = int(length)
-        self.n = self.length - 1  # sample-to-test distance
-        self.n_values = ()
-        self.feature_index = feature_index(feature)
-        self.feature = FEATURES[self.feature_index]
-        self.sampler = sampler if sampler is not None else StimulusSampler(
-            stimuli, n_locations, same_category_rate)
+        # N-back's checks and sampler, with N the sample-to-test distance
+        super().__init__(int(length) - 1, feature, stimuli, length, (int(length) - 1,),
+                         n_locations, sampler=sampler, same_category_rate=same_category_rate)
+        self.n_values = ()  # the task vector does not depend on an N set
         self.name = dms_name(self.feature)
-        self._plans = {}
 
     def __repr__(self) -> str:
         return f"DMSTask(feature={self.feature!r}, length={self.length})"
