@@ -34,8 +34,13 @@ Two solvers (:func:`solve_hinge_svm`):
 
 ``method="auto"`` takes the interior-point method on a GPU and, on the CPU, for up to
 :data:`IPM_MAX_UNITS` units with at least :data:`IPM_MIN_ROWS_PER_UNIT` samples per unit;
-coordinate descent otherwise. Either way the intercept is finally re-chosen for the solved
-normal, at the midpoint of its optimal interval as libsvm chooses it.
+coordinate descent otherwise. Where it takes the interior point on the CPU, the small ``C``
+values whose problems are well conditioned (``C`` times the largest eigenvalue of the
+centred Gram matrix at most :data:`DCD_MAX_C_LAMBDA`) go to coordinate descent, which
+solves them in a few epochs, and any problem that coordinate descent leaves unsolved after
+:data:`DCD_HANDOVER_EPOCHS` epochs to the interior point. Either way the intercept is
+finally re-chosen for the solved normal, at the midpoint of its optimal interval as libsvm
+chooses it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from wmgeom.errors import ArgumentError
@@ -64,7 +70,26 @@ scikit-learn's ``SVC``; 1500 x 128: 19 of 150 held-out predictions differed), wh
 interior-point method reproduces libsvm's inner-validation scores: the threshold keeps the
 answers."""
 
-__all__ = ["IPM_MAX_UNITS", "IPM_MIN_ROWS_PER_UNIT", "solve_hinge_svm"]
+DCD_MAX_C_LAMBDA = 15.0
+"""``method="auto"`` on the CPU, where the shape takes the interior-point method: ``C``
+values with ``C * lambda_max <= DCD_MAX_C_LAMBDA`` (``lambda_max`` the largest eigenvalue
+of ``X^T X``, ``X`` the centred training rows) are solved by coordinate descent. Its
+epochs grow with ``C * lambda_max``; measured (10 outer x 5 inner folds, two threads),
+per ``C`` value with its time against the interior point's: 1000 x 64 x 8 classes 13
+epochs at 4.1 (0.25 s against 0.68 s), 29 at 12.4 (0.75 s against 0.76 s); 1500 x 128 x 8
+classes 17 epochs at 10.9 (0.60 s against 3.61 s), 48 at 32.7 (1.43 s against 3.76 s).
+At the grid of Lei et al. 2024 that is ``C`` in {0.001, 0.01} for activations of up to
+about 1,500 trials of 128 bounded units."""
+
+DCD_HANDOVER_EPOCHS = 50
+"""``method="auto"`` on the CPU, where it splits the ``C`` grid: coordinate-descent
+problems not solved in this many epochs (or ``max_iter``, if fewer) go to the interior
+point. The rule of :data:`DCD_MAX_C_LAMBDA` is a measured tendency, not a bound: on
+strongly separated data (200 x 5, labels the sign of one unit plus noise) coordinate
+descent needed 33 epochs at ``C * lambda_max = 3`` and more than 100 at 7.5."""
+
+__all__ = ["DCD_HANDOVER_EPOCHS", "DCD_MAX_C_LAMBDA", "IPM_MAX_UNITS", "IPM_MIN_ROWS_PER_UNIT",
+           "solve_hinge_svm"]
 
 
 @contextlib.contextmanager
@@ -113,7 +138,11 @@ def solve_hinge_svm(
     intercept into a fixed offset until it vanishes) at ``O(m d)`` per problem and epoch,
     whose number of epochs grows with ``C`` and with ``m / d``. ``"auto"`` takes the IPM on
     a GPU, and on the CPU when there are at most :data:`IPM_MAX_UNITS` units and at least
-    :data:`IPM_MIN_ROWS_PER_UNIT` rows per unit; coordinate descent otherwise.
+    :data:`IPM_MIN_ROWS_PER_UNIT` rows per unit, except for the ``C`` values of
+    well-conditioned problems (:data:`DCD_MAX_C_LAMBDA`), which coordinate descent solves
+    (and hands to the IPM any problem it has not solved in :data:`DCD_HANDOVER_EPOCHS`
+    epochs);
+    coordinate descent otherwise.
 
     Args:
         Xa: Design matrices ``[G, m, d]``, the intercept column last.
@@ -156,9 +185,11 @@ def solve_hinge_svm(
     K = Y.shape[-1]
     if groups < 1 or K % groups:
         raise ArgumentError(f"groups={groups} must divide the {K} label columns")
+    hybrid = False  # on the CPU, coordinate descent for the small C values, see the module
     if method == "auto":
         method = "ipm" if Xa.device.type == "cuda" or (
             d - 1 <= IPM_MAX_UNITS and IPM_MIN_ROWS_PER_UNIT * (d - 1) <= m) else "dcd"
+        hybrid = method == "ipm" and Xa.device.type == "cpu"
     if method not in ("ipm", "dcd"):
         raise ArgumentError(f"method={method!r}: use 'auto', 'ipm' or 'dcd'")
     if n_threads is None and Xa.device.type == "cpu":
@@ -169,63 +200,103 @@ def solve_hinge_svm(
     nC = len(Cv)
     if ipm_tol is None:
         ipm_tol = 1e-8 if Xa.dtype == torch.float64 else 1e-5
+    with _cpu_threads(n_threads), torch.no_grad():
+        valid = (Y != 0).any(-1, keepdim=True).to(Xa.dtype)
+        centre = (Xa * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp(min=1)
+        centre[..., -1] = 0.0  # a translation: the same solutions, better conditioned
+        Xc = Xa - centre
+        # how many of the C values (ascending) coordinate descent solves, per design matrix
+        n_easy = torch.full((G,), nC if method == "dcd" else 0, dtype=torch.long)
+        if hybrid:
+            X0 = Xc[..., :-1] * valid
+            lam = torch.linalg.eigvalsh((X0.transpose(1, 2) @ X0).double())[..., -1].cpu()
+            n_easy = (Cv[None] * lam[:, None] <= DCD_MAX_C_LAMBDA).sum(1)
+        args = (Cv, tol, max_iter, ipm_tol, ipm_max_iter, block, seed, max_elements, hybrid,
+                groups)
+        theta = torch.empty(G, nC, d, K, dtype=Xa.dtype, device=Xa.device)
+        n_iter = 0
+        for e in n_easy.unique().tolist():  # matrices that split the C values alike
+            g = torch.nonzero(n_easy == e).squeeze(1).to(Xa.device)
+            whole = len(g) == G
+            th, its = _solve(*(t if whole else t[g] for t in (Xa, Xc, Y)), e, *args)
+            theta[g] = th
+            n_iter = max(n_iter, its)
+    return (theta, n_iter) if return_n_iter else theta
+
+
+def _solve(Xa: torch.Tensor, Xc: torch.Tensor, Y: torch.Tensor, n_easy: int, Cv: torch.Tensor,
+           tol: float, max_iter: int, ipm_tol: float, ipm_max_iter: int, block: int,
+           seed: int | None, max_elements: int, hybrid: bool, groups: int,
+           ) -> tuple[torch.Tensor, int]:
+    """:func:`solve_hinge_svm` on centred designs ``Xc``: the ``n_easy`` smallest ``C`` by
+    coordinate descent (with ``hybrid``, its unsolved problems then by the interior point),
+    the others by the interior point. Returns ``theta [G, n_C, d, K]`` and the iterations."""
+    G, m, d = Xa.shape
+    K, nC = Y.shape[-1], len(Cv)
     theta = torch.empty(G, nC, d, K, dtype=Xa.dtype, device=Xa.device)
     n_iter = 0
-    with _cpu_threads(n_threads), torch.no_grad():
-        if method == "ipm":
-            X0 = Xa[..., :-1]
-            valid = (Y != 0).any(-1, keepdim=True).to(Xa.dtype)
-            X0 = X0 - (X0 * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp(
-                min=1)  # centred on the labelled rows: the same solution, better conditioned
-            Yall = Y.repeat(1, 1, nC)  # columns (c, k)
-            Call = Cv.repeat_interleave(K).to(Xa.device)
-            step = max(1, max_elements // max(1, G * max(m, d * d)))
-            W = torch.empty(G, d - 1, nC * K, dtype=Xa.dtype, device=Xa.device)
-            for q0 in range(0, nC * K, step):
-                q = slice(q0, min(nC * K, q0 + step))
-                W[..., q], _, its = _ipm(X0, Yall[..., q], Call[q], ipm_tol, ipm_max_iter)
-                n_iter = max(n_iter, its)
-            W = torch.cat([W, torch.zeros_like(W[:, :1])], 1)
-            for c in range(nC):
-                theta[:, c] = _libsvm_intercept(Xa, Y, W[..., c * K:(c + 1) * K])
-        else:
-            gen = torch.Generator()
-            gen.manual_seed(0 if seed is None else int(seed))
-            if seed is None:
-                gen.seed()
-            beta = torch.zeros_like(Y)
-            offset = torch.zeros_like(Y[:, :1])
-            valid = (Y != 0).any(-1, keepdim=True).to(Xa.dtype)
-            mean = (Xa * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp(min=1)
-            mean[..., -1] = 0.0
-            Xc = Xa - mean  # a translation: the intercept's penalty then matters least
-            for c in torch.argsort(Cv).tolist():  # ascending: the previous one is feasible
-                W, its = _dcd(Xc, Y, float(Cv[c]), beta, offset, groups, tol, max_iter, block,
-                              gen)
-                n_iter = max(n_iter, its)
-                theta[:, c] = _libsvm_intercept(Xa, Y, W)
-    return (theta, n_iter) if return_n_iter else theta
+    ascending = torch.argsort(Cv).tolist()
+    ipm_c, ipm_k = [], []  # the problems (C, column) the interior point solves
+    if n_easy:
+        gen = torch.Generator()
+        gen.manual_seed(0 if seed is None else int(seed))
+        if seed is None:
+            gen.seed()
+        beta = torch.zeros_like(Y)
+        offset = torch.zeros_like(Y[:, :1])
+        for c in ascending[:n_easy]:  # each warm-started from the previous one
+            epochs = min(max_iter, DCD_HANDOVER_EPOCHS) if hybrid else max_iter
+            W, its, active = _dcd(Xc, Y, float(Cv[c]), beta, offset, groups, tol, epochs,
+                                  block, gen)
+            n_iter = max(n_iter, its)
+            theta[:, c] = _libsvm_intercept(Xa, Y, W)
+            if hybrid:  # not converged within max_iter: left to the interior point
+                ks = torch.nonzero(active.any(0)).squeeze(1).tolist()
+                ipm_c += [c] * len(ks)
+                ipm_k += ks
+    for c in range(nC):
+        if c not in ascending[:n_easy]:
+            ipm_c += [c] * K
+            ipm_k += list(range(K))
+    if ipm_c:
+        ci = torch.tensor(ipm_c, device=Xa.device)
+        ki = torch.tensor(ipm_k, device=Xa.device)
+        Yq, Cq = Y[..., ki], Cv.to(Xa.device)[ci]
+        step = max(1, max_elements // max(1, G * max(m, d * d)))
+        W = torch.empty(G, d - 1, len(ci), dtype=Xa.dtype, device=Xa.device)
+        for q0 in range(0, len(ci), step):
+            q = slice(q0, min(len(ci), q0 + step))
+            W[..., q], _, its = _ipm(Xc[..., :-1], Yq[..., q], Cq[q], ipm_tol, ipm_max_iter)
+            n_iter = max(n_iter, its)
+        W = torch.cat([W, torch.zeros_like(W[:, :1])], 1)
+        # theta[:, c, :, k] for every pair (c, k), through a view with (C, column) first
+        theta.permute(1, 3, 0, 2)[ci, ki] = _libsvm_intercept(Xa, Yq, W).permute(2, 0, 1)
+    return theta, n_iter
 
 
 def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset: torch.Tensor,
          S: int, tol: float, max_epochs: int, block: int, gen: torch.Generator,
-         ) -> tuple[torch.Tensor, int]:
+         ) -> tuple[torch.Tensor, int, torch.Tensor]:
     """Blocked dual coordinate descent for the L1-loss SVM (Hsieh et al., ICML 2008).
 
     The dual of problem ``q`` is ``min 0.5 ||X^T beta_q||^2 - sum_i (y_iq - o_q) beta_iq``
     over ``beta_iq = y_iq alpha_iq``, ``0 <= alpha_iq <= C`` (bounds 0 where ``y_iq = 0``):
     the primal decision function is ``x . w + o_q`` with ``w = X^T beta`` including the
     weight of the constant last column. ``beta`` ``[Gc, n, Q]`` and the offsets ``o``
-    ``[Gc, 1, Q]`` are updated in place; ``w`` ``[Gc, d, Q]`` and the number of epochs run
-    are returned. When a problem
+    ``[Gc, 1, Q]`` are updated in place; ``w`` ``[Gc, d, Q]``, the number of epochs run and
+    the problems not solved to ``tol`` in ``max_epochs`` (``[Gc, Q]`` bool) are returned.
+    When a problem
     is solved for its offset, the column's share of the intercept is moved into ``o``
     (a proximal-point step on ``b``), until that share is below ``tol``: the column's
     penalty then no longer biases the normal.
 
-    Each epoch starts with the exact gradients of all problems (two GEMMs): problems whose
-    projected gradients span at most ``tol`` are done; each group of ``Q / S`` problems then
-    visits, in a random order, only the samples that violate the optimality conditions of
-    one of its problems by more than ``tol / 2`` (shrinking). Samples are taken ``block`` at
+    Each epoch starts with the gradients of all problems (one GEMM with ``w`` as the blocks
+    left it, recomputed from ``beta`` every 8 epochs and at the end against float32 drift):
+    problems whose projected gradients span at most ``tol`` are done; each group of
+    ``Q / S`` problems then visits, in the epoch's random order (one per epoch, shared by
+    all groups, so a problem's steps do not depend on its batch), only the samples that
+    violate the optimality conditions of one of its problems by more than ``tol / 2``
+    (shrinking). Samples are taken ``block`` at
     a time: one GEMM gives the block's margins for every problem, the block's Gram matrix
     ``K`` couples its samples, and the sequential coordinate updates then touch only
     ``[block, problems]`` arrays (an update of sample ``t`` moves the later margins of the
@@ -243,9 +314,13 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
     part = torch.arange(S, device=dev).repeat(Gc)  # group -> column group
     Yv, bv = Y.view(Gc, n, S, P), beta.view(Gc, n, S, P)
     inf = torch.tensor(float("inf"), dtype=dt, device=dev)
-    new = None
-    for epoch in range(max_epochs):
-        W = X.transpose(1, 2) @ beta  # exact every epoch: no drift in float32
+    # one random order of the samples per epoch, shared by the groups and drawn whether or
+    # not the epoch runs: a problem's solution does not depend on the batch it is solved in
+    keys = torch.rand(max_epochs + 1, 1, n, generator=gen, dtype=dt)
+    W = X.transpose(1, 2) @ beta
+    for epoch in range(max_epochs + 1):
+        if epoch % 8 == 0:  # the blocks' updates of w, made exact again (float32 drift)
+            W = X.transpose(1, 2) @ beta
         grad = torch.baddbmm(Y - offset, X, W, beta=-1).mul_(Y)  # y f - 1 (training rows)
         alpha = beta * Y
         up = train & (alpha < C)  # alpha may grow
@@ -258,8 +333,8 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
         jump = (height * W[:, -1:]).where(gap[:, None] <= tol, 0.0)  # [Gc, 1, Q]
         shift = jump.abs() > tol
         active = (gap > tol) | shift[:, 0]
-        if not bool(active.any()):
-            return W, epoch
+        if epoch == max_epochs or not bool(active.any()):
+            return X.transpose(1, 2) @ beta, epoch, active
         if bool(shift.any()):
             offset += jump.where(shift, 0.0)
             grad += (Y * jump.where(shift, 0.0)).mul_(Y.abs())
@@ -269,20 +344,20 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
         keep = torch.nonzero(count > 0).squeeze(1)
         L = int(count.max())
         ck, pk = cond[keep, None], part[keep, None]
-        # the violators of each group first, in random order, then other samples (no-ops)
-        key = torch.rand(len(keep), n, generator=gen).to(dev) + (~viol_g[keep]).to(dt) * 2
+        # the violators of each group first, in the epoch's random order, then other
+        # samples, whose bounds pin them (no-ops: a group's steps do not depend on the
+        # groups beside it in the batch)
+        key = keys[epoch].to(dev) + (~viol_g[keep]).to(dt) * 2
         idx = key.argsort(1)[:, :L]  # [Gk, L]
         Xe = X[ck, idx]  # [Gk, L, d]
         Ye = Yv[ck, idx, pk]  # [Gk, L, P]
         Yo = Ye - offset.view(Gc, 1, S, P).transpose(1, 2).reshape(G, 1, P)[keep]
         Be = bv[ck, idx, pk]  # current beta, updated in place
-        lo, hi = Ye.clamp(max=0) * C, Ye.clamp(min=0) * C
+        pad = (torch.arange(L, device=dev) >= count[keep, None])[..., None]  # [Gk, L, 1]
+        lo = torch.where(pad, Be, Ye.clamp(max=0) * C)
+        hi = torch.where(pad, Be, Ye.clamp(min=0) * C)
         neg_iq = (Xe * Xe).sum(-1, keepdim=True).reciprocal_().neg_()  # -1 / Q_ii
         Wg = W.view(Gc, d, S, P).permute(0, 2, 1, 3).reshape(G, d, P)[keep]
-        Z = torch.empty_like(Be)
-        if new is None or new.shape[0] != len(keep):
-            new = torch.empty(len(keep), 1, P, dtype=dt, device=dev)
-        rows = [t.unsqueeze(2).unbind(1) for t in (Z, lo, hi, Be)]
         for s0 in range(0, L, block):
             s1 = min(L, s0 + block)
             Xb, Eb = Xe[:, s0:s1], Be[:, s0:s1]
@@ -292,15 +367,36 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
             # beta, equal to B0 on the samples not yet visited)
             Kn = (Xb @ Xb.transpose(1, 2)).mul_(neg_iq[:, s0:s1])
             Zb = torch.baddbmm(Yo[:, s0:s1], Xb, Wg, beta=-1).mul_(neg_iq[:, s0:s1]).add_(B0)
-            Z[:, s0:s1] = Zb.baddbmm_(Kn, B0, alpha=-1)
-            krows = Kn.unsqueeze(2).unbind(1)
-            zr, lr, hr, er = (r[s0:s1] for r in rows)
-            for t in range(s1 - s0):  # the sequential part: two small ops per coordinate
-                torch.baddbmm(zr[t], krows[t], Eb, out=new)
-                torch.clamp(new, lr[t], hr[t], out=er[t])
+            Zb.baddbmm_(Kn, B0, alpha=-1)
+            _coordinate_steps(Kn, Zb, lo[:, s0:s1], hi[:, s0:s1], Eb)
             Wg.baddbmm_(Xb.transpose(1, 2), Eb - B0)
         bv[ck, idx, pk] = Be
-    return X.transpose(1, 2) @ beta, max_epochs
+        W.view(Gc, d, S, P).permute(0, 2, 1, 3)[ck[:, 0], pk[:, 0]] = Wg
+    raise AssertionError("unreachable: the last epoch returns")  # pragma: no cover
+
+
+def _coordinate_steps(Kn: torch.Tensor, Z: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
+                      E: torch.Tensor) -> None:
+    """The sequential part of a block of :func:`_dcd`, in place on ``E [G, B, P]``.
+
+    For ``t = 0 .. B-1`` in order: ``E[:, t] = clamp(Z[:, t] + Kn[:, t] . E, lo[:, t],
+    hi[:, t])`` (``Kn [G, B, B]``). Each step is a few tiny operations, so their dispatch is
+    the cost: on the CPU they run through numpy on views of the same memory (4-5 us a step
+    against 9 us through torch, measured on 64 x 240 blocks).
+    """
+    if E.device.type == "cpu":
+        Kn, Z, lo, hi, E = (t.numpy() for t in (Kn, Z, lo, hi, E))
+        new = np.empty((E.shape[0], 1, E.shape[2]), dtype=E.dtype)
+        for t in range(E.shape[1]):
+            np.matmul(Kn[:, t:t + 1], E, out=new)
+            new += Z[:, t:t + 1]
+            np.maximum(new, lo[:, t:t + 1], out=new)
+            np.minimum(new, hi[:, t:t + 1], out=E[:, t:t + 1])
+        return
+    new = torch.empty_like(E[:, :1])
+    for t in range(E.shape[1]):
+        torch.baddbmm(Z[:, t:t + 1], Kn[:, t:t + 1], E, out=new)
+        torch.clamp(new, lo[:, t:t + 1], hi[:, t:t + 1], out=E[:, t:t + 1])
 
 
 def _ipm(X: torch.Tensor, Y: torch.Tensor, C: torch.Tensor, tol: float, max_iter: int,
