@@ -100,3 +100,25 @@ def test_a_problem_does_not_depend_on_its_batch(method):
     for g in range(2):
         alone = solve_hinge_svm(Xa[g:g + 1], Y[g:g + 1], Cs, method=method)
         torch.testing.assert_close(both[g:g + 1], alone, rtol=1e-6, atol=1e-8)
+
+
+def test_coordinate_steps_agree_through_numpy_and_torch():
+    """The sequential steps of a block (numpy on the CPU, torch on a GPU) are the same
+    sequential coordinate descent: each step sees the steps before it."""
+    from wmgeom.analysis.solvers import _coordinate_steps
+
+    gen = torch.Generator().manual_seed(5)
+    G, B, P = 3, 7, 5
+    Kn = torch.randn(G, B, B, generator=gen, dtype=torch.float64) * 0.3
+    Z = torch.randn(G, B, P, generator=gen, dtype=torch.float64)
+    lo, hi = -torch.rand(G, B, P, generator=gen, dtype=torch.float64), torch.rand(
+        G, B, P, generator=gen, dtype=torch.float64)
+    E0 = torch.zeros(G, B, P, dtype=torch.float64)
+    ref = E0.clone()
+    for t in range(B):  # the definition, one coordinate at a time
+        ref[:, t] = (Z[:, t] + (Kn[:, t, :, None] * ref).sum(1)).clamp(lo[:, t], hi[:, t])
+    for via_numpy in (True, False):
+        E = torch.zeros(G, B + 3, P, dtype=torch.float64)  # a block is a view of more rows
+        _coordinate_steps(Kn, Z, lo, hi, E[:, 1:B + 1], via_numpy=via_numpy)
+        torch.testing.assert_close(E[:, 1:B + 1], ref)
+        assert not E[:, 0].any() and not E[:, B + 1:].any()

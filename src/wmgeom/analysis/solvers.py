@@ -376,15 +376,16 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
 
 
 def _coordinate_steps(Kn: torch.Tensor, Z: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
-                      E: torch.Tensor) -> None:
+                      E: torch.Tensor, via_numpy: bool | None = None) -> None:
     """The sequential part of a block of :func:`_dcd`, in place on ``E [G, B, P]``.
 
     For ``t = 0 .. B-1`` in order: ``E[:, t] = clamp(Z[:, t] + Kn[:, t] . E, lo[:, t],
     hi[:, t])`` (``Kn [G, B, B]``). Each step is a few tiny operations, so their dispatch is
     the cost: on the CPU they run through numpy on views of the same memory (4-5 us a step
-    against 9 us through torch, measured on 64 x 240 blocks).
+    against 9 us through torch, measured on 64 x 240 blocks); elsewhere (``via_numpy``
+    False) through torch.
     """
-    if E.device.type == "cpu":
+    if E.device.type == "cpu" if via_numpy is None else via_numpy:
         Kn, Z, lo, hi, E = (t.numpy() for t in (Kn, Z, lo, hi, E))
         new = np.empty((E.shape[0], 1, E.shape[2]), dtype=E.dtype)
         for t in range(E.shape[1]):
