@@ -141,8 +141,7 @@ def solve_hinge_svm(
     :data:`IPM_MIN_ROWS_PER_UNIT` rows per unit, except for the ``C`` values of
     well-conditioned problems (:data:`DCD_MAX_C_LAMBDA`), which coordinate descent solves
     (and hands to the IPM any problem it has not solved in :data:`DCD_HANDOVER_EPOCHS`
-    epochs);
-    coordinate descent otherwise.
+    epochs); coordinate descent otherwise.
 
     Args:
         Xa: Design matrices ``[G, m, d]``, the intercept column last.
@@ -250,7 +249,7 @@ def _solve(Xa: torch.Tensor, Xc: torch.Tensor, Y: torch.Tensor, n_easy: int, Cv:
                                   block, gen)
             n_iter = max(n_iter, its)
             theta[:, c] = _libsvm_intercept(Xa, Y, W)
-            if hybrid:  # not converged within max_iter: left to the interior point
+            if hybrid:  # not solved within the hand-over epochs: left to the interior point
                 ks = torch.nonzero(active.any(0)).squeeze(1).tolist()
                 ipm_c += [c] * len(ks)
                 ipm_k += ks
@@ -285,10 +284,9 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
     weight of the constant last column. ``beta`` ``[Gc, n, Q]`` and the offsets ``o``
     ``[Gc, 1, Q]`` are updated in place; ``w`` ``[Gc, d, Q]``, the number of epochs run and
     the problems not solved to ``tol`` in ``max_epochs`` (``[Gc, Q]`` bool) are returned.
-    When a problem
-    is solved for its offset, the column's share of the intercept is moved into ``o``
-    (a proximal-point step on ``b``), until that share is below ``tol``: the column's
-    penalty then no longer biases the normal.
+    When a problem is solved for its offset, the column's share of the intercept is moved
+    into ``o`` (a proximal-point step on ``b``), until that share is below ``tol``: the
+    column's penalty then no longer biases the normal.
 
     Each epoch starts with the gradients of all problems (one GEMM with ``w`` as the blocks
     left it, recomputed from ``beta`` every 8 epochs and at the end against float32 drift):
@@ -296,12 +294,12 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
     ``Q / S`` problems then visits, in the epoch's random order (one per epoch, shared by
     all groups, so a problem's steps do not depend on its batch), only the samples that
     violate the optimality conditions of one of its problems by more than ``tol / 2``
-    (shrinking). Samples are taken ``block`` at
-    a time: one GEMM gives the block's margins for every problem, the block's Gram matrix
-    ``K`` couples its samples, and the sequential coordinate updates then touch only
-    ``[block, problems]`` arrays (an update of sample ``t`` moves the later margins of the
-    block by ``K_ts delta_t``), which is exactly sequential coordinate descent; one more GEMM
-    applies the block to ``w``.
+    (shrinking). Samples are taken ``block`` at a time: one GEMM gives the block's margins
+    for every problem, the block's Gram matrix ``K`` couples its samples, and the sequential
+    coordinate updates then touch only ``[block, problems]`` arrays (an update of sample
+    ``t`` moves the later margins of the block by ``K_ts delta_t``), which is exactly
+    sequential coordinate descent (:func:`_coordinate_steps`); one more GEMM applies the
+    block to ``w``.
     """
     Gc, n, d = X.shape
     Q = Y.shape[-1]
@@ -317,7 +315,7 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
     # one random order of the samples per epoch, shared by the groups and drawn whether or
     # not the epoch runs: a problem's solution does not depend on the batch it is solved in
     keys = torch.rand(max_epochs + 1, 1, n, generator=gen, dtype=dt)
-    W = X.transpose(1, 2) @ beta
+    W = beta.new_empty(0)
     for epoch in range(max_epochs + 1):
         if epoch % 8 == 0:  # the blocks' updates of w, made exact again (float32 drift)
             W = X.transpose(1, 2) @ beta
