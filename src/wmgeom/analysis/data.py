@@ -157,9 +157,9 @@ def activation_arrays(
         tsk = np.full(n_tr, "task") if task is None else np.asarray(task).astype(str)
         nn = np.zeros(n_tr, dtype=int) if n is None else np.asarray(n).astype(int)
         rel = np.full(n_tr, "") if relevant is None else np.asarray(relevant).astype(str)
-        spans = np.ones(n_tr, dtype=int) if span is None else np.asarray(span).astype(int)
+        spans = None if span is None else np.asarray(span).astype(int)  # None: the default
         for name, arr in (("task", tsk), ("n", nn), ("relevant", rel), ("span", spans)):
-            if arr.shape != (n_tr,):
+            if arr is not None and arr.shape != (n_tr,):
                 raise WmgeomError(f"{name} has shape {arr.shape}; expected ({n_tr},)")
         out = ActivationArrays(X, labs, tsk, nn, rel, spans)
     if features is not None:

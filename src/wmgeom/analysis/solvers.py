@@ -331,8 +331,8 @@ def _dcd(X: torch.Tensor, Y: torch.Tensor, C: float, beta: torch.Tensor, offset:
         jump = (height * W[:, -1:]).where(gap[:, None] <= tol, 0.0)  # [Gc, 1, Q]
         shift = jump.abs() > tol
         active = (gap > tol) | shift[:, 0]
-        if epoch == max_epochs or not bool(active.any()):
-            return X.transpose(1, 2) @ beta, epoch, active
+        if epoch == max_epochs or not bool(active.any()):  # w exact (from beta) at the end
+            return W if epoch % 8 == 0 else X.transpose(1, 2) @ beta, epoch, active
         if bool(shift.any()):
             offset += jump.where(shift, 0.0)
             grad += (Y * jump.where(shift, 0.0)).mul_(Y.abs())
